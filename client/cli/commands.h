@@ -1,0 +1,21 @@
+// The `shardstream` subcommands. Each takes the arguments after its name and returns the
+// process exit status: 0 success, 1 the job failed, 2 bad usage.
+#ifndef SHARDSTREAM_CLIENT_CLI_COMMANDS_H_
+#define SHARDSTREAM_CLIENT_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace shardstream::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+
+int RunIndexCommand(const std::vector<std::string>& args);
+int RunStatsCommand(const std::vector<std::string>& args);
+int RunDumpCommand(const std::vector<std::string>& args);
+
+}  // namespace shardstream::cli
+
+#endif  // SHARDSTREAM_CLIENT_CLI_COMMANDS_H_

@@ -1,0 +1,50 @@
+// `shardstream`: the one CLI. Subcommands are thin: they parse flags into options structs and
+// call the libraries.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/cli/commands.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+constexpr Command kCommands[] = {
+    {"index", shardstream::cli::RunIndexCommand,
+     "index JSON-lines corpus files into a RocksDB catalog (incremental, crash-safe)"},
+    {"stats", shardstream::cli::RunStatsCommand,
+     "show what a catalog holds: documents, duplicates, bad lines, licenses, quality"},
+    {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
+};
+
+void PrintUsage(std::ostream& out) {
+  out << "usage: shardstream <command> [flags]   (shardstream <command> --help for its flags)\n\n"
+         "commands:\n";
+  for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    PrintUsage(std::cerr);
+    return shardstream::cli::kExitUsage;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    PrintUsage(std::cout);
+    return shardstream::cli::kExitOk;
+  }
+  std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name == c.name) return c.run(args);
+  }
+  std::cerr << "shardstream: unknown command \"" << name << "\"\n";
+  PrintUsage(std::cerr);
+  return shardstream::cli::kExitUsage;
+}

@@ -1,0 +1,31 @@
+// A progress line redrawn in place on a terminal, for long jobs. Does nothing when stderr is not
+// a TTY, so logs and pipes only get the final summary.
+#ifndef SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
+#define SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+
+namespace shardstream::cli {
+
+// Calls `render` every 250 ms from a background thread and draws its result on stderr until
+// destroyed, then erases the line. Thread-safe as long as `render` is.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::function<std::string()> render);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+ private:
+  std::function<std::string()> render_;
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+}  // namespace shardstream::cli
+
+#endif  // SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_

@@ -1,0 +1,64 @@
+#include "common/corpus_file_reader.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/status/status.h"
+#include "common/decoded_stream.h"
+#include "common/line_reader.h"
+#include "common/status_macros.h"
+
+namespace shardstream {
+
+CorpusFileReader::CorpusFileReader(CorpusFileReaderOptions options)
+    : options_(std::move(options)), parser_(options_.text_field) {}
+
+absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
+                                                      v1::Compression compression,
+                                                      const DocumentCallback& on_document) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DecodedStream> stream, DecodedStream::Open(path, compression));
+  FileScanResult result;
+  std::map<v1::BadLineKind, v1::BadLineCount> bad;
+  auto count_bad = [&bad](v1::BadLineKind kind, uint64_t line, std::string message) {
+    v1::BadLineCount& entry = bad[kind];
+    if (entry.count() == 0) {
+      entry.set_kind(kind);
+      entry.set_first_line(line);
+      entry.set_first_error(std::move(message));
+    }
+    entry.set_count(entry.count() + 1);
+  };
+
+  LineReader lines(stream.get(), options_.max_line_bytes);
+  Line line;
+  ParsedLine doc;
+  LineError error;
+  while (lines.Next(&line)) {
+    ++result.lines;
+    if (line.too_long) {
+      count_bad(v1::BAD_LINE_TOO_LONG, line.number, "line longer than max_line_bytes");
+      continue;
+    }
+    if (JsonLineParser::IsBlank(line.text)) {
+      ++result.blank_lines;
+      continue;
+    }
+    if (!parser_.Parse(line.text, &doc, &error)) {
+      count_bad(error.kind, line.number, std::move(error.message));
+      continue;
+    }
+    if (!on_document(line.number, doc)) break;
+  }
+  if (!lines.status().ok()) {
+    if (!absl::IsDataLoss(lines.status())) return lines.status();
+    result.damaged = true;
+    result.error = std::string(lines.status().message());
+  }
+  result.decoded_bytes = lines.decoded_bytes();
+  for (auto& [kind, entry] : bad) result.bad_lines.push_back(std::move(entry));
+  ASSIGN_OR_RETURN(result.checksum, stream->raw().FinishChecksum());
+  result.raw_bytes = stream->raw().bytes_read();
+  return result;
+}
+
+}  // namespace shardstream

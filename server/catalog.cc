@@ -1,0 +1,413 @@
+#include "server/catalog.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/slice_transform.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "server/catalog_schema.h"
+#include "server/rocksdb_status.h"
+
+namespace shardstream {
+namespace {
+
+namespace schema = catalog_schema;
+
+rocksdb::CompressionType BestCompression() {
+  std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  for (rocksdb::CompressionType preferred :
+       {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
+    if (std::find(supported.begin(), supported.end(), preferred) != supported.end()) {
+      return preferred;
+    }
+  }
+  return rocksdb::kNoCompression;
+}
+
+struct HashOf {
+  size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
+};
+
+Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
+
+std::string Serialize(const google::protobuf::MessageLite& message) {
+  std::string out;
+  message.SerializeToString(&out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
+                                                       const CatalogOptions& options) {
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
+  if (!exists && (options.read_only || !options.create_if_missing)) {
+    return absl::NotFoundError(
+        absl::StrCat("no catalog in ", dir, "; build one with `shardstream index --db ", dir,
+                     " --corpus PATH`"));
+  }
+
+  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  auto table_options = [&cache](bool bloom) {
+    rocksdb::BlockBasedTableOptions t;
+    t.block_cache = cache;
+    t.block_size = 16 << 10;
+    t.format_version = 5;
+    if (bloom) {
+      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+      t.whole_key_filtering = false;  // dedup is probed by hash prefix only
+    }
+    return rocksdb::NewBlockBasedTableFactory(t);
+  };
+  rocksdb::ColumnFamilyOptions base;
+  base.compression = BestCompression();
+  base.table_factory.reset(table_options(false));
+
+  rocksdb::ColumnFamilyOptions dedup = base;
+  dedup.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
+  dedup.table_factory.reset(table_options(true));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, base}, {schema::kMetaFamily, base},
+      {schema::kFilesFamily, base},              {schema::kDocsFamily, base},
+      {schema::kDedupFamily, dedup}};
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 3;
+  db_options.max_log_file_size = 1 << 20;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  auto catalog = std::unique_ptr<Catalog>(new Catalog());
+  catalog->dir_ = dir;
+  catalog->read_only_ = options.read_only;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      options.read_only
+          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &catalog->handles_, &db)
+          : rocksdb::DB::Open(db_options, dir, families, &catalog->handles_, &db);
+  RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("open catalog ", dir)));
+  catalog->db_.reset(db);
+  catalog->meta_cf_ = catalog->handles_[1];
+  catalog->files_cf_ = catalog->handles_[2];
+  catalog->docs_cf_ = catalog->handles_[3];
+  catalog->dedup_cf_ = catalog->handles_[4];
+  RETURN_IF_ERROR(catalog->Load());
+  return catalog;
+}
+
+Catalog::~Catalog() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  db_->Close().PermitUncheckedError();
+}
+
+absl::Status Catalog::Load() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_cf_, schema::kDatasetKey, &value);
+  if (s.IsNotFound()) {
+    meta_.Clear();
+    meta_.set_schema_version(schema::kSchemaVersion);
+  } else {
+    RETURN_IF_ERROR(FromRocksDb(s, "read catalog meta"));
+    if (!meta_.ParseFromString(value)) {
+      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable dataset record"));
+    }
+    if (meta_.schema_version() != schema::kSchemaVersion) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "catalog ", dir_, " has schema version ", meta_.schema_version(), "; this build reads ",
+          schema::kSchemaVersion, ". Re-index into a new --db directory."));
+    }
+  }
+  files_.clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), files_cf_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    v1::FileRecord file;
+    if (!file.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable file record"));
+    }
+    files_.emplace(file.file_id(), std::move(file));
+  }
+  return FromRocksDb(it->status(), "read catalog files");
+}
+
+rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
+  if (name == schema::kMetaFamily) return meta_cf_;
+  if (name == schema::kFilesFamily) return files_cf_;
+  if (name == schema::kDocsFamily) return docs_cf_;
+  if (name == schema::kDedupFamily) return dedup_cf_;
+  return nullptr;
+}
+
+absl::Status Catalog::SetTextField(const std::string& text_field) {
+  if (text_field.empty()) return absl::InvalidArgumentError("the text field name is empty");
+  if (meta_.text_field() == text_field) return absl::OkStatus();
+  if (!files_.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "catalog ", dir_, " was indexed with text field \"", meta_.text_field(),
+        "\"; index with --text-field ", meta_.text_field(),
+        " or use a new --db directory for field \"", text_field, "\""));
+  }
+  rocksdb::WriteBatch batch;
+  v1::DatasetMeta previous = meta_;
+  meta_.set_text_field(text_field);
+  absl::Status status = WriteMeta(&batch);
+  if (status.ok()) {
+    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "write catalog meta");
+  }
+  if (!status.ok()) meta_ = previous;
+  return status;
+}
+
+Hash128 Catalog::ComputeVersion(const std::string& text_field,
+                                const std::map<uint32_t, v1::FileRecord>& files) {
+  std::vector<const v1::FileRecord*> ordered;
+  for (const auto& [id, file] : files) {
+    if (file.num_docs() > 0) ordered.push_back(&file);
+  }
+  std::sort(ordered.begin(), ordered.end(), [](const v1::FileRecord* a, const v1::FileRecord* b) {
+    return a->first_doc_id() < b->first_doc_id();
+  });
+  Hasher128 hasher;
+  hasher.UpdateU64(catalog_schema::kSchemaVersion);
+  hasher.UpdateString(text_field);
+  for (const v1::FileRecord* file : ordered) {
+    hasher.UpdateU64(file->num_docs());
+    hasher.UpdateHash(Hash128{file->digest_hi(), file->digest_lo()});
+  }
+  return hasher.Digest();
+}
+
+absl::Status Catalog::WriteMeta(rocksdb::WriteBatch* batch) {
+  Hash128 version = ComputeVersion(meta_.text_field(), files_);
+  meta_.set_version_hi(version.hi);
+  meta_.set_version_lo(version.lo);
+  return FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, Serialize(meta_)),
+                     "stage catalog meta");
+}
+
+absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
+                                                std::vector<v1::DocRecord> docs) {
+  if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
+  const uint32_t file_id = meta_.next_file_id();
+  const uint64_t first = meta_.next_doc_id();
+  file.set_file_id(file_id);
+  file.set_first_doc_id(first);
+  file.set_num_docs(docs.size());
+
+  rocksdb::WriteBatch batch;
+  // Originals of the texts seen in this file, for copies inside the file itself.
+  std::unordered_map<Hash128, uint64_t, HashOf> originals;
+  std::unique_ptr<rocksdb::Iterator> dedup(db_->NewIterator(rocksdb::ReadOptions(), dedup_cf_));
+  for (size_t i = 0; i < docs.size(); ++i) {
+    v1::DocRecord& doc = docs[i];
+    const uint64_t id = first + i;
+    const Hash128 hash = DocHash(doc);
+    auto [it, inserted] = originals.try_emplace(hash, id);
+    if (inserted) {
+      // The first entry with this hash prefix, if any, is the original (smallest id).
+      const std::string prefix = hash.ToBytes();
+      dedup->Seek(prefix);
+      if (dedup->Valid() && dedup->key().starts_with(prefix)) {
+        it->second = schema::DocIdFromDedupKey(dedup->key().ToStringView());
+      }
+      RETURN_IF_ERROR(FromRocksDb(dedup->status(), "probe dedup"));
+    }
+    doc.set_file_id(file_id);
+    if (it->second != id) {
+      doc.set_duplicate_of(it->second);
+    } else {
+      doc.clear_duplicate_of();
+    }
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
+  }
+  dedup.reset();
+  RETURN_IF_ERROR(FromRocksDb(batch.Put(files_cf_, schema::FileKey(file_id), Serialize(file)),
+                              "stage file record"));
+
+  v1::DatasetMeta previous = meta_;
+  meta_.set_next_file_id(file_id + 1);
+  meta_.set_next_doc_id(first + docs.size());
+  files_[file_id] = file;
+  absl::Status status = WriteMeta(&batch);
+  if (status.ok()) {
+    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
+                         absl::StrCat("commit file ", file.path()));
+  }
+  if (!status.ok()) {
+    meta_ = previous;
+    files_.erase(file_id);
+    return status;
+  }
+  return file;
+}
+
+absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
+                                  const std::vector<v1::DocRecord>& docs) {
+  if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
+  auto found = files_.find(file.file_id());
+  if (found == files_.end()) {
+    return absl::NotFoundError(absl::StrCat("no file with id ", file.file_id()));
+  }
+  const v1::FileRecord& old = found->second;
+  if (old.digest_hi() != file.digest_hi() || old.digest_lo() != file.digest_lo() ||
+      old.num_docs() != docs.size()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the documents of ", file.path(), " changed; remove and add it instead"));
+  }
+  rocksdb::WriteBatch batch;
+  v1::FileRecord updated = file;
+  updated.set_first_doc_id(old.first_doc_id());
+  updated.set_num_docs(old.num_docs());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const uint64_t id = old.first_doc_id() + i;
+    ASSIGN_OR_RETURN(v1::DocRecord stored, GetDoc(id));
+    if (stored.line() == docs[i].line()) continue;
+    stored.set_line(docs[i].line());
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(stored)), "stage"));
+  }
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.Put(files_cf_, schema::FileKey(updated.file_id()), Serialize(updated)), "stage"));
+  RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
+                              absl::StrCat("commit file ", file.path())));
+  files_[updated.file_id()] = std::move(updated);
+  return absl::OkStatus();
+}
+
+absl::Status Catalog::RemoveFile(uint32_t file_id) {
+  if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
+  auto found = files_.find(file_id);
+  if (found == files_.end()) return absl::NotFoundError(absl::StrCat("no file with id ", file_id));
+  const v1::FileRecord file = found->second;
+  const uint64_t first = file.first_doc_id();
+  const uint64_t end = first + file.num_docs();
+
+  rocksdb::WriteBatch batch;
+  std::set<Hash128> orphaned;  // texts whose original is in this file
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
+    for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
+      const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
+      if (id >= end) break;
+      v1::DocRecord doc;
+      if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
+      }
+      const Hash128 hash = DocHash(doc);
+      if (!doc.has_duplicate_of()) orphaned.insert(hash);
+      RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
+      RETURN_IF_ERROR(FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(hash, id)), "stage"));
+    }
+    RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
+  }
+  // Promote the earliest copy outside this file of each orphaned text; repoint the others.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dedup_cf_));
+    for (const Hash128& hash : orphaned) {
+      const std::string prefix = hash.ToBytes();
+      std::optional<uint64_t> original;
+      for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+        const uint64_t id = schema::DocIdFromDedupKey(it->key().ToStringView());
+        if (id >= first && id < end) continue;
+        ASSIGN_OR_RETURN(v1::DocRecord doc, GetDoc(id));
+        if (!original.has_value()) {
+          original = id;
+          doc.clear_duplicate_of();
+        } else {
+          doc.set_duplicate_of(*original);
+        }
+        RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
+      }
+      RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
+    }
+  }
+  RETURN_IF_ERROR(FromRocksDb(batch.Delete(files_cf_, schema::FileKey(file_id)), "stage"));
+
+  v1::DatasetMeta previous = meta_;
+  files_.erase(file_id);
+  absl::Status status = WriteMeta(&batch);
+  if (status.ok()) {
+    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
+                         absl::StrCat("remove file ", file.path()));
+  }
+  if (!status.ok()) {
+    meta_ = previous;
+    files_[file_id] = file;
+  }
+  return status;
+}
+
+absl::StatusOr<v1::DocRecord> Catalog::GetDoc(uint64_t doc_id) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), docs_cf_, schema::DocKey(doc_id), &value);
+  if (s.IsNotFound()) return absl::NotFoundError(absl::StrCat("no document ", doc_id));
+  RETURN_IF_ERROR(FromRocksDb(s, "read doc"));
+  v1::DocRecord doc;
+  if (!doc.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", doc_id));
+  }
+  return doc;
+}
+
+absl::Status Catalog::ForEachDoc(
+    const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;  // a full scan would only evict what is worth caching
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, docs_cf_));
+  v1::DocRecord doc;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
+    if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
+    }
+    if (!fn(id, doc)) break;
+  }
+  return FromRocksDb(it->status(), "scan docs");
+}
+
+absl::Status Catalog::ForEachEntry(
+    std::string_view family,
+    const std::function<void(std::string_view key, std::string_view value)>& fn) const {
+  rocksdb::ColumnFamilyHandle* handle = Family(family);
+  if (handle == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("no column family \"", std::string(family), "\""));
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    fn(it->key().ToStringView(), it->value().ToStringView());
+  }
+  return FromRocksDb(it->status(), absl::StrCat("scan ", std::string(family)));
+}
+
+absl::Status Catalog::Flush() {
+  if (read_only_) return absl::OkStatus();
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  RETURN_IF_ERROR(FromRocksDb(db_->Flush(options, handles_), "flush catalog"));
+  return FromRocksDb(db_->FlushWAL(true), "sync catalog log");
+}
+
+absl::StatusOr<uint64_t> Catalog::DiskBytes() const {
+  std::error_code ec;
+  uint64_t total = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  if (ec) return absl::InternalError(absl::StrCat("size of ", dir_, ": ", ec.message()));
+  return total;
+}
+
+}  // namespace shardstream

@@ -1,0 +1,122 @@
+// The corpus catalog: what is in the corpus files, persisted in RocksDB (schema in
+// catalog_schema.h). The index job writes it; stats, tokenize and serve read it.
+#ifndef SHARDSTREAM_SERVER_CATALOG_H_
+#define SHARDSTREAM_SERVER_CATALOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/hash128.h"
+#include "shardstream/v1/catalog.pb.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace shardstream {
+
+struct CatalogOptions {
+  // Create an empty catalog when `dir` holds none. Ignored when read_only.
+  bool create_if_missing = true;
+  // Open without the write lock: several readers may share a catalog with one writer; a reader
+  // sees the catalog as it was when opened.
+  bool read_only = false;
+  // RocksDB block cache for catalog reads. Larger speeds up dedup lookups on big corpora.
+  size_t block_cache_bytes = size_t{64} << 20;
+};
+
+// Thread-safety: none. One thread at a time may use a Catalog; reading methods may run
+// concurrently with each other but not with writing ones.
+class Catalog {
+ public:
+  // NOT_FOUND when `dir` holds no catalog (and create_if_missing is off or read_only);
+  // FAILED_PRECONDITION when another process holds it for writing or its schema version differs.
+  static absl::StatusOr<std::unique_ptr<Catalog>> Open(const std::string& dir,
+                                                       const CatalogOptions& options);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  const v1::DatasetMeta& meta() const { return meta_; }
+  Hash128 version() const { return Hash128{meta_.version_hi(), meta_.version_lo()}; }
+  // Every file, by file id.
+  const std::map<uint32_t, v1::FileRecord>& files() const { return files_; }
+
+  // Fixes the JSON field documents are read from. An empty catalog takes any field; one with
+  // files keeps its own: FAILED_PRECONDITION names it when `text_field` differs.
+  absl::Status SetTextField(const std::string& text_field);
+
+  // Adds `file` with its documents `docs` (in file order) in one atomic commit. Assigns
+  // file_id, first_doc_id, num_docs, and each document's file_id and duplicate_of.
+  // Returns the stored file record.
+  absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file, std::vector<v1::DocRecord> docs);
+
+  // Replaces the record of indexed file `file.file_id()` whose documents did not change (same
+  // digest and count) but whose bytes, location or line numbers did. `docs` are the file's
+  // documents as read now: their line numbers are taken, ids and duplicate links are kept.
+  // FAILED_PRECONDITION when the digest or count differs (remove and add the file instead).
+  absl::Status RefreshFile(const v1::FileRecord& file, const std::vector<v1::DocRecord>& docs);
+
+  // Removes a file and its documents in one atomic commit. Where one of them was the original of
+  // a text that other files still hold, the earliest remaining copy becomes the original.
+  absl::Status RemoveFile(uint32_t file_id);
+
+  // NOT_FOUND when there is no such document.
+  absl::StatusOr<v1::DocRecord> GetDoc(uint64_t doc_id) const;
+
+  // Calls `fn` for every document in id order until it returns false.
+  absl::Status ForEachDoc(
+      const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const;
+
+  // Raw key/value pairs of one column family ("meta", "files", "docs", "dedup") in key order,
+  // for dumps and tests.
+  absl::Status ForEachEntry(std::string_view family,
+                            const std::function<void(std::string_view key,
+                                                     std::string_view value)>& fn) const;
+
+  // Writes memtables to SST files and drops the write-ahead log, so the catalog's on-disk size
+  // is its steady-state size. Writers call it at the end of a job.
+  absl::Status Flush();
+
+  // Bytes the catalog directory occupies on disk.
+  absl::StatusOr<uint64_t> DiskBytes() const;
+
+  // The version fingerprint of a dataset made of `files` read with `text_field`: a function of
+  // the documents' content digests and order only (not of paths, ids, sizes or times).
+  static Hash128 ComputeVersion(const std::string& text_field,
+                                const std::map<uint32_t, v1::FileRecord>& files);
+
+ private:
+  Catalog() = default;
+  absl::Status Load();
+  absl::Status WriteMeta(rocksdb::WriteBatch* batch);
+  rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
+
+  // Constant after Open.
+  std::string dir_;
+  bool read_only_ = false;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; meta, files, docs, dedup
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* files_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* dedup_cf_ = nullptr;
+
+  // Mirrors of the persisted meta and files records, updated after each successful commit.
+  v1::DatasetMeta meta_;
+  std::map<uint32_t, v1::FileRecord> files_;
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_CATALOG_H_

@@ -1,0 +1,69 @@
+// The catalog's RocksDB key schema. Version 1.
+//
+// One RocksDB database per catalog directory, with these column families:
+//
+//   meta   "dataset"                          -> v1::DatasetMeta
+//   files  file id   (4 bytes, big-endian)    -> v1::FileRecord
+//   docs   doc id    (8 bytes, big-endian)    -> v1::DocRecord
+//   dedup  content hash (16 bytes, big-endian hi|lo) + doc id (8 bytes) -> "" (empty)
+//
+// Big-endian numbers make keys sort numerically, so a file's documents are one contiguous key
+// range of `docs` and the copies of one text are one contiguous, id-ordered range of `dedup`
+// whose first entry is the original. Records are the protobuf messages of
+// proto/shardstream/v1/catalog.proto.
+//
+// Invariants after every commit (each is one atomic WriteBatch):
+//  * every document belongs to exactly one file: ids [first_doc_id, first_doc_id + num_docs);
+//  * `dedup` has exactly one entry per document;
+//  * DocRecord.duplicate_of is set iff a smaller id has the same hash, and then names the
+//    smallest such id;
+//  * DatasetMeta.version_* is the fingerprint of the files present.
+//
+// Column family names and kSchemaVersion are persisted: never rename or renumber. A change to
+// the layout bumps kSchemaVersion; Catalog::Open refuses catalogs of another version.
+#ifndef SHARDSTREAM_SERVER_CATALOG_SCHEMA_H_
+#define SHARDSTREAM_SERVER_CATALOG_SCHEMA_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/big_endian.h"
+#include "common/hash128.h"
+
+namespace shardstream::catalog_schema {
+
+inline constexpr uint32_t kSchemaVersion = 1;
+
+inline constexpr char kMetaFamily[] = "meta";
+inline constexpr char kFilesFamily[] = "files";
+inline constexpr char kDocsFamily[] = "docs";
+inline constexpr char kDedupFamily[] = "dedup";
+
+inline constexpr char kDatasetKey[] = "dataset";
+
+inline std::string FileKey(uint32_t file_id) {
+  std::string key;
+  AppendBigEndian32(&key, file_id);
+  return key;
+}
+
+inline std::string DocKey(uint64_t doc_id) {
+  std::string key;
+  AppendBigEndian64(&key, doc_id);
+  return key;
+}
+
+inline std::string DedupKey(const Hash128& hash, uint64_t doc_id) {
+  std::string key = hash.ToBytes();
+  AppendBigEndian64(&key, doc_id);
+  return key;
+}
+
+inline uint32_t FileIdFromKey(std::string_view key) { return LoadBigEndian32(key); }
+inline uint64_t DocIdFromKey(std::string_view key) { return LoadBigEndian64(key); }
+inline uint64_t DocIdFromDedupKey(std::string_view key) { return LoadBigEndian64(key.substr(16)); }
+
+}  // namespace shardstream::catalog_schema
+
+#endif  // SHARDSTREAM_SERVER_CATALOG_SCHEMA_H_

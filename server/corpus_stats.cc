@@ -1,0 +1,319 @@
+#include "server/corpus_stats.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/json_writer.h"
+#include "common/status_macros.h"
+#include "server/cleaning_rules.h"
+
+namespace shardstream {
+namespace {
+
+Histogram MakeHistogram(std::vector<uint64_t> lower_bounds) {
+  Histogram h;
+  h.counts.assign(lower_bounds.size(), 0);
+  h.lower_bounds = std::move(lower_bounds);
+  return h;
+}
+
+std::string_view MetadataValue(const v1::DocRecord& doc, std::string_view key) {
+  for (const v1::MetadataField& field : doc.metadata()) {
+    if (field.key() == key) return field.value();
+  }
+  return {};
+}
+
+void WriteHistogram(const Histogram& h, JsonWriter* w) {
+  w->BeginArray();
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    w->BeginObject();
+    w->Key("min");
+    w->Uint(h.lower_bounds[i]);
+    w->Key("max");
+    if (i + 1 < h.counts.size()) {
+      w->Uint(h.lower_bounds[i + 1] - 1);
+    } else {
+      w->Null();
+    }
+    w->Key("docs");
+    w->Uint(h.counts[i]);
+    w->EndObject();
+  }
+  w->EndArray();
+}
+
+void WriteCounts(const std::map<std::string, uint64_t>& counts, JsonWriter* w) {
+  w->BeginObject();
+  for (const auto& [key, count] : counts) {
+    w->Key(key);
+    w->Uint(count);
+  }
+  w->EndObject();
+}
+
+std::string Percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return "-";
+  return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? absl::StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
+}
+
+void TableHistogram(const std::string& title, const Histogram& h, uint64_t total,
+                    std::string* out) {
+  absl::StrAppend(out, title, "\n");
+  for (size_t i = 0; i < h.counts.size(); ++i) {
+    std::string range =
+        i + 1 < h.counts.size()
+            ? (h.lower_bounds[i] + 1 == h.lower_bounds[i + 1]
+                   ? absl::StrCat(h.lower_bounds[i])
+                   : absl::StrCat(h.lower_bounds[i], "-", h.lower_bounds[i + 1] - 1))
+            : absl::StrCat(">= ", h.lower_bounds[i]);
+    absl::StrAppendFormat(out, "  %-18s %12d  %7s\n", range, h.counts[i],
+                          Percent(h.counts[i], total));
+  }
+}
+
+}  // namespace
+
+void Histogram::Add(uint64_t value) {
+  auto it = std::upper_bound(lower_bounds.begin(), lower_bounds.end(), value);
+  ++counts[static_cast<size_t>(it - lower_bounds.begin()) - 1];
+}
+
+std::string BadLineKindName(v1::BadLineKind kind) {
+  std::string name = v1::BadLineKind_Name(kind);
+  std::string_view view = name;
+  if (view.starts_with("BAD_LINE_")) view.remove_prefix(9);
+  return absl::AsciiStrToLower(std::string(view));
+}
+
+std::string CompressionName(v1::Compression compression) {
+  switch (compression) {
+    case v1::COMPRESSION_NONE:
+      return "none";
+    case v1::COMPRESSION_GZIP:
+      return "gzip";
+    case v1::COMPRESSION_ZSTD:
+      return "zstd";
+    default:
+      return "unspecified";
+  }
+}
+
+absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
+                                               const CorpusStatsOptions& options) {
+  CorpusStats s;
+  s.text_field = catalog.meta().text_field();
+  s.version_hex = catalog.version().ToHex();
+  for (const auto& [id, file] : catalog.files()) {
+    ++s.files;
+    ++s.files_by_compression[CompressionName(file.compression())];
+    if (file.damaged()) ++s.damaged_files;
+    if (file.size_bytes() == 0) ++s.empty_files;
+    if (file.bad_lines_size() > 0) ++s.files_with_bad_lines;
+    s.compressed_bytes += file.size_bytes();
+    s.decoded_bytes += file.decoded_bytes();
+    for (const v1::BadLineCount& bad : file.bad_lines()) {
+      s.bad_lines += bad.count();
+      s.bad_lines_by_kind[BadLineKindName(bad.kind())] += bad.count();
+    }
+  }
+
+  s.doc_bytes = MakeHistogram({0, 1, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10,
+                               1 << 20, 4 << 20});
+  s.max_line_chars = MakeHistogram({0, 1, 50, 80, 100, 120, 200, 500, 1001, 10001});
+  s.mean_line_chars = MakeHistogram({0, 10, 20, 30, 40, 50, 60, 80, 100, 101});
+  s.alnum_percent = MakeHistogram({0, 10, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100});
+  const std::span<const CleaningRule> rules = CleaningRules();
+  for (const CleaningRule& rule : rules) s.rule_flags[rule.name] = 0;
+  std::unordered_map<std::string, uint64_t> repos;
+
+  RETURN_IF_ERROR(catalog.ForEachDoc([&](uint64_t id, const v1::DocRecord& doc) {
+    ++s.docs;
+    s.text_bytes += doc.text_bytes();
+    const bool duplicate = doc.has_duplicate_of();
+    if (duplicate) {
+      ++s.duplicate_docs;
+      s.duplicate_bytes += doc.text_bytes();
+    } else {
+      ++s.unique_docs;
+      s.unique_bytes += doc.text_bytes();
+    }
+    ++s.licenses[std::string(MetadataValue(doc, "license"))];
+    std::string_view repo = MetadataValue(doc, "repo_name");
+    if (!repo.empty()) ++repos[std::string(repo)];
+
+    const v1::QualitySignals& q = doc.quality();
+    s.doc_bytes.Add(doc.text_bytes());
+    s.max_line_chars.Add(q.max_line_chars());
+    s.mean_line_chars.Add(q.num_lines() == 0 ? 0 : q.line_chars_total() / q.num_lines());
+    s.alnum_percent.Add(q.code_points() == 0 ? 0 : 100 * q.alnum_chars() / q.code_points());
+    bool clean = !duplicate;
+    for (const CleaningRule& rule : rules) {
+      if (!rule.drops(q)) continue;
+      ++s.rule_flags[rule.name];
+      if (InCodeParrotCleanPreset(rule)) clean = false;
+    }
+    if (clean) {
+      ++s.codeparrot_clean_docs;
+      s.codeparrot_clean_bytes += doc.text_bytes();
+    }
+    return true;
+  }));
+
+  s.distinct_repos = repos.size();
+  std::vector<std::pair<std::string, uint64_t>> ranked(repos.begin(), repos.end());
+  const size_t top = std::min(options.top_repos, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + top, ranked.end(),
+                    [](const auto& a, const auto& b) {
+                      return a.second != b.second ? a.second > b.second : a.first < b.first;
+                    });
+  ranked.resize(top);
+  s.top_repos = std::move(ranked);
+  return s;
+}
+
+std::string CorpusStatsToJson(const CorpusStats& s) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("schema");
+  w.String("shardstream.stats.v1");
+  w.Key("version");
+  w.String(s.version_hex);
+  w.Key("text_field");
+  w.String(s.text_field);
+  w.Key("files");
+  w.Uint(s.files);
+  w.Key("docs");
+  w.Uint(s.docs);
+  w.Key("unique_docs");
+  w.Uint(s.unique_docs);
+  w.Key("duplicate_docs");
+  w.Uint(s.duplicate_docs);
+  w.Key("bad_lines");
+  w.Uint(s.bad_lines);
+  w.Key("damaged_files");
+  w.Uint(s.damaged_files);
+  w.Key("text_bytes");
+  w.Uint(s.text_bytes);
+  w.Key("unique_bytes");
+  w.Uint(s.unique_bytes);
+  w.Key("duplicate_bytes");
+  w.Uint(s.duplicate_bytes);
+  w.Key("empty_files");
+  w.Uint(s.empty_files);
+  w.Key("files_with_bad_lines");
+  w.Uint(s.files_with_bad_lines);
+  w.Key("compressed_bytes");
+  w.Uint(s.compressed_bytes);
+  w.Key("decoded_bytes");
+  w.Uint(s.decoded_bytes);
+  w.Key("files_by_compression");
+  WriteCounts(s.files_by_compression, &w);
+  w.Key("bad_lines_by_kind");
+  WriteCounts(s.bad_lines_by_kind, &w);
+  w.Key("licenses");
+  WriteCounts(s.licenses, &w);
+  w.Key("distinct_repos");
+  w.Uint(s.distinct_repos);
+  w.Key("top_repos");
+  w.BeginArray();
+  for (const auto& [repo, docs] : s.top_repos) {
+    w.BeginObject();
+    w.Key("repo_name");
+    w.String(repo);
+    w.Key("docs");
+    w.Uint(docs);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("histograms");
+  w.BeginObject();
+  w.Key("doc_bytes");
+  WriteHistogram(s.doc_bytes, &w);
+  w.Key("max_line_chars");
+  WriteHistogram(s.max_line_chars, &w);
+  w.Key("mean_line_chars");
+  WriteHistogram(s.mean_line_chars, &w);
+  w.Key("alnum_percent");
+  WriteHistogram(s.alnum_percent, &w);
+  w.EndObject();
+  w.Key("cleaning");
+  w.BeginObject();
+  w.Key("rules");
+  WriteCounts(s.rule_flags, &w);
+  w.Key("codeparrot_clean_docs");
+  w.Uint(s.codeparrot_clean_docs);
+  w.Key("codeparrot_clean_bytes");
+  w.Uint(s.codeparrot_clean_bytes);
+  w.EndObject();
+  w.EndObject();
+  return w.str() + "\n";
+}
+
+std::string CorpusStatsToTable(const CorpusStats& s) {
+  std::string out;
+  absl::StrAppendFormat(&out, "dataset version   %s (text field \"%s\")\n", s.version_hex,
+                        s.text_field);
+  std::string by_format;
+  for (const auto& [name, count] : s.files_by_compression) {
+    absl::StrAppend(&by_format, by_format.empty() ? "" : ", ", count, " ", name);
+  }
+  absl::StrAppendFormat(&out, "files             %d (%s), %s on disk, %s decoded\n", s.files,
+                        by_format.empty() ? "none" : by_format, HumanBytes(s.compressed_bytes),
+                        HumanBytes(s.decoded_bytes));
+  absl::StrAppendFormat(&out, "  damaged         %d\n  empty           %d\n  with bad lines  %d\n",
+                        s.damaged_files, s.empty_files, s.files_with_bad_lines);
+  absl::StrAppendFormat(&out, "bad lines         %d\n", s.bad_lines);
+  for (const auto& [kind, count] : s.bad_lines_by_kind) {
+    absl::StrAppendFormat(&out, "  %-15s %d\n", kind, count);
+  }
+  absl::StrAppendFormat(&out, "documents         %d, %s of text\n", s.docs, HumanBytes(s.text_bytes));
+  absl::StrAppendFormat(&out, "  unique          %d (%s), %s\n", s.unique_docs,
+                        Percent(s.unique_docs, s.docs), HumanBytes(s.unique_bytes));
+  absl::StrAppendFormat(&out, "  duplicates      %d (%s), %s\n", s.duplicate_docs,
+                        Percent(s.duplicate_docs, s.docs), HumanBytes(s.duplicate_bytes));
+  absl::StrAppend(&out, "licenses\n");
+  std::vector<std::pair<std::string, uint64_t>> licenses(s.licenses.begin(), s.licenses.end());
+  std::sort(licenses.begin(), licenses.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [license, count] : licenses) {
+    absl::StrAppendFormat(&out, "  %-18s %12d  %7s\n", license.empty() ? "(none)" : license,
+                          count, Percent(count, s.docs));
+  }
+  absl::StrAppendFormat(&out, "top repositories (of %d)\n", s.distinct_repos);
+  for (const auto& [repo, count] : s.top_repos) {
+    absl::StrAppendFormat(&out, "  %-40s %8d\n", repo, count);
+  }
+  TableHistogram("document size (bytes)", s.doc_bytes, s.docs, &out);
+  TableHistogram("longest line (characters)", s.max_line_chars, s.docs, &out);
+  TableHistogram("mean line length (characters)", s.mean_line_chars, s.docs, &out);
+  TableHistogram("alphanumeric characters (%)", s.alnum_percent, s.docs, &out);
+  absl::StrAppend(&out, "cleaning rules (documents flagged, of all documents)\n");
+  for (const CleaningRule& rule : CleaningRules()) {
+    uint64_t n = s.rule_flags.at(rule.name);
+    absl::StrAppendFormat(&out, "  %-24s %10d  %7s  %s\n", rule.name, n, Percent(n, s.docs),
+                          rule.description);
+  }
+  absl::StrAppendFormat(&out,
+                        "codeparrot-clean preset keeps %d documents (%s), %s "
+                        "(dedup + line length + alnum + autogenerated)\n",
+                        s.codeparrot_clean_docs, Percent(s.codeparrot_clean_docs, s.docs),
+                        HumanBytes(s.codeparrot_clean_bytes));
+  return out;
+}
+
+}  // namespace shardstream

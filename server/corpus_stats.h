@@ -1,0 +1,75 @@
+// `shardstream stats`: what the catalog holds, computed with one scan of its documents.
+#ifndef SHARDSTREAM_SERVER_CORPUS_STATS_H_
+#define SHARDSTREAM_SERVER_CORPUS_STATS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/catalog.h"
+
+namespace shardstream {
+
+// Counts documents into buckets [bounds[i], bounds[i+1]); the last bucket is open-ended.
+struct Histogram {
+  std::vector<uint64_t> lower_bounds;  // ascending, first is 0
+  std::vector<uint64_t> counts;        // same size
+  void Add(uint64_t value);
+};
+
+struct CorpusStats {
+  std::string text_field;
+  std::string version_hex;
+  // Files.
+  uint64_t files = 0;
+  std::map<std::string, uint64_t> files_by_compression;  // "none", "gzip", "zstd"
+  uint64_t damaged_files = 0;
+  uint64_t empty_files = 0;           // no bytes at all
+  uint64_t files_with_bad_lines = 0;
+  uint64_t compressed_bytes = 0;      // on-disk size of all files
+  uint64_t decoded_bytes = 0;
+  // Lines.
+  uint64_t bad_lines = 0;
+  std::map<std::string, uint64_t> bad_lines_by_kind;  // "invalid_json", ... (see kind names)
+  // Documents.
+  uint64_t docs = 0;
+  uint64_t text_bytes = 0;
+  uint64_t unique_docs = 0;
+  uint64_t unique_bytes = 0;
+  uint64_t duplicate_docs = 0;
+  uint64_t duplicate_bytes = 0;
+  std::map<std::string, uint64_t> licenses;             // "license" metadata; "" when absent
+  std::vector<std::pair<std::string, uint64_t>> top_repos;  // "repo_name", most documents first
+  uint64_t distinct_repos = 0;
+  Histogram doc_bytes;        // text_bytes per document
+  Histogram max_line_chars;
+  Histogram mean_line_chars;  // floor(line_chars_total / num_lines)
+  Histogram alnum_percent;    // floor(100 * alnum_chars / code_points)
+  // Cleaning: documents each rule flags (over all documents), by rule name.
+  std::map<std::string, uint64_t> rule_flags;
+  // The codeparrot-clean preset: unique documents no preset rule drops.
+  uint64_t codeparrot_clean_docs = 0;
+  uint64_t codeparrot_clean_bytes = 0;
+};
+
+struct CorpusStatsOptions {
+  size_t top_repos = 10;  // how many repositories to list
+};
+
+absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
+                                               const CorpusStatsOptions& options = {});
+
+// The documented, stable JSON form (docs/stats-json.md).
+std::string CorpusStatsToJson(const CorpusStats& stats);
+// A table for people.
+std::string CorpusStatsToTable(const CorpusStats& stats);
+
+// Lowercase name of a bad-line kind, as used in stats ("invalid_json", "missing_field", ...).
+std::string BadLineKindName(v1::BadLineKind kind);
+std::string CompressionName(v1::Compression compression);
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_CORPUS_STATS_H_

@@ -1,0 +1,267 @@
+#include "server/index_job.h"
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/corpus_file_reader.h"
+#include "common/quality_signals.h"
+#include "common/status_macros.h"
+
+namespace shardstream {
+
+absl::Status IndexOptions::Validate() const {
+  if (corpus_paths.empty()) return absl::InvalidArgumentError("no corpus path given (--corpus)");
+  if (text_field.empty()) return absl::InvalidArgumentError("--text-field is empty");
+  if (jobs < 1 || jobs > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [1, 256], got ", jobs));
+  }
+  if (max_line_bytes < 1024) {
+    return absl::InvalidArgumentError("max_line_bytes must be at least 1024");
+  }
+  return absl::OkStatus();
+}
+
+struct IndexJob::WorkItem {
+  const CorpusFile* file;
+  std::optional<v1::FileRecord> previous;  // the catalog's record of the same path, if any
+};
+
+struct IndexJob::FileOutcome {
+  absl::Status status;  // not OK: the file could not be read at all
+  v1::FileRecord record;
+  std::vector<v1::DocRecord> docs;
+};
+
+// Hands out item indexes to readers in order and gives their outcomes back to the committer in
+// order, letting readers run at most `window` items past the last item taken by Get().
+// Thread-safe.
+class IndexJob::ReadAheadQueue {
+ public:
+  ReadAheadQueue(size_t items, size_t window) : done_(items), window_(window) {}
+
+  // The next item to read, or nullopt when there is none left or the queue was stopped.
+  std::optional<size_t> Take() {
+    absl::MutexLock lock(&mu_);
+    while (!stopped_ && next_ < done_.size() && next_ >= consumed_ + window_) cv_.Wait(&mu_);
+    if (stopped_ || next_ >= done_.size()) return std::nullopt;
+    return next_++;
+  }
+
+  void Put(size_t i, FileOutcome outcome) {
+    absl::MutexLock lock(&mu_);
+    done_[i] = std::move(outcome);
+    cv_.SignalAll();
+  }
+
+  // Blocks until item `i` was read. Items must be got in order 0, 1, 2, ...
+  FileOutcome Get(size_t i) {
+    absl::MutexLock lock(&mu_);
+    while (!done_[i].has_value()) cv_.Wait(&mu_);
+    FileOutcome outcome = std::move(*done_[i]);
+    done_[i].reset();
+    consumed_ = i + 1;
+    cv_.SignalAll();
+    return outcome;
+  }
+
+  // Makes Take() return nullopt from now on.
+  void Stop() {
+    absl::MutexLock lock(&mu_);
+    stopped_ = true;
+    cv_.SignalAll();
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::vector<std::optional<FileOutcome>> done_ ABSL_GUARDED_BY(mu_);
+  const size_t window_;
+  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
+  size_t consumed_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+IndexJob::IndexJob(Catalog* catalog, IndexOptions options)
+    : catalog_(catalog), options_(std::move(options)) {}
+
+IndexProgress IndexJob::progress() const {
+  return IndexProgress{files_total_.load(), files_done_.load(), docs_read_.load(),
+                       text_bytes_read_.load()};
+}
+
+IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReader& reader,
+                                         QualitySignalComputer& quality) {
+  FileOutcome outcome;
+  Hasher128 digest;
+  uint64_t text_bytes = 0;
+  auto on_document = [&](uint64_t line, const ParsedLine& parsed) {
+    v1::DocRecord& doc = outcome.docs.emplace_back();
+    const Hash128 hash = HashBytes(parsed.text);
+    doc.set_line(line);
+    doc.set_text_bytes(parsed.text.size());
+    doc.set_hash_hi(hash.hi);
+    doc.set_hash_lo(hash.lo);
+    digest.UpdateHash(hash);
+    digest.UpdateU64(parsed.text.size());
+    digest.UpdateU64(parsed.metadata.size());
+    for (const auto& [key, value] : parsed.metadata) {
+      v1::MetadataField* field = doc.add_metadata();
+      field->set_key(std::string(key));
+      field->set_value(value);
+      digest.UpdateString(key);
+      digest.UpdateString(value);
+    }
+    quality.Compute(parsed.text, doc.mutable_quality());
+    text_bytes += parsed.text.size();
+    docs_read_.fetch_add(1, std::memory_order_relaxed);
+    text_bytes_read_.fetch_add(parsed.text.size(), std::memory_order_relaxed);
+    return true;
+  };
+  absl::StatusOr<FileScanResult> scan =
+      reader.Read(file.absolute_path, file.compression, on_document);
+  if (!scan.ok()) {
+    outcome.status = scan.status();
+    outcome.docs.clear();
+    return outcome;
+  }
+  v1::FileRecord& r = outcome.record;
+  r.set_path(file.relative_path);
+  r.set_root(file.root);
+  r.set_compression(file.compression);
+  r.set_size_bytes(file.size_bytes);
+  r.set_mtime_ns(file.mtime_ns);
+  r.set_checksum_hi(scan->checksum.hi);
+  r.set_checksum_lo(scan->checksum.lo);
+  r.set_text_bytes(text_bytes);
+  r.set_decoded_bytes(scan->decoded_bytes);
+  r.set_lines(scan->lines);
+  for (v1::BadLineCount& bad : scan->bad_lines) *r.add_bad_lines() = std::move(bad);
+  r.set_damaged(scan->damaged);
+  r.set_error(scan->error);
+  const Hash128 d = digest.Digest();
+  r.set_digest_hi(d.hi);
+  r.set_digest_lo(d.lo);
+  outcome.record.set_num_docs(outcome.docs.size());
+  return outcome;
+}
+
+absl::Status IndexJob::Commit(const WorkItem& item, FileOutcome outcome, IndexSummary* summary) {
+  const CorpusFile& file = *item.file;
+  if (!outcome.status.ok()) {
+    // Leave any previous record alone: the file may be readable again next time.
+    summary->unreadable.push_back({file.absolute_path, std::string(outcome.status.message())});
+    return absl::OkStatus();
+  }
+  const v1::FileRecord& r = outcome.record;
+  summary->raw_bytes_read += file.size_bytes;
+  summary->decoded_bytes_read += r.decoded_bytes();
+  for (const v1::BadLineCount& bad : r.bad_lines()) summary->bad_lines_read += bad.count();
+  if (r.damaged()) summary->damaged.push_back({file.relative_path, r.error()});
+  if (file.size_bytes == 0) summary->empty.push_back(file.relative_path);
+
+  if (item.previous.has_value()) {
+    const v1::FileRecord& prev = *item.previous;
+    if (prev.digest_hi() == r.digest_hi() && prev.digest_lo() == r.digest_lo() &&
+        prev.num_docs() == r.num_docs()) {
+      v1::FileRecord refreshed = r;
+      refreshed.set_file_id(prev.file_id());
+      RETURN_IF_ERROR(catalog_->RefreshFile(refreshed, outcome.docs));
+      ++summary->files_refreshed;
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(catalog_->RemoveFile(prev.file_id()));
+    summary->docs_removed += prev.num_docs();
+    ++summary->files_reindexed;
+  } else {
+    ++summary->files_added;
+  }
+  summary->docs_added += outcome.docs.size();
+  summary->text_bytes_added += r.text_bytes();
+  return catalog_->AddFile(std::move(outcome.record), std::move(outcome.docs)).status();
+}
+
+absl::StatusOr<IndexSummary> IndexJob::Run() {
+  RETURN_IF_ERROR(options_.Validate());
+  const absl::Time start = absl::Now();
+  IndexSummary summary;
+  const Hash128 version_before = catalog_->version();
+
+  ASSIGN_OR_RETURN(CorpusListing listing, ListCorpusFiles(options_.corpus_paths));
+  summary.files_found = listing.files.size();
+  summary.files_ignored = listing.ignored.size();
+  for (UnreadablePath& u : listing.unreadable) {
+    summary.unreadable.push_back({std::move(u.path), std::move(u.error)});
+  }
+  RETURN_IF_ERROR(catalog_->SetTextField(options_.text_field));
+
+  // Plan: what to drop, what to read.
+  std::map<std::string, v1::FileRecord> indexed;  // by relative path
+  for (const auto& [id, record] : catalog_->files()) indexed.emplace(record.path(), record);
+  std::vector<WorkItem> work;
+  for (const CorpusFile& file : listing.files) {
+    auto found = indexed.find(file.relative_path);
+    if (found == indexed.end()) {
+      work.push_back({&file, std::nullopt});
+      continue;
+    }
+    const v1::FileRecord& prev = found->second;
+    if (prev.root() == file.root && prev.size_bytes() == file.size_bytes &&
+        prev.mtime_ns() == file.mtime_ns) {
+      ++summary.files_unchanged;
+    } else {
+      work.push_back({&file, prev});
+    }
+    indexed.erase(found);
+  }
+  // What is left of `indexed` is gone from disk: drop it first, in path order.
+  for (const auto& [path, record] : indexed) {
+    RETURN_IF_ERROR(catalog_->RemoveFile(record.file_id()));
+    ++summary.files_removed;
+    summary.docs_removed += record.num_docs();
+  }
+
+  // Read in parallel, commit in order. Workers run at most `window` files ahead of the commit
+  // point, which bounds the memory held by finished-but-uncommitted files.
+  files_total_.store(work.size());
+  const size_t jobs = std::min<size_t>(options_.jobs, std::max<size_t>(work.size(), 1));
+  ReadAheadQueue queue(work.size(), 2 * jobs);
+
+  auto worker = [&] {
+    CorpusFileReaderOptions reader_options;
+    reader_options.text_field = options_.text_field;
+    reader_options.max_line_bytes = options_.max_line_bytes;
+    CorpusFileReader reader(reader_options);
+    QualitySignalComputer quality;
+    for (std::optional<size_t> i = queue.Take(); i.has_value(); i = queue.Take()) {
+      queue.Put(*i, ReadFile(*work[*i].file, reader, quality));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < jobs && !work.empty(); ++t) threads.emplace_back(worker);
+
+  absl::Status status;
+  for (size_t i = 0; i < work.size() && status.ok(); ++i) {
+    status = Commit(work[i], queue.Get(i), &summary);
+    files_done_.store(i + 1);
+    if (!status.ok()) queue.Stop();
+  }
+  for (std::thread& t : threads) t.join();
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(catalog_->Flush());
+
+  summary.catalog_files = catalog_->files().size();
+  for (const auto& [id, record] : catalog_->files()) summary.catalog_docs += record.num_docs();
+  summary.version = catalog_->version();
+  summary.version_changed = summary.version != version_before;
+  summary.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return summary;
+}
+
+}  // namespace shardstream

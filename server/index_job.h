@@ -1,0 +1,104 @@
+// `shardstream index`: brings the catalog in line with the corpus files on disk.
+//
+// Files are compared by (root, size, mtime); those that differ are read in parallel and
+// committed one file per atomic WriteBatch, strictly in relative-path order. Because commits
+// are ordered and atomic, an interrupted run (kill -9 included) leaves a prefix of the work
+// done, and the next run finishes it with exactly the ids an uninterrupted run assigns.
+#ifndef SHARDSTREAM_SERVER_INDEX_JOB_H_
+#define SHARDSTREAM_SERVER_INDEX_JOB_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/corpus_files.h"
+#include "common/hash128.h"
+#include "server/catalog.h"
+
+namespace shardstream {
+
+struct IndexOptions {
+  std::vector<std::string> corpus_paths;  // directories (searched recursively) or files
+  std::string text_field = "content";     // JSON field holding the document text
+  // Files read in parallel. Memory grows with it: each file being read or waiting for its
+  // turn to commit holds its document records (~200 bytes per document).
+  int jobs = 1;
+  // Longer lines are skipped and counted as too long; bounds each reader's buffer.
+  size_t max_line_bytes = size_t{256} << 20;
+
+  // INVALID_ARGUMENT naming the bad option.
+  absl::Status Validate() const;
+};
+
+struct FileProblem {
+  std::string path;
+  std::string error;
+};
+
+// What one run found and did.
+struct IndexSummary {
+  // On disk.
+  uint64_t files_found = 0;    // corpus files listed
+  uint64_t files_ignored = 0;  // other files under the corpus paths
+  std::vector<FileProblem> unreadable;  // could not be listed or opened; catalog left as it was
+  // Done.
+  uint64_t files_unchanged = 0;  // same root, size and mtime: not read
+  uint64_t files_added = 0;      // new files
+  uint64_t files_reindexed = 0;  // changed content: old documents removed, new ones added
+  uint64_t files_refreshed = 0;  // bytes or place changed, documents identical: ids kept
+  uint64_t files_removed = 0;    // gone from disk: dropped with their documents
+  uint64_t docs_added = 0;
+  uint64_t docs_removed = 0;
+  uint64_t raw_bytes_read = 0;
+  uint64_t decoded_bytes_read = 0;
+  uint64_t text_bytes_added = 0;
+  uint64_t bad_lines_read = 0;           // in the files read by this run
+  std::vector<FileProblem> damaged;      // files read by this run that are damaged
+  std::vector<std::string> empty;        // files read by this run with no bytes at all
+  // The catalog afterwards.
+  uint64_t catalog_files = 0;
+  uint64_t catalog_docs = 0;
+  Hash128 version;
+  bool version_changed = false;
+  double seconds = 0;
+};
+
+// Live counters for progress displays; read from any thread.
+struct IndexProgress {
+  uint64_t files_total = 0;
+  uint64_t files_done = 0;
+  uint64_t docs_read = 0;
+  uint64_t text_bytes_read = 0;
+};
+
+// Runs once. Thread-safety: Run() from one thread; progress() from any.
+class IndexJob {
+ public:
+  // `catalog` is borrowed for the job's lifetime and must be open for writing.
+  IndexJob(Catalog* catalog, IndexOptions options);
+
+  absl::StatusOr<IndexSummary> Run();
+  IndexProgress progress() const;
+
+ private:
+  struct WorkItem;
+  struct FileOutcome;
+  class ReadAheadQueue;
+  FileOutcome ReadFile(const CorpusFile& file, class CorpusFileReader& reader,
+                       class QualitySignalComputer& quality);
+  absl::Status Commit(const WorkItem& item, FileOutcome outcome, IndexSummary* summary);
+
+  Catalog* const catalog_;
+  const IndexOptions options_;
+  std::atomic<uint64_t> files_total_{0};
+  std::atomic<uint64_t> files_done_{0};
+  std::atomic<uint64_t> docs_read_{0};
+  std::atomic<uint64_t> text_bytes_read_{0};
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_INDEX_JOB_H_
