@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: install dependencies, build, run every C++ and Python test through
+# ctest. This is what CI runs (.ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash deploy/install_deps.sh
+bash deploy/build.sh
+ctest --test-dir build --output-on-failure -j"$(nproc)" --timeout 900
