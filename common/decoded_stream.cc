@@ -88,6 +88,7 @@ class GzipStream final : public DecodedStream {
   }
 
   absl::StatusOr<size_t> Read(char* out, size_t n) override {
+    if (!pending_error_.ok()) return pending_error_;
     while (true) {
       if (member_finished_) {
         // The previous member ended; anything after it must be another member.
@@ -108,9 +109,12 @@ class GzipStream final : public DecodedStream {
       in_.Consume(in_.size() - state_.avail_in);
       size_t produced = n - state_.avail_out;
       if (ret < 0) {
-        return absl::DataLossError(absl::StrCat(
+        pending_error_ = absl::DataLossError(absl::StrCat(
             "corrupt gzip data (", IsalErrorName(ret), ") in member ", members_ + 1,
             " near compressed byte ", raw_->bytes_read() - in_.size()));
+        // Hand out what was decoded before the damage first; the error comes next call.
+        if (produced > 0) return produced;
+        return pending_error_;
       }
       if (state_.block_state == ISAL_BLOCK_FINISH) member_finished_ = true;
       if (produced > 0) return produced;
@@ -128,6 +132,7 @@ class GzipStream final : public DecodedStream {
   ChunkBuffer in_;
   bool member_finished_ = false;
   int members_ = 0;
+  absl::Status pending_error_;  // a decode error to report after the bytes before it
 };
 
 class ZstdStream final : public DecodedStream {
@@ -137,6 +142,7 @@ class ZstdStream final : public DecodedStream {
   ~ZstdStream() override { ZSTD_freeDCtx(dctx_); }
 
   absl::StatusOr<size_t> Read(char* out, size_t n) override {
+    if (!pending_error_.ok()) return pending_error_;
     while (true) {
       ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
       if (!more && !frame_open_) return 0;  // between frames (or an empty file): a clean end
@@ -145,9 +151,11 @@ class ZstdStream final : public DecodedStream {
       size_t ret = ZSTD_decompressStream(dctx_, &output, &input);
       in_.Consume(input.pos);
       if (ZSTD_isError(ret)) {
-        return absl::DataLossError(absl::StrCat("corrupt zstd data (", ZSTD_getErrorName(ret),
-                                                ") near compressed byte ",
-                                                raw_->bytes_read() - in_.size()));
+        pending_error_ = absl::DataLossError(
+            absl::StrCat("corrupt zstd data (", ZSTD_getErrorName(ret), ") near compressed byte ",
+                         raw_->bytes_read() - in_.size()));
+        if (output.pos > 0) return output.pos;
+        return pending_error_;
       }
       // ret == 0: a frame just ended and was fully flushed.
       frame_open_ = ret != 0;
@@ -164,6 +172,7 @@ class ZstdStream final : public DecodedStream {
   ZSTD_DCtx* const dctx_;
   ChunkBuffer in_;
   bool frame_open_ = false;
+  absl::Status pending_error_;  // a decode error to report after the bytes before it
 };
 
 }  // namespace

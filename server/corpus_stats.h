@@ -52,10 +52,13 @@ struct CorpusStats {
   // The codeparrot-clean preset: unique documents no preset rule drops.
   uint64_t codeparrot_clean_docs = 0;
   uint64_t codeparrot_clean_bytes = 0;
+  // Per-file records in path order; filled only with CorpusStatsOptions::per_file.
+  std::vector<v1::FileRecord> per_file;
 };
 
 struct CorpusStatsOptions {
   size_t top_repos = 10;  // how many repositories to list
+  bool per_file = false;  // also list every file with its counts and problems
 };
 
 absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,

@@ -11,7 +11,7 @@ int RunStatsCommand(const std::vector<std::string>& args) {
   std::string db;
   bool json = false;
   int top_repos = 10;
-  FlagParser flags("shardstream stats --db DIR [--json] [--top-repos N]",
+  FlagParser flags("shardstream stats --db DIR [--json] [--files] [--top-repos N]",
                    "Shows what the catalog in DIR holds: files, documents, duplicates, bad lines,\n"
                    "licenses, top repositories, size and quality distributions, and how many\n"
                    "documents each usual cleaning rule would drop. --json prints the stable\n"
@@ -19,6 +19,8 @@ int RunStatsCommand(const std::vector<std::string>& args) {
   flags.AddString("db", &db, "catalog directory");
   flags.AddBool("json", &json, "print JSON instead of a table");
   flags.AddInt("top-repos", &top_repos, "repositories to list");
+  bool per_file = false;
+  flags.AddBool("files", &per_file, "also list every file: documents, bad lines, damage");
   flags.Require("db");
   if (absl::Status s = flags.Parse(args); !s.ok() || flags.help_requested()) {
     if (!s.ok()) std::cerr << "shardstream stats: " << s.message() << "\n";
@@ -34,6 +36,7 @@ int RunStatsCommand(const std::vector<std::string>& args) {
   }
   CorpusStatsOptions stats_options;
   stats_options.top_repos = static_cast<size_t>(std::max(top_repos, 0));
+  stats_options.per_file = per_file;
   absl::StatusOr<CorpusStats> stats = ComputeCorpusStats(**catalog, stats_options);
   if (!stats.ok()) {
     std::cerr << "shardstream stats: " << stats.status().message() << "\n";
