@@ -385,7 +385,10 @@ absl::Status Catalog::ForEachEntry(
   if (handle == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("no column family \"", std::string(family), "\""));
   }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle));
+  rocksdb::ReadOptions read_options;
+  read_options.total_order_seek = true;  // dedup has a prefix extractor; scan across prefixes
+  read_options.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handle));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     fn(it->key().ToStringView(), it->value().ToStringView());
   }

@@ -86,12 +86,12 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   std::cout << absl::StrFormat(
       "indexed %d files (%d added, %d re-indexed, %d refreshed, %d unchanged, %d removed, %d "
       "unreadable, %d ignored): +%d/-%d docs, %s text read, %d bad lines in files read; "
-      "catalog: %d files, %d docs, %d bad lines, %d damaged files, version %s%s; "
-      "%.2f s (%.1f MB/s on disk)\n",
+      "catalog: %d files, %d docs, %d bad lines, %d damaged files, text field \"%s\", "
+      "version %s%s; %.2f s (%.1f MB/s on disk)\n",
       s.files_found, s.files_added, s.files_reindexed, s.files_refreshed, s.files_unchanged,
       s.files_removed, s.unreadable.size(), s.files_ignored, s.docs_added, s.docs_removed,
       Mib(s.text_bytes_added), s.bad_lines_read, s.catalog_files, s.catalog_docs, bad_lines,
-      damaged, s.version.ToHex().substr(0, 16), s.version_changed ? "" : " (unchanged)",
+      damaged, options.text_field, s.version.ToHex().substr(0, 16), s.version_changed ? "" : " (unchanged)",
       s.seconds, mb_per_s);
   if (s.catalog_docs == 0) {
     std::cerr << "shardstream index: nothing could be indexed: no document in " << db << "\n";
