@@ -161,14 +161,9 @@ absl::Status Catalog::SetTextField(const std::string& text_field) {
         " or use a new --db directory for field \"", text_field, "\""));
   }
   rocksdb::WriteBatch batch;
-  v1::DatasetMeta previous = meta_;
-  meta_.set_text_field(text_field);
-  absl::Status status = WriteMeta(&batch);
-  if (status.ok()) {
-    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "write catalog meta");
-  }
-  if (!status.ok()) meta_ = previous;
-  return status;
+  v1::DatasetMeta meta = meta_;
+  meta.set_text_field(text_field);
+  return Commit(&batch, std::move(meta), std::nullopt, "set text field");
 }
 
 Hash128 Catalog::ComputeVersion(const std::string& text_field,
@@ -190,12 +185,43 @@ Hash128 Catalog::ComputeVersion(const std::string& text_field,
   return hasher.Digest();
 }
 
-absl::Status Catalog::WriteMeta(rocksdb::WriteBatch* batch) {
-  Hash128 version = ComputeVersion(meta_.text_field(), files_);
+absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
+                             std::optional<FileChange> change, const std::string& what) {
+  // Apply the change to the mirrors first (the fingerprint is computed from them) and undo it
+  // if the write fails, so the mirrors always equal what is on disk.
+  const v1::DatasetMeta old_meta = meta_;
+  std::optional<v1::FileRecord> old_file;
+  if (change.has_value()) {
+    if (auto it = files_.find(change->file_id); it != files_.end()) old_file = it->second;
+    if (change->record.has_value()) {
+      RETURN_IF_ERROR(FromRocksDb(batch->Put(files_cf_, schema::FileKey(change->file_id),
+                                             Serialize(*change->record)),
+                                  "stage file record"));
+      files_[change->file_id] = *change->record;
+    } else {
+      RETURN_IF_ERROR(FromRocksDb(batch->Delete(files_cf_, schema::FileKey(change->file_id)),
+                                  "stage file record"));
+      files_.erase(change->file_id);
+    }
+  }
+  meta_ = std::move(meta);
+  const Hash128 version = ComputeVersion(meta_.text_field(), files_);
   meta_.set_version_hi(version.hi);
   meta_.set_version_lo(version.lo);
-  return FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, Serialize(meta_)),
-                     "stage catalog meta");
+  absl::Status status =
+      FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, Serialize(meta_)), "stage meta");
+  if (status.ok()) status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), batch), what);
+  if (!status.ok()) {
+    meta_ = old_meta;
+    if (change.has_value()) {
+      if (old_file.has_value()) {
+        files_[change->file_id] = *std::move(old_file);
+      } else {
+        files_.erase(change->file_id);
+      }
+    }
+  }
+  return status;
 }
 
 absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
@@ -235,23 +261,11 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
     RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
   }
   dedup.reset();
-  RETURN_IF_ERROR(FromRocksDb(batch.Put(files_cf_, schema::FileKey(file_id), Serialize(file)),
-                              "stage file record"));
-
-  v1::DatasetMeta previous = meta_;
-  meta_.set_next_file_id(file_id + 1);
-  meta_.set_next_doc_id(first + docs.size());
-  files_[file_id] = file;
-  absl::Status status = WriteMeta(&batch);
-  if (status.ok()) {
-    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
-                         absl::StrCat("commit file ", file.path()));
-  }
-  if (!status.ok()) {
-    meta_ = previous;
-    files_.erase(file_id);
-    return status;
-  }
+  v1::DatasetMeta meta = meta_;
+  meta.set_next_file_id(file_id + 1);
+  meta.set_next_doc_id(first + docs.size());
+  RETURN_IF_ERROR(Commit(&batch, std::move(meta), FileChange{file_id, file},
+                         absl::StrCat("add file ", file.path())));
   return file;
 }
 
@@ -279,12 +293,9 @@ absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
     stored.set_line(docs[i].line());
     RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(stored)), "stage"));
   }
-  RETURN_IF_ERROR(FromRocksDb(
-      batch.Put(files_cf_, schema::FileKey(updated.file_id()), Serialize(updated)), "stage"));
-  RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
-                              absl::StrCat("commit file ", file.path())));
-  files_[updated.file_id()] = std::move(updated);
-  return absl::OkStatus();
+  const uint32_t file_id = updated.file_id();
+  return Commit(&batch, meta_, FileChange{file_id, std::move(updated)},
+                absl::StrCat("refresh file ", file.path()));
 }
 
 absl::Status Catalog::RemoveFile(uint32_t file_id) {
@@ -334,20 +345,8 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
       RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
     }
   }
-  RETURN_IF_ERROR(FromRocksDb(batch.Delete(files_cf_, schema::FileKey(file_id)), "stage"));
-
-  v1::DatasetMeta previous = meta_;
-  files_.erase(file_id);
-  absl::Status status = WriteMeta(&batch);
-  if (status.ok()) {
-    status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch),
-                         absl::StrCat("remove file ", file.path()));
-  }
-  if (!status.ok()) {
-    meta_ = previous;
-    files_[file_id] = file;
-  }
-  return status;
+  return Commit(&batch, meta_, FileChange{file_id, std::nullopt},
+                absl::StrCat("remove file ", file.path()));
 }
 
 absl::StatusOr<v1::DocRecord> Catalog::GetDoc(uint64_t doc_id) const {

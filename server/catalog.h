@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,7 +100,16 @@ class Catalog {
  private:
   Catalog() = default;
   absl::Status Load();
-  absl::Status WriteMeta(rocksdb::WriteBatch* batch);
+  // A file record to write (`record`) or delete (no `record`) in a commit.
+  struct FileChange {
+    uint32_t file_id;
+    std::optional<v1::FileRecord> record;
+  };
+  // Adds `change` and the dataset record `meta` (with the fingerprint of the files after the
+  // change) to `batch`, writes it atomically and updates the mirrors; on error they are left as
+  // they were. `what` names the operation in errors.
+  absl::Status Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
+                      std::optional<FileChange> change, const std::string& what);
   rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
 
   // Constant after Open.

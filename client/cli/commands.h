@@ -6,11 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "client/cli/flags.h"  // exit statuses
+
 namespace shardstream::cli {
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
 
 int RunIndexCommand(const std::vector<std::string>& args);
 int RunStatsCommand(const std::vector<std::string>& args);

@@ -52,11 +52,7 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   flags.AddString("db", &db, "catalog directory");
   flags.AddList("family", &families, "column families to print (default: all)");
   flags.Require("db");
-  if (absl::Status s = flags.Parse(args); !s.ok() || flags.help_requested()) {
-    if (!s.ok()) std::cerr << "shardstream dump: " << s.message() << "\n";
-    std::cerr << flags.Help();
-    return s.ok() ? kExitOk : kExitUsage;
-  }
+  if (std::optional<int> exit_status = flags.ParseOrExit(args, "dump")) return *exit_status;
   if (families.empty()) {
     families = {catalog_schema::kMetaFamily, catalog_schema::kFilesFamily,
                 catalog_schema::kDocsFamily, catalog_schema::kDedupFamily};

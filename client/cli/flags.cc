@@ -1,5 +1,7 @@
 #include "client/cli/flags.h"
 
+#include <iostream>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -104,6 +106,20 @@ absl::Status FlagParser::Parse(const std::vector<std::string>& args) {
     }
   }
   return absl::OkStatus();
+}
+
+std::optional<int> FlagParser::ParseOrExit(const std::vector<std::string>& args,
+                                           const std::string& command) {
+  absl::Status status = Parse(args);
+  if (!status.ok()) {
+    std::cerr << "shardstream " << command << ": " << status.message() << "\n" << Help();
+    return kExitUsage;
+  }
+  if (help_requested_) {
+    std::cout << Help();
+    return kExitOk;
+  }
+  return std::nullopt;
 }
 
 std::string FlagParser::Help() const {

@@ -3,12 +3,18 @@
 #ifndef SHARDSTREAM_CLIENT_CLI_FLAGS_H_
 #define SHARDSTREAM_CLIENT_CLI_FLAGS_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 
 namespace shardstream::cli {
+
+// Process exit statuses of every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;  // the job failed
+inline constexpr int kExitUsage = 2;   // bad command line
 
 // Accepts `--name value`, `--name=value`, bare `--flag` for booleans, and for list flags
 // `--name a b c` (values up to the next `--`). Not thread-safe.
@@ -26,6 +32,10 @@ class FlagParser {
 
   // Parses `args` (without the program and command names). INVALID_ARGUMENT says what is wrong.
   absl::Status Parse(const std::vector<std::string>& args);
+  // Parse() for subcommand `command`: nullopt when the command should run; otherwise the exit
+  // status to return at once, after printing the help (--help: to stdout, status 0) or the
+  // error and the help (to stderr, kExitUsage).
+  std::optional<int> ParseOrExit(const std::vector<std::string>& args, const std::string& command);
   bool help_requested() const { return help_requested_; }
   std::string Help() const;
 

@@ -36,11 +36,7 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   flags.AddBool("strict", &strict, "exit 1 when any line or file was bad");
   flags.Require("db");
   flags.Require("corpus");
-  if (absl::Status s = flags.Parse(args); !s.ok() || flags.help_requested()) {
-    if (!s.ok()) std::cerr << "shardstream index: " << s.message() << "\n";
-    std::cerr << flags.Help();
-    return s.ok() ? kExitOk : kExitUsage;
-  }
+  if (std::optional<int> exit_status = flags.ParseOrExit(args, "index")) return *exit_status;
   options.max_line_bytes = static_cast<size_t>(std::max(max_line_mib, 1)) << 20;
   if (absl::Status s = options.Validate(); !s.ok()) {
     std::cerr << "shardstream index: " << s.message() << "\n";

@@ -22,11 +22,7 @@ int RunStatsCommand(const std::vector<std::string>& args) {
   bool per_file = false;
   flags.AddBool("files", &per_file, "also list every file: documents, bad lines, damage");
   flags.Require("db");
-  if (absl::Status s = flags.Parse(args); !s.ok() || flags.help_requested()) {
-    if (!s.ok()) std::cerr << "shardstream stats: " << s.message() << "\n";
-    std::cerr << flags.Help();
-    return s.ok() ? kExitOk : kExitUsage;
-  }
+  if (std::optional<int> exit_status = flags.ParseOrExit(args, "stats")) return *exit_status;
   CatalogOptions options;
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, options);
