@@ -19,7 +19,7 @@ namespace shardstream {
 struct CorpusFileReaderOptions {
   std::string text_field = "content";  // JSON field holding the document text
   // Lines longer than this are skipped as BAD_LINE_TOO_LONG; bounds the reader's memory.
-  size_t max_line_bytes = size_t{256} << 20;
+  size_t max_line_bytes = size_t{64} << 20;
 };
 
 // What reading one file found besides its documents.

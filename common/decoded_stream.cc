@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -103,6 +104,7 @@ class GzipStream final : public DecodedStream {
       if (!more && raw_->bytes_read() == 0) return 0;  // an empty file holds no member
       state_.next_in = in_.begin();
       state_.avail_in = static_cast<uint32_t>(in_.size());
+      n = std::min<size_t>(n, uint32_t{1} << 30);  // ISA-L counts in 32 bits
       state_.next_out = reinterpret_cast<uint8_t*>(out);
       state_.avail_out = static_cast<uint32_t>(n);
       int ret = isal_inflate(&state_);

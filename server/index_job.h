@@ -26,8 +26,9 @@ struct IndexOptions {
   // Files read in parallel. Memory grows with it: each file being read or waiting for its
   // turn to commit holds its document records (~200 bytes per document).
   int jobs = 1;
-  // Longer lines are skipped and counted as too long; bounds each reader's buffer.
-  size_t max_line_bytes = size_t{256} << 20;
+  // Longer lines are skipped and counted as too long. Bounds each reader's memory: the line
+  // buffer plus simdjson's parse of one line (a few times the line's size).
+  size_t max_line_bytes = size_t{64} << 20;
 
   // INVALID_ARGUMENT naming the bad option.
   absl::Status Validate() const;

@@ -199,6 +199,22 @@ TEST_F(IndexJobTest, BadLinesAreCountedByKindWithTheFirstLineAndGoodOnesKept) {
   EXPECT_EQ(c->GetDoc(1)->line(), 7u);
 }
 
+TEST_F(IndexJobTest, OverlongLinesAreCountedAndSkipped) {
+  WriteFile(CorpusFile("a.jsonl"), Line("short") + Line(std::string(5000, 'x')) + Line("after"));
+  auto c = Open();
+  IndexOptions options;
+  options.corpus_paths = {corpus()};
+  options.max_line_bytes = 1024;
+  absl::StatusOr<IndexSummary> s = IndexJob(c.get(), options).Run();
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->catalog_docs, 2u);
+  const v1::FileRecord& f = c->files().begin()->second;
+  ASSERT_EQ(f.bad_lines_size(), 1);
+  EXPECT_EQ(f.bad_lines(0).kind(), v1::BAD_LINE_TOO_LONG);
+  EXPECT_EQ(f.bad_lines(0).first_line(), 2u);
+  EXPECT_EQ(c->GetDoc(1)->line(), 3u);
+}
+
 TEST_F(IndexJobTest, TruncatedFileKeepsEveryCompleteDocumentAndIsMarkedDamaged) {
   std::string text = Lines("t", 20000);
   std::string gz = Gzip(text);
