@@ -14,6 +14,8 @@ namespace shardstream::cli {
 int RunIndexCommand(const std::vector<std::string>& args);
 int RunStatsCommand(const std::vector<std::string>& args);
 int RunDumpCommand(const std::vector<std::string>& args);
+int RunEncodeCommand(const std::vector<std::string>& args);
+int RunDecodeCommand(const std::vector<std::string>& args);
 
 }  // namespace shardstream::cli
 

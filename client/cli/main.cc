@@ -20,6 +20,9 @@ constexpr Command kCommands[] = {
     {"stats", shardstream::cli::RunStatsCommand,
      "show what a catalog holds: documents, duplicates, bad lines, licenses, quality"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
+    {"encode", shardstream::cli::RunEncodeCommand,
+     "encode text or JSON lines with a tokenizer.json (exact Hugging Face ids)"},
+    {"decode", shardstream::cli::RunDecodeCommand, "decode JSON arrays of token ids to text"},
 };
 
 void PrintUsage(std::ostream& out) {

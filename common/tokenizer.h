@@ -1,0 +1,145 @@
+// Byte-level BPE tokenizer, exact with respect to Hugging Face `tokenizers` for the same
+// tokenizer.json (docs/tokenizer.md lists what is supported and what is refused).
+//
+//   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::FromJsonFile("tokenizer.json");
+//   Encoder encoder(t->get());                     // one per thread: owns a bounded cache
+//   absl::StatusOr<std::vector<TokenId>> ids = encoder.Encode(text, EncodeMode::kOrdinary);
+//   absl::StatusOr<std::string> back = (*t)->Decode(*ids);   // == text
+#ifndef SHARDSTREAM_COMMON_TOKENIZER_H_
+#define SHARDSTREAM_COMMON_TOKENIZER_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/hash128.h"
+#include "common/pre_tokenizer.h"
+
+namespace shardstream {
+
+using TokenId = uint32_t;
+
+enum class EncodeMode {
+  // Special-token strings in the text are plain text (tiktoken's encode_ordinary). What corpus
+  // tokenization uses: data can never inject a control token.
+  kOrdinary,
+  // Added tokens in the text become their ids, as Hugging Face's encode() does.
+  kWithSpecials,
+};
+
+struct AddedToken {
+  TokenId id;
+  std::string content;
+  bool special;
+};
+
+// Immutable after loading; thread-safe. Encoding goes through an Encoder (below).
+class Tokenizer {
+ public:
+  // Loads a Hugging Face tokenizer.json. INVALID_ARGUMENT names any unsupported component
+  // (normalizer, model, pre-tokenizer, option) instead of producing different ids.
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> FromJson(std::string_view json);
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> FromJsonFile(const std::string& path);
+  // Loads GPT-2's classic vocab.json + merges.txt: ByteLevel pre-tokenizer without prefix
+  // space; "<|endoftext|>" (when in the vocabulary) is a special added token.
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> FromVocabAndMerges(
+      const std::string& vocab_json_path, const std::string& merges_txt_path);
+
+  // Ids → bytes: the concatenated bytes of the tokens. INVALID_ARGUMENT for an unknown id.
+  // Decode(Encode(x)) == x for every valid UTF-8 x.
+  absl::StatusOr<std::string> Decode(const std::vector<TokenId>& ids) const;
+  // The bytes of one token (added tokens: their content); nullopt for an unknown id.
+  std::optional<std::string_view> TokenBytes(TokenId id) const;
+
+  // 1 + the largest id (added tokens included).
+  size_t vocab_size() const { return id_to_bytes_.size(); }
+  const std::vector<AddedToken>& added_tokens() const { return added_tokens_; }
+  // The id of an added token with this content, if any.
+  std::optional<TokenId> AddedTokenId(std::string_view content) const;
+  // A stable fingerprint of what the tokenizer does: vocabulary, merges, pre-tokenizer and
+  // added tokens. Equal for files that differ only in formatting, key order or merge syntax.
+  Hash128 fingerprint() const { return fingerprint_; }
+  // Short human description ("BPE, 50257 tokens, 50000 merges, ByteLevel GPT-2 regex, ...").
+  std::string Describe() const;
+
+ private:
+  friend class Encoder;
+  friend class TokenizerBuilder;
+  Tokenizer() = default;
+
+  struct Merge {
+    uint32_t rank;
+    TokenId merged;
+  };
+  static uint64_t PairKey(TokenId a, TokenId b) { return (uint64_t{a} << 32) | b; }
+
+  // Model.
+  absl::flat_hash_map<std::string, TokenId> bytes_to_id_;  // raw token bytes → id
+  std::vector<std::string> id_to_bytes_;                   // id → raw bytes ("" if unused)
+  std::vector<bool> id_used_;
+  std::array<TokenId, 256> byte_id_{};                      // single-byte tokens
+  absl::flat_hash_map<uint64_t, Merge> merges_;
+  size_t num_merges_ = 0;
+  bool ignore_merges_ = false;
+  // Pre-tokenizer.
+  std::optional<SplitPattern> pattern_;  // nullopt: no regex split (whole text is one piece)
+  bool add_prefix_space_ = false;
+  // Added tokens, longest first per leading byte for leftmost-longest matching.
+  std::vector<AddedToken> added_tokens_;
+  std::vector<bool> added_normalized_;  // matched in the first (false) or second (true) pass
+  std::array<std::vector<uint32_t>, 256> added_by_first_byte_;  // indexes, longest first
+  Hash128 fingerprint_;
+};
+
+// Encodes with one Tokenizer, caching the ids of recent pre-tokens. Not thread-safe: use one
+// per thread. Memory: at most max_cache_entries cached pieces (cleared when full).
+class Encoder {
+ public:
+  static constexpr size_t kDefaultCacheEntries = 1 << 16;
+
+  // `tokenizer` is borrowed and must outlive the encoder.
+  explicit Encoder(const Tokenizer* tokenizer, size_t max_cache_entries = kDefaultCacheEntries);
+
+  // INVALID_ARGUMENT when `text` is not valid UTF-8 (the message gives the byte offset):
+  // tokenizer.json defines ids for text, and Hugging Face cannot take such input either.
+  absl::StatusOr<std::vector<TokenId>> Encode(std::string_view text, EncodeMode mode);
+  // Appends to `ids`; same contract.
+  absl::Status EncodeTo(std::string_view text, EncodeMode mode, std::vector<TokenId>* ids);
+
+ private:
+  // Encodes text that holds no added token (mode already applied).
+  void EncodePlain(std::string_view text, std::vector<TokenId>* ids);
+  void EncodePiece(std::string_view piece, std::vector<TokenId>* ids);
+  void MergeBytes(std::string_view piece, std::vector<TokenId>* ids);
+
+  const Tokenizer* const tokenizer_;
+  const size_t max_cache_entries_;
+  absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> cache_;  // piece → arena span
+  std::vector<TokenId> arena_;
+  std::vector<std::string_view> pieces_;
+  std::string prefixed_;  // scratch for add_prefix_space
+  // Scratch for the merge loop.
+  std::vector<TokenId> symbols_;
+  std::vector<uint32_t> ranks_;  // short pieces: rank of each adjacent pair
+  std::vector<TokenId> merged_;  // ... and the token it merges into
+  std::vector<int32_t> prev_, next_;  // long pieces: linked symbols
+};
+
+// Encodes `texts` on `jobs` threads (one Encoder each); results in input order. Thread-safe.
+absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& tokenizer,
+                                                             const std::vector<std::string>& texts,
+                                                             EncodeMode mode, int jobs);
+
+// GPT-2's byte ↔ printable-character mapping used by ByteLevel vocabularies.
+// ByteToUnicode()[b] is the code point byte b is written as in vocab files.
+const std::array<char32_t, 256>& ByteToUnicode();
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_COMMON_TOKENIZER_H_
