@@ -682,10 +682,16 @@ absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& t
                                                              EncodeMode mode, int jobs) {
   std::vector<std::vector<TokenId>> out(texts.size());
   std::vector<absl::Status> errors(texts.size());
+  // Longest texts first, so no thread is left with a big one at the end.
+  std::vector<size_t> order(texts.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&texts](size_t a, size_t b) { return texts[a].size() > texts[b].size(); });
   std::atomic<size_t> next{0};
   auto work = [&] {
     Encoder encoder(&tokenizer);
-    for (size_t i = next.fetch_add(1); i < texts.size(); i = next.fetch_add(1)) {
+    for (size_t k = next.fetch_add(1); k < texts.size(); k = next.fetch_add(1)) {
+      const size_t i = order[k];
       errors[i] = encoder.EncodeTo(texts[i], mode, &out[i]);
     }
   };

@@ -1,0 +1,121 @@
+"""Exactness of `shardstream encode` against ids from Hugging Face `tokenizers` 0.23.
+
+The expected ids were produced by Hugging Face (tools/reference/tokenizer_references.js for
+tests/data/tokenizer_references.jsonl.gz, and the shared reference for gpt2/reference-ids),
+never by shardstream.
+"""
+import gzip
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import run
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+BASES = {"gpt2": os.path.join(DATA, "gpt2", "tokenizer.json"),
+         "codeparrot": os.path.join(DATA, "codeparrot", "tokenizer.json")}
+
+
+def load_references():
+    variants, cases = {}, {}
+    with gzip.open(os.path.join(DATA, "tokenizer_references.jsonl.gz"), "rt", encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            if "patch" in record:
+                variants[record["variant"]] = record
+            else:
+                cases.setdefault(record["variant"], []).append(record)
+    return variants, cases
+
+
+VARIANTS, CASES = load_references()
+
+
+def variant_file(tmp_path, variant):
+    spec = VARIANTS[variant]
+    with open(BASES[spec["base"]], encoding="utf-8") as f:
+        tokenizer = json.load(f)
+    for key, value in spec["patch"].items():
+        if key == "model":
+            tokenizer["model"].update(value)
+        else:
+            tokenizer[key] = value
+    path = tmp_path / f"{variant}.json"
+    path.write_text(json.dumps(tokenizer), encoding="utf-8")
+    return str(path)
+
+
+def encode_jsonl(bin_path, tokenizer, texts, tmp_path, *extra):
+    src = tmp_path / "texts.jsonl"
+    with open(src, "w", encoding="utf-8") as f:
+        for t in texts:
+            f.write(json.dumps({"text": t}) + "\n")
+    out = run(bin_path, "encode", "--tokenizer", tokenizer, "--jsonl", str(src), *extra).stdout
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("mode", ["ordinary", "special"])
+def test_edge_cases_match_hugging_face(shardstream_bin, tmp_path, variant, mode):
+    cases = CASES[variant]
+    assert len(cases) > 300
+    extra = ("--allow-special",) if mode == "special" else ()
+    got = encode_jsonl(shardstream_bin, variant_file(tmp_path, variant),
+                       [c["text"] for c in cases], tmp_path, "--jobs", "2", *extra)
+    mismatches = [c["case"] for c, ids in zip(cases, got) if ids != c[mode]]
+    assert len(got) == len(cases)
+    assert mismatches == []
+
+
+def test_reference_documents_match_hugging_face(shardstream_bin, tmp_path):
+    with gzip.open(os.path.join(DATA, "gpt2", "reference-ids.jsonl.gz"), "rt", encoding="utf-8") as f:
+        refs = [json.loads(line) for line in f]
+    assert len(refs) == 400
+    for args in (("--tokenizer", BASES["gpt2"]),
+                 ("--tokenizer", os.path.join(DATA, "gpt2", "vocab.json"),
+                  "--merges", os.path.join(DATA, "gpt2", "merges.txt"))):
+        got = encode_jsonl(shardstream_bin, args[1], [r["text"] for r in refs], tmp_path,
+                           *args[2:], "--jobs", "2")
+        assert [i for i, (g, r) in enumerate(zip(got, refs)) if g != r["ids"]] == []
+
+
+def test_decode_round_trips_and_encode_refuses_invalid_utf8(shardstream_bin, tmp_path):
+    text = "def f():\n    return 'é😀'  <|endoftext|>\r\n"
+    ids = json.loads(run(shardstream_bin, "encode", "--tokenizer", BASES["gpt2"], "--text", text).stdout)
+    out = run(shardstream_bin, "decode", "--tokenizer", BASES["gpt2"], "--ids", json.dumps(ids)).stdout
+    assert json.loads(out) == text
+    proc = subprocess.run([shardstream_bin, "decode", "--tokenizer", BASES["gpt2"], "--raw"],
+                          input=(json.dumps(ids) + "\n").encode(), capture_output=True)
+    assert proc.returncode == 0 and proc.stdout == text.encode() + b"\n"
+    bad = run(shardstream_bin, "encode", "--tokenizer", BASES["gpt2"], "--text",
+              "ok", check=False)
+    assert bad.returncode == 0
+    proc = subprocess.run([shardstream_bin, "encode", "--tokenizer", BASES["gpt2"], "--text",
+                           b"bad \xff byte"], capture_output=True)
+    assert proc.returncode == 1 and b"not valid UTF-8 at byte 4" in proc.stderr
+    proc = run(shardstream_bin, "decode", "--tokenizer", BASES["gpt2"], "--ids", "[1, 99999999]",
+               check=False)
+    assert proc.returncode == 1 and "99999999" in proc.stderr
+
+
+def test_unsupported_components_are_refused_by_name(shardstream_bin, tmp_path):
+    with open(BASES["gpt2"], encoding="utf-8") as f:
+        base = json.load(f)
+    cases = {
+        "normalizer": ("normalizer", {"type": "NFC"}),
+        "pre_tokenizer Metaspace": ("pre_tokenizer", {"type": "Metaspace", "replacement": "_"}),
+        "model WordPiece": ("model", dict(base["model"], type="WordPiece")),
+        "BPE dropout": ("model", dict(base["model"], dropout=0.1)),
+        "Split regex": ("pre_tokenizer", {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated", "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}),
+    }
+    for expected, (key, value) in cases.items():
+        broken = dict(base, **{key: value})
+        path = tmp_path / "t.json"
+        path.write_text(json.dumps(broken), encoding="utf-8")
+        proc = run(shardstream_bin, "encode", "--tokenizer", str(path), "--text", "x", check=False)
+        assert proc.returncode == 1, expected
+        assert expected in proc.stderr, (expected, proc.stderr)
