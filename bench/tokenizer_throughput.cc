@@ -3,6 +3,7 @@
 // for bench/tokenizer_bench.sh to put side by side with the npm anchors.
 //
 // usage: tokenizer_throughput TOKENIZER_JSON CORPUS [--field content] [--jobs 2] [--runs 3]
+//                             [--cache ENTRIES]   (the Encoder row; 1 = effectively no cache)
 //   CORPUS: JSON-lines file(s) (.jsonl/.json, optionally .gz/.zst) or a directory of them.
 #include <chrono>
 #include <cstdio>
@@ -25,11 +26,13 @@ int Main(int argc, char** argv) {
   }
   std::string field = "content";
   int jobs = 2, runs = 3;
+  size_t cache = Encoder::kDefaultCacheEntries;
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--field") field = argv[i + 1];
     if (flag == "--jobs") jobs = std::atoi(argv[i + 1]);
     if (flag == "--runs") runs = std::atoi(argv[i + 1]);
+    if (flag == "--cache") cache = std::strtoull(argv[i + 1], nullptr, 10);  // 1: no cache
   }
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = Tokenizer::FromJsonFile(argv[1]);
   if (!tokenizer.ok()) {
@@ -66,7 +69,7 @@ int Main(int argc, char** argv) {
   double best = 1e30;
   size_t tokens = 0;
   for (int r = 0; r < runs; ++r) {
-    Encoder encoder(tokenizer->get());
+    Encoder encoder(tokenizer->get(), cache);
     std::vector<TokenId> ids;
     tokens = 0;
     auto t0 = now();
