@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/corpus_file_reader.h"
+#include "common/ordered_parallel.h"
 #include "common/quality_signals.h"
 #include "common/status_macros.h"
 
@@ -37,55 +38,6 @@ struct IndexJob::FileOutcome {
   absl::Status status;  // not OK: the file could not be read at all
   v1::FileRecord record;
   std::vector<v1::DocRecord> docs;
-};
-
-// Hands out item indexes to readers in order and gives their outcomes back to the committer in
-// order, letting readers run at most `window` items past the last item taken by Get().
-// Thread-safe.
-class IndexJob::ReadAheadQueue {
- public:
-  ReadAheadQueue(size_t items, size_t window) : done_(items), window_(window) {}
-
-  // The next item to read, or nullopt when there is none left or the queue was stopped.
-  std::optional<size_t> Take() {
-    absl::MutexLock lock(&mu_);
-    while (!stopped_ && next_ < done_.size() && next_ >= consumed_ + window_) cv_.Wait(&mu_);
-    if (stopped_ || next_ >= done_.size()) return std::nullopt;
-    return next_++;
-  }
-
-  void Put(size_t i, FileOutcome outcome) {
-    absl::MutexLock lock(&mu_);
-    done_[i] = std::move(outcome);
-    cv_.SignalAll();
-  }
-
-  // Blocks until item `i` was read. Items must be got in order 0, 1, 2, ...
-  FileOutcome Get(size_t i) {
-    absl::MutexLock lock(&mu_);
-    while (!done_[i].has_value()) cv_.Wait(&mu_);
-    FileOutcome outcome = std::move(*done_[i]);
-    done_[i].reset();
-    consumed_ = i + 1;
-    cv_.SignalAll();
-    return outcome;
-  }
-
-  // Makes Take() return nullopt from now on.
-  void Stop() {
-    absl::MutexLock lock(&mu_);
-    stopped_ = true;
-    cv_.SignalAll();
-  }
-
- private:
-  absl::Mutex mu_;
-  absl::CondVar cv_;
-  std::vector<std::optional<FileOutcome>> done_ ABSL_GUARDED_BY(mu_);
-  const size_t window_;
-  size_t next_ ABSL_GUARDED_BY(mu_) = 0;
-  size_t consumed_ ABSL_GUARDED_BY(mu_) = 0;
-  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 IndexJob::IndexJob(Catalog* catalog, IndexOptions options)
@@ -227,32 +179,23 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     summary.docs_removed += record.num_docs();
   }
 
-  // Read in parallel, commit in order. Workers run at most `window` files ahead of the commit
-  // point, which bounds the memory held by finished-but-uncommitted files.
+  // Read in parallel, commit in order (one atomic commit per file, in path order).
   files_total_.store(work.size());
-  const size_t jobs = std::min<size_t>(options_.jobs, std::max<size_t>(work.size(), 1));
-  ReadAheadQueue queue(work.size(), 2 * jobs);
-
-  auto worker = [&] {
+  auto make_worker = [this, &work] {
     CorpusFileReaderOptions reader_options;
     reader_options.text_field = options_.text_field;
     reader_options.max_line_bytes = options_.max_line_bytes;
-    CorpusFileReader reader(reader_options);
-    QualitySignalComputer quality;
-    for (std::optional<size_t> i = queue.Take(); i.has_value(); i = queue.Take()) {
-      queue.Put(*i, ReadFile(*work[*i].file, reader, quality));
-    }
+    return [this, &work, reader = std::make_shared<CorpusFileReader>(reader_options),
+            quality = std::make_shared<QualitySignalComputer>()](size_t i) {
+      return ReadFile(*work[i].file, *reader, *quality);
+    };
   };
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < jobs && !work.empty(); ++t) threads.emplace_back(worker);
-
-  absl::Status status;
-  for (size_t i = 0; i < work.size() && status.ok(); ++i) {
-    status = Commit(work[i], queue.Get(i), &summary);
-    files_done_.store(i + 1);
-    if (!status.ok()) queue.Stop();
-  }
-  for (std::thread& t : threads) t.join();
+  absl::Status status = RunOrdered<FileOutcome>(
+      work.size(), options_.jobs, make_worker, [&](size_t i, FileOutcome outcome) {
+        absl::Status s = Commit(work[i], std::move(outcome), &summary);
+        files_done_.store(i + 1);
+        return s;
+      });
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(catalog_->Flush());
 

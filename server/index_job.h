@@ -87,7 +87,6 @@ class IndexJob {
  private:
   struct WorkItem;
   struct FileOutcome;
-  class ReadAheadQueue;
   FileOutcome ReadFile(const CorpusFile& file, class CorpusFileReader& reader,
                        class QualitySignalComputer& quality);
   absl::Status Commit(const WorkItem& item, FileOutcome outcome, IndexSummary* summary);
