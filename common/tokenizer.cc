@@ -407,11 +407,24 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMerges(
   std::ifstream vin(vocab_json_path, std::ios::binary), min(merges_txt_path, std::ios::binary);
   if (!vin) return absl::NotFoundError(absl::StrCat("cannot read ", vocab_json_path));
   if (!min) return absl::NotFoundError(absl::StrCat("cannot read ", merges_txt_path));
-  std::stringstream vs;
+  std::stringstream vs, ms;
   vs << vin.rdbuf();
+  ms << min.rdbuf();
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = FromVocabAndMergesText(vs.str(), ms.str());
+  if (!t.ok()) {
+    return absl::Status(t.status().code(), absl::StrCat(vocab_json_path, " + ", merges_txt_path,
+                                                        ": ", t.status().message()));
+  }
+  return t;
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMergesText(
+    std::string_view vocab_json, std::string_view merges_txt) {
+  const std::string vocab_json_path = "vocab.json", merges_txt_path = "merges.txt";
+  std::istringstream min{std::string(merges_txt)};
   simdjson::dom::parser parser;
   simdjson::dom::object vocab;
-  if (parser.parse(simdjson::padded_string(vs.str())).get_object().get(vocab) !=
+  if (parser.parse(simdjson::padded_string(vocab_json)).get_object().get(vocab) !=
       simdjson::SUCCESS) {
     return absl::InvalidArgumentError(absl::StrCat(vocab_json_path, " is not a JSON object"));
   }

@@ -50,6 +50,9 @@ class Tokenizer {
   // space; "<|endoftext|>" (when in the vocabulary) is a special added token.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> FromVocabAndMerges(
       const std::string& vocab_json_path, const std::string& merges_txt_path);
+  // The same from the two files' contents.
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> FromVocabAndMergesText(
+      std::string_view vocab_json, std::string_view merges_txt);
 
   // Ids → bytes: the concatenated bytes of the tokens. INVALID_ARGUMENT for an unknown id.
   // Decode(Encode(x)) == x for every valid UTF-8 x.

@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/options.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
@@ -78,10 +79,23 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   dedup.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
   dedup.table_factory.reset(table_options(true));
 
+  // Token arrays: large values read in plan order; LZ4 decodes several times faster than ZSTD.
+  rocksdb::ColumnFamilyOptions tokens = base;
+  tokens.compression = rocksdb::kLZ4Compression;
+  {
+    std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+    if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) ==
+        supported.end()) {
+      tokens.compression = base.compression;
+    }
+  }
+  tokens.table_factory.reset(table_options(false));
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, base}, {schema::kMetaFamily, base},
       {schema::kFilesFamily, base},              {schema::kDocsFamily, base},
-      {schema::kDedupFamily, dedup}};
+      {schema::kDedupFamily, dedup},             {schema::kTokenizersFamily, base},
+      {schema::kTokenFilesFamily, base},         {schema::kTokensFamily, tokens}};
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -104,6 +118,10 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   catalog->files_cf_ = catalog->handles_[2];
   catalog->docs_cf_ = catalog->handles_[3];
   catalog->dedup_cf_ = catalog->handles_[4];
+  catalog->tokenizers_cf_ = catalog->handles_[5];
+  catalog->token_files_cf_ = catalog->handles_[6];
+  catalog->tokens_cf_ = catalog->handles_[7];
+  catalog->tokens_options_ = std::make_unique<rocksdb::Options>(db_options, tokens);
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
 }
@@ -148,6 +166,9 @@ rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
   if (name == schema::kFilesFamily) return files_cf_;
   if (name == schema::kDocsFamily) return docs_cf_;
   if (name == schema::kDedupFamily) return dedup_cf_;
+  if (name == schema::kTokenizersFamily) return tokenizers_cf_;
+  if (name == schema::kTokenFilesFamily) return token_files_cf_;
+  if (name == schema::kTokensFamily) return tokens_cf_;
   return nullptr;
 }
 
@@ -363,12 +384,19 @@ absl::StatusOr<v1::DocRecord> Catalog::GetDoc(uint64_t doc_id) const {
 
 absl::Status Catalog::ForEachDoc(
     const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const {
+  return ForEachDocInRange(0, UINT64_MAX, fn);
+}
+
+absl::Status Catalog::ForEachDocInRange(
+    uint64_t first, uint64_t end,
+    const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const {
   rocksdb::ReadOptions read_options;
   read_options.fill_cache = false;  // a full scan would only evict what is worth caching
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, docs_cf_));
   v1::DocRecord doc;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
     const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
+    if (id >= end) break;
     if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
     }

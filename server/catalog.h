@@ -21,6 +21,7 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
+struct Options;
 }  // namespace rocksdb
 
 namespace shardstream {
@@ -78,8 +79,13 @@ class Catalog {
   // Calls `fn` for every document in id order until it returns false.
   absl::Status ForEachDoc(
       const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const;
+  // The same for ids in [first, end). Touches no mirror: safe from any thread, also while
+  // another thread writes the token store.
+  absl::Status ForEachDocInRange(
+      uint64_t first, uint64_t end,
+      const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const;
 
-  // Raw key/value pairs of one column family ("meta", "files", "docs", "dedup") in key order,
+  // Raw key/value pairs of one column family (catalog_schema.h names them) in key order,
   // for dumps and tests.
   absl::Status ForEachEntry(std::string_view family,
                             const std::function<void(std::string_view key,
@@ -98,6 +104,7 @@ class Catalog {
                                 const std::map<uint32_t, v1::FileRecord>& files);
 
  private:
+  friend class TokenStore;  // keeps the token families (token_store.h)
   Catalog() = default;
   absl::Status Load();
   // A file record to write (`record`) or delete (no `record`) in a commit.
@@ -121,6 +128,10 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedup_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tokenizers_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* token_files_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tokens_cf_ = nullptr;
+  std::unique_ptr<rocksdb::Options> tokens_options_;  // for SST files ingested into tokens
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.
   v1::DatasetMeta meta_;

@@ -6,6 +6,10 @@
 //   files  file id   (4 bytes, big-endian)    -> v1::FileRecord
 //   docs   doc id    (8 bytes, big-endian)    -> v1::DocRecord
 //   dedup  content hash (16 bytes, big-endian hi|lo) + doc id (8 bytes) -> "" (empty)
+//   tokenizers   tokenizer fingerprint (16 bytes)                   -> v1::TokenizerRecord
+//   token_files  tokenizer fingerprint (16) + file id (4)           -> v1::TokenizedFile
+//   tokens       tokenizer fingerprint (16) + doc id (8)            -> the document's token ids,
+//                little-endian, TokenizerRecord.token_bytes each (no EOS)
 //
 // Big-endian numbers make keys sort numerically, so a file's documents are one contiguous key
 // range of `docs` and the copies of one text are one contiguous, id-ordered range of `dedup`
@@ -39,6 +43,9 @@ inline constexpr char kMetaFamily[] = "meta";
 inline constexpr char kFilesFamily[] = "files";
 inline constexpr char kDocsFamily[] = "docs";
 inline constexpr char kDedupFamily[] = "dedup";
+inline constexpr char kTokenizersFamily[] = "tokenizers";
+inline constexpr char kTokenFilesFamily[] = "token_files";
+inline constexpr char kTokensFamily[] = "tokens";
 
 inline constexpr char kDatasetKey[] = "dataset";
 
@@ -56,6 +63,18 @@ inline std::string DocKey(uint64_t doc_id) {
 
 inline std::string DedupKey(const Hash128& hash, uint64_t doc_id) {
   std::string key = hash.ToBytes();
+  AppendBigEndian64(&key, doc_id);
+  return key;
+}
+
+inline std::string TokenFileKey(const Hash128& tokenizer, uint32_t file_id) {
+  std::string key = tokenizer.ToBytes();
+  AppendBigEndian32(&key, file_id);
+  return key;
+}
+
+inline std::string TokensKey(const Hash128& tokenizer, uint64_t doc_id) {
+  std::string key = tokenizer.ToBytes();
   AppendBigEndian64(&key, doc_id);
   return key;
 }

@@ -14,6 +14,7 @@ namespace shardstream::cli {
 int RunIndexCommand(const std::vector<std::string>& args);
 int RunStatsCommand(const std::vector<std::string>& args);
 int RunDumpCommand(const std::vector<std::string>& args);
+int RunTokenizeCommand(const std::vector<std::string>& args);
 int RunEncodeCommand(const std::vector<std::string>& args);
 int RunDecodeCommand(const std::vector<std::string>& args);
 

@@ -19,6 +19,8 @@ constexpr Command kCommands[] = {
      "index JSON-lines corpus files into a RocksDB catalog (incremental, crash-safe)"},
     {"stats", shardstream::cli::RunStatsCommand,
      "show what a catalog holds: documents, duplicates, bad lines, licenses, quality"},
+    {"tokenize", shardstream::cli::RunTokenizeCommand,
+     "tokenize every indexed document into the catalog's token store (incremental)"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
     {"encode", shardstream::cli::RunEncodeCommand,
      "encode text or JSON lines with a tokenizer.json (exact Hugging Face ids)"},

@@ -1,0 +1,218 @@
+#include "server/token_store.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include <filesystem>
+
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/sst_file_writer.h"
+#include "rocksdb/write_batch.h"
+#include "server/catalog_schema.h"
+#include "server/rocksdb_status.h"
+
+namespace shardstream {
+namespace {
+
+namespace schema = catalog_schema;
+
+std::string Serialize(const google::protobuf::MessageLite& m) {
+  std::string out;
+  m.SerializeToString(&out);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<v1::TokenizerRecord>> TokenStore::ListTokenizers() const {
+  std::vector<v1::TokenizerRecord> out;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(catalog_->ForEachEntry(
+      schema::kTokenizersFamily, [&](std::string_view, std::string_view value) {
+        v1::TokenizerRecord r;
+        if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError("unreadable tokenizer record");
+        }
+        out.push_back(std::move(r));
+      }));
+  RETURN_IF_ERROR(parse_error);
+  return out;
+}
+
+absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
+    std::string_view name_or_fingerprint) const {
+  ASSIGN_OR_RETURN(std::vector<v1::TokenizerRecord> all, ListTokenizers());
+  const std::string wanted = absl::AsciiStrToLower(std::string(name_or_fingerprint));
+  std::vector<std::string> names;
+  for (const v1::TokenizerRecord& r : all) {
+    if (r.name() == name_or_fingerprint) return r;
+    if (wanted.size() >= 8 && FingerprintOf(r).ToHex().rfind(wanted, 0) == 0) return r;
+    names.push_back(absl::StrCat(r.name(), " (", FingerprintOf(r).ToHex().substr(0, 8), ")"));
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no tokenizer \"", std::string(name_or_fingerprint), "\" in ", catalog_->dir(), "; ",
+      names.empty() ? std::string("none was tokenized yet: run `shardstream tokenize`")
+                    : absl::StrCat("available: ", absl::StrJoin(names, ", "))));
+}
+
+absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
+  return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->tokenizers_cf_,
+                                        FingerprintOf(record).ToBytes(), Serialize(record)),
+                     "write tokenizer record");
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenStore::LoadTokenizer(
+    const v1::TokenizerRecord& r) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t =
+      r.merges_txt().empty() ? Tokenizer::FromJson(r.definition())
+                             : Tokenizer::FromVocabAndMergesText(r.definition(), r.merges_txt());
+  if (t.ok() && (*t)->fingerprint() != FingerprintOf(r)) {
+    return absl::DataLossError(absl::StrCat("tokenizer \"", r.name(),
+                                            "\": its stored definition no longer has its "
+                                            "fingerprint (a different shardstream version?)"));
+  }
+  return t;
+}
+
+absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles(
+    const Hash128& tokenizer) const {
+  std::map<uint32_t, v1::TokenizedFile> out;
+  const std::string prefix = tokenizer.ToBytes();
+  std::unique_ptr<rocksdb::Iterator> it(
+      catalog_->db_->NewIterator(rocksdb::ReadOptions(), catalog_->token_files_cf_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    v1::TokenizedFile f;
+    if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("unreadable tokenized-file record");
+    }
+    out.emplace(f.file_id(), std::move(f));
+  }
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "read token_files"));
+  return out;
+}
+
+absl::StatusOr<TokenStoreStatus> TokenStore::Status(const v1::TokenizerRecord& tokenizer) const {
+  TokenStoreStatus s;
+  s.tokenizer = tokenizer;
+  ASSIGN_OR_RETURN(auto done, TokenizedFiles(FingerprintOf(tokenizer)));
+  for (const auto& [id, file] : catalog_->files()) {
+    if (file.num_docs() == 0) continue;
+    ++s.files;
+    auto it = done.find(id);
+    if (it == done.end() || it->second.digest_hi() != file.digest_hi() ||
+        it->second.digest_lo() != file.digest_lo() || it->second.first_doc_id() != file.first_doc_id()) {
+      continue;
+    }
+    ++s.files_done;
+    s.docs += it->second.num_docs();
+    s.tokens += it->second.tokens();
+  }
+  return s;
+}
+
+struct TokenSstWriter::Impl {
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  std::string path;
+  Hash128 tokenizer;
+  bool empty = true;
+};
+
+TokenSstWriter::~TokenSstWriter() {
+  if (impl_ != nullptr && !impl_->path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(impl_->path, ec);  // not finished: nothing will ingest it
+  }
+}
+
+absl::Status TokenSstWriter::Add(uint64_t doc_id, std::string_view packed) {
+  impl_->empty = false;
+  return FromRocksDb(impl_->writer->Put(schema::TokensKey(impl_->tokenizer, doc_id),
+                                        rocksdb::Slice(packed.data(), packed.size())),
+                     "write token SST");
+}
+
+absl::StatusOr<std::string> TokenSstWriter::Finish() {
+  std::string path = std::move(impl_->path);
+  impl_->path.clear();
+  if (impl_->empty) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    return std::string();
+  }
+  RETURN_IF_ERROR(FromRocksDb(impl_->writer->Finish(), "finish token SST"));
+  return path;
+}
+
+std::string IngestDir(const std::string& db) { return db + "/token-ingest"; }
+
+absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const Hash128& tokenizer,
+                                                                        uint32_t file_id) const {
+  std::error_code ec;
+  std::filesystem::create_directories(IngestDir(catalog_->dir()), ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", IngestDir(catalog_->dir()), ": ", ec.message()));
+  auto writer = std::unique_ptr<TokenSstWriter>(new TokenSstWriter());
+  writer->impl_ = std::make_unique<TokenSstWriter::Impl>();
+  writer->impl_->tokenizer = tokenizer;
+  writer->impl_->path = absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16),
+                                     "-", file_id, ".sst");
+  writer->impl_->writer = std::make_unique<rocksdb::SstFileWriter>(
+      rocksdb::EnvOptions(), *catalog_->tokens_options_, catalog_->tokens_cf_);
+  RETURN_IF_ERROR(FromRocksDb(writer->impl_->writer->Open(writer->impl_->path), "open token SST"));
+  return writer;
+}
+
+absl::Status TokenStore::RemoveLeftoverSstFiles() const {
+  std::error_code ec;
+  std::filesystem::remove_all(IngestDir(catalog_->dir()), ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", IngestDir(catalog_->dir()), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
+                                    const std::string& sst_path,
+                                    const v1::TokenizedFile* replaces) {
+  rocksdb::DB* db = catalog_->db_.get();
+  if (replaces != nullptr && replaces->num_docs() > 0) {
+    RETURN_IF_ERROR(FromRocksDb(
+        db->DeleteRange(rocksdb::WriteOptions(), catalog_->tokens_cf_,
+                        schema::TokensKey(tokenizer, replaces->first_doc_id()),
+                        schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
+        "drop old tokens"));
+  }
+  if (!sst_path.empty()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;  // same file system: a rename, no copy
+    RETURN_IF_ERROR(FromRocksDb(db->IngestExternalFile(catalog_->tokens_cf_, {sst_path}, ingest),
+                                absl::StrCat("ingest tokens of file ", file.file_id())));
+  }
+  return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
+                             schema::TokenFileKey(tokenizer, file.file_id()), Serialize(file)),
+                     absl::StrCat("commit tokens of file ", file.file_id()));
+}
+
+absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.DeleteRange(catalog_->tokens_cf_, schema::TokensKey(tokenizer, file.first_doc_id()),
+                        schema::TokensKey(tokenizer, file.first_doc_id() + file.num_docs())),
+      "stage"));
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.Delete(catalog_->token_files_cf_, schema::TokenFileKey(tokenizer, file.file_id())),
+      "stage"));
+  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+                     absl::StrCat("drop tokens of file ", file.file_id()));
+}
+
+absl::Status TokenStore::ReadTokens(const Hash128& tokenizer, uint64_t doc_id,
+                                    std::string* out) const {
+  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->tokens_cf_,
+                                         schema::TokensKey(tokenizer, doc_id), out);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("document ", doc_id, " is not tokenized"));
+  }
+  return FromRocksDb(s, "read tokens");
+}
+
+}  // namespace shardstream

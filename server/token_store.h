@@ -1,0 +1,97 @@
+// The token store: for each tokenizer, every indexed document's token ids, in the catalog's
+// RocksDB (families tokenizers / token_files / tokens, catalog_schema.h). Written by the
+// tokenize job, read by plans and streams.
+#ifndef SHARDSTREAM_SERVER_TOKEN_STORE_H_
+#define SHARDSTREAM_SERVER_TOKEN_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/hash128.h"
+#include "common/tokenizer.h"
+#include "server/catalog.h"
+#include "shardstream/v1/catalog.pb.h"
+
+namespace shardstream {
+
+inline Hash128 FingerprintOf(const v1::TokenizerRecord& r) {
+  return Hash128{r.fingerprint_hi(), r.fingerprint_lo()};
+}
+
+// How complete a tokenizer's store is against the catalog.
+struct TokenStoreStatus {
+  v1::TokenizerRecord tokenizer;
+  uint64_t files = 0;          // catalog files with documents
+  uint64_t files_done = 0;     // of which tokenized with the current content
+  uint64_t docs = 0;           // documents in those files
+  uint64_t tokens = 0;         // tokens in those files (EOS excluded)
+  bool complete() const { return files_done == files; }
+};
+
+// Writes one file's tokens into an SST file that TokenStore::CommitFile ingests: the bulk path,
+// so encoding threads also do the serialization and compression, and nothing passes through
+// the write-ahead log or the memtable. Not thread-safe; one per file being tokenized.
+class TokenSstWriter {
+ public:
+  ~TokenSstWriter();
+  // Ids must ascend. `packed`: little-endian ids, TokenizerRecord.token_bytes each.
+  absl::Status Add(uint64_t doc_id, std::string_view packed);
+  // Closes the file; returns its path, or "" when nothing was added (no file).
+  absl::StatusOr<std::string> Finish();
+
+ private:
+  friend class TokenStore;
+  TokenSstWriter() = default;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Thread-safety: reads may run concurrently with each other and with writes; writes (Put*,
+// CommitFile, DropFile) from one thread at a time. Never touches the Catalog's mirrors, so it
+// may be used while another thread reads the catalog.
+class TokenStore {
+ public:
+  // `catalog` is borrowed and must outlive the store.
+  explicit TokenStore(Catalog* catalog) : catalog_(catalog) {}
+
+  absl::StatusOr<std::vector<v1::TokenizerRecord>> ListTokenizers() const;
+  // By name, or by a prefix (≥ 8 hex digits) of the fingerprint. NOT_FOUND lists what exists.
+  absl::StatusOr<v1::TokenizerRecord> FindTokenizer(std::string_view name_or_fingerprint) const;
+  absl::Status PutTokenizer(const v1::TokenizerRecord& record);
+  // Loads the tokenizer a record describes.
+  static absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const v1::TokenizerRecord& r);
+
+  // The tokenized files of a tokenizer, by file id.
+  absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenizedFiles(
+      const Hash128& tokenizer) const;
+  // Completeness against the catalog's current files.
+  absl::StatusOr<TokenStoreStatus> Status(const v1::TokenizerRecord& tokenizer) const;
+
+  // A writer for the tokens of `file_id`; thread-safe (each call makes its own file).
+  absl::StatusOr<std::unique_ptr<TokenSstWriter>> NewSstWriter(const Hash128& tokenizer,
+                                                              uint32_t file_id) const;
+  // Drops `replaces` (a previous record of the file, if any) with its tokens, ingests the SST
+  // file `sst_path` (from TokenSstWriter::Finish; "" for none) and writes the file record, in
+  // that order: if interrupted, the record is missing or old, so the file is simply tokenized
+  // again by the next run, with the same result.
+  absl::Status CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
+                          const std::string& sst_path, const v1::TokenizedFile* replaces);
+  // Removes SST files left by an interrupted run.
+  absl::Status RemoveLeftoverSstFiles() const;
+  // Drops a file's record and tokens.
+  absl::Status DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
+
+  // The packed ids of one document into `out`. NOT_FOUND when not tokenized.
+  absl::Status ReadTokens(const Hash128& tokenizer, uint64_t doc_id, std::string* out) const;
+
+ private:
+  Catalog* const catalog_;
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_TOKEN_STORE_H_

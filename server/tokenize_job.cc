@@ -1,0 +1,278 @@
+#include "server/tokenize_job.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/corpus_file_reader.h"
+#include "common/ordered_parallel.h"
+#include "common/status_macros.h"
+
+namespace shardstream {
+namespace {
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string DefaultName(const std::string& path) {
+  std::filesystem::path p(path);
+  std::string stem = p.stem().string();
+  if ((stem == "tokenizer" || stem == "vocab") && p.has_parent_path()) {
+    std::string dir = std::filesystem::absolute(p).parent_path().filename().string();
+    if (!dir.empty()) return dir;
+  }
+  return stem;
+}
+
+void AppendPacked(const std::vector<TokenId>& ids, uint32_t width, std::string* out) {
+  out->resize(ids.size() * width);
+  char* p = out->data();
+  for (TokenId id : ids) {
+    for (uint32_t b = 0; b < width; ++b) *p++ = static_cast<char>(id >> (8 * b));
+  }
+}
+
+}  // namespace
+
+absl::Status TokenizeOptions::Validate() const {
+  if (tokenizer_path.empty()) return absl::InvalidArgumentError("--tokenizer is required");
+  if (jobs < 1 || jobs > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [1, 256], got ", jobs));
+  }
+  return absl::OkStatus();
+}
+
+struct TokenizeJob::FileTokens {
+  absl::Status status;  // not OK: the file could not be tokenized (reason in the message)
+  v1::TokenizedFile record;
+  std::string sst_path;  // the file's tokens, ready to ingest ("" when it has none)
+  uint64_t text_bytes = 0;
+};
+
+TokenizeJob::TokenizeJob(Catalog* catalog, TokenizeOptions options)
+    : catalog_(catalog), options_(std::move(options)) {}
+
+TokenizeProgress TokenizeJob::progress() const {
+  return {files_total_.load(), files_done_.load(), docs_.load(), text_bytes_.load()};
+}
+
+TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
+                                                  const v1::TokenizerRecord& record,
+                                                  CorpusFileReader& reader, Encoder& encoder) {
+  FileTokens out;
+  // The catalog's view of the file: which lines are documents, and their hashes.
+  std::vector<std::pair<uint64_t, Hash128>> expected;  // (line, hash) in id order
+  expected.reserve(file.num_docs());
+  out.status = catalog_->ForEachDocInRange(
+      file.first_doc_id(), file.first_doc_id() + file.num_docs(),
+      [&](uint64_t, const v1::DocRecord& doc) {
+        expected.emplace_back(doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()});
+        return true;
+      });
+  if (!out.status.ok()) return out;
+  const std::string path = (std::filesystem::path(file.root()) / file.path()).string();
+  absl::StatusOr<std::unique_ptr<TokenSstWriter>> sst =
+      TokenStore(catalog_).NewSstWriter(FingerprintOf(record), file.file_id());
+  if (!sst.ok()) {
+    out.status = sst.status();
+    return out;
+  }
+  size_t next = 0;
+  std::vector<TokenId> ids;
+  std::string packed;
+  std::string mismatch;
+  auto on_document = [&](uint64_t line, const ParsedLine& doc) {
+    if (next < expected.size() && line < expected[next].first) return true;  // not indexed
+    if (next >= expected.size() || line != expected[next].first ||
+        HashBytes(doc.text) != expected[next].second) {
+      mismatch = absl::StrCat("line ", line, " is not the indexed document");
+      return false;
+    }
+    ids.clear();
+    // Documents in the catalog are valid UTF-8 (the index checked), so this cannot fail.
+    absl::Status s = encoder.EncodeTo(doc.text, EncodeMode::kOrdinary, &ids);
+    if (!s.ok()) {
+      mismatch = std::string(s.message());
+      return false;
+    }
+    out.record.add_token_counts(static_cast<uint32_t>(ids.size()));
+    out.record.set_tokens(out.record.tokens() + ids.size());
+    AppendPacked(ids, record.token_bytes(), &packed);
+    if (absl::Status s = (*sst)->Add(file.first_doc_id() + next, packed); !s.ok()) {
+      mismatch = std::string(s.message());
+      return false;
+    }
+    out.text_bytes += doc.text.size();
+    docs_.fetch_add(1, std::memory_order_relaxed);
+    text_bytes_.fetch_add(doc.text.size(), std::memory_order_relaxed);
+    ++next;
+    return true;
+  };
+  absl::StatusOr<FileScanResult> scan = reader.Read(path, file.compression(), on_document);
+  if (!scan.ok()) {
+    out.status = scan.status();
+  } else if (!mismatch.empty() || next != expected.size() ||
+             Hash128{scan->checksum} != Hash128{file.checksum_hi(), file.checksum_lo()}) {
+    out.status = absl::FailedPreconditionError(absl::StrCat(
+        path, " changed since it was indexed",
+        mismatch.empty() ? "" : absl::StrCat(" (", mismatch, ")"), "; run `shardstream index`"));
+  }
+  if (out.status.ok()) {
+    absl::StatusOr<std::string> finished = (*sst)->Finish();
+    if (finished.ok()) {
+      out.sst_path = *finished;
+    } else {
+      out.status = finished.status();
+    }
+  }
+  if (!out.status.ok()) return out;
+  out.record.set_file_id(file.file_id());
+  out.record.set_first_doc_id(file.first_doc_id());
+  out.record.set_num_docs(file.num_docs());
+  out.record.set_digest_hi(file.digest_hi());
+  out.record.set_digest_lo(file.digest_lo());
+  return out;
+}
+
+absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
+  RETURN_IF_ERROR(options_.Validate());
+  const absl::Time start = absl::Now();
+  if (catalog_->files().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the catalog in ", catalog_->dir(), " is empty; run `shardstream index` first"));
+  }
+  // The tokenizer, and its record (created on first use).
+  v1::TokenizerRecord record;
+  ASSIGN_OR_RETURN(std::string definition, ReadWholeFile(options_.tokenizer_path));
+  std::string merges;
+  if (!options_.merges_path.empty()) {
+    ASSIGN_OR_RETURN(merges, ReadWholeFile(options_.merges_path));
+  }
+  absl::StatusOr<std::unique_ptr<Tokenizer>> loaded =
+      merges.empty() ? Tokenizer::FromJson(definition)
+                     : Tokenizer::FromVocabAndMergesText(definition, merges);
+  if (!loaded.ok()) {
+    return absl::Status(loaded.status().code(),
+                        absl::StrCat(options_.tokenizer_path, ": ", loaded.status().message()));
+  }
+  const Tokenizer& tokenizer = **loaded;
+  std::optional<TokenId> eos;
+  if (!options_.eos.empty()) {
+    eos = tokenizer.AddedTokenId(options_.eos);
+    if (!eos.has_value()) {
+      return absl::InvalidArgumentError(absl::StrCat("--eos \"", options_.eos,
+                                                     "\" is not an added token of the tokenizer"));
+    }
+  } else {
+    eos = tokenizer.AddedTokenId("<|endoftext|>");
+    for (const AddedToken& a : tokenizer.added_tokens()) {
+      if (!eos.has_value() && a.special) eos = a.id;
+    }
+    if (!eos.has_value()) {
+      return absl::InvalidArgumentError(
+          "the tokenizer has no <|endoftext|> or other special token to separate documents; "
+          "add one to added_tokens and pass --eos");
+    }
+  }
+  TokenStore store(catalog_);
+  const std::string name = options_.name.empty() ? DefaultName(options_.tokenizer_path) : options_.name;
+  ASSIGN_OR_RETURN(std::vector<v1::TokenizerRecord> existing, store.ListTokenizers());
+  bool found = false;
+  for (const v1::TokenizerRecord& r : existing) {
+    if (FingerprintOf(r) == tokenizer.fingerprint()) {
+      record = r;
+      found = true;
+    } else if (r.name() == name) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the name \"", name, "\" is taken by another tokenizer (",
+          FingerprintOf(r).ToHex().substr(0, 8), "); choose another with --name"));
+    }
+  }
+  if (!found) {
+    record.set_name(name);
+    record.set_fingerprint_hi(tokenizer.fingerprint().hi);
+    record.set_fingerprint_lo(tokenizer.fingerprint().lo);
+    record.set_definition(definition);
+    record.set_merges_txt(merges);
+    record.set_vocab_size(static_cast<uint32_t>(tokenizer.vocab_size()));
+    record.set_eos_id(*eos);
+    record.set_token_bytes(tokenizer.vocab_size() <= 65536 ? 2 : 4);
+    record.set_description(tokenizer.Describe());
+    RETURN_IF_ERROR(store.PutTokenizer(record));
+  } else if (record.eos_id() != *eos && !options_.eos.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "tokenizer \"", record.name(), "\" was tokenized with EOS id ", record.eos_id(),
+        "; its EOS cannot change (the packing depends on it)"));
+  }
+  const Hash128 fp = tokenizer.fingerprint();
+
+  // What to do: drop what no longer matches the catalog, tokenize what is missing.
+  TokenizeSummary summary;
+  ASSIGN_OR_RETURN(auto done, store.TokenizedFiles(fp));
+  std::vector<const v1::FileRecord*> work;
+  std::vector<const v1::TokenizedFile*> replaces;
+  for (const auto& [id, file] : catalog_->files()) {
+    auto it = done.find(id);
+    const bool current = it != done.end() && it->second.digest_hi() == file.digest_hi() &&
+                         it->second.digest_lo() == file.digest_lo() &&
+                         it->second.first_doc_id() == file.first_doc_id() &&
+                         it->second.num_docs() == file.num_docs();
+    if (current || file.num_docs() == 0) {
+      if (current) ++summary.files_unchanged;
+      continue;
+    }
+    work.push_back(&file);
+    replaces.push_back(it == done.end() ? nullptr : &it->second);
+  }
+  for (const auto& [id, tokenized] : done) {
+    if (catalog_->files().count(id) == 0) {
+      RETURN_IF_ERROR(store.DropFile(fp, tokenized));
+      ++summary.files_dropped;
+    }
+  }
+  std::sort(work.begin(), work.end(), [](const v1::FileRecord* a, const v1::FileRecord* b) {
+    return a->first_doc_id() < b->first_doc_id();
+  });
+  RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
+  files_total_.store(work.size());
+  summary.setup_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  auto make_worker = [&] {
+    CorpusFileReaderOptions reader_options;
+    reader_options.text_field = catalog_->meta().text_field();
+    return [&, reader = std::make_shared<CorpusFileReader>(reader_options),
+            encoder = std::make_shared<Encoder>(&tokenizer)](size_t i) {
+      return TokenizeFile(*work[i], record, *reader, *encoder);
+    };
+  };
+  RETURN_IF_ERROR(RunOrdered<FileTokens>(
+      work.size(), options_.jobs, make_worker, [&](size_t i, FileTokens tokens) -> absl::Status {
+        files_done_.store(i + 1);
+        if (!tokens.status.ok()) {
+          summary.failed.push_back(
+              {std::string(work[i]->path()), std::string(tokens.status.message())});
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(store.CommitFile(fp, tokens.record, tokens.sst_path, replaces[i]));
+        ++summary.files_tokenized;
+        summary.docs += tokens.record.num_docs();
+        summary.tokens += tokens.record.tokens();
+        summary.text_bytes += tokens.text_bytes;
+        return absl::OkStatus();
+      }));
+  const absl::Time flush_start = absl::Now();
+  RETURN_IF_ERROR(catalog_->Flush());
+  summary.flush_seconds = absl::ToDoubleSeconds(absl::Now() - flush_start);
+  summary.tokenizer = record;
+  ASSIGN_OR_RETURN(summary.status, store.Status(record));
+  summary.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return summary;
+}
+
+}  // namespace shardstream
