@@ -56,7 +56,7 @@ class TokenSstWriter {
 class TokenStore {
  public:
   // `catalog` is borrowed and must outlive the store.
-  explicit TokenStore(Catalog* catalog) : catalog_(catalog) {}
+  explicit TokenStore(const Catalog* catalog) : catalog_(catalog) {}
 
   absl::StatusOr<std::vector<v1::TokenizerRecord>> ListTokenizers() const;
   // By name, or by a prefix (≥ 8 hex digits) of the fingerprint. NOT_FOUND lists what exists.
@@ -89,7 +89,7 @@ class TokenStore {
   absl::Status ReadTokens(const Hash128& tokenizer, uint64_t doc_id, std::string* out) const;
 
  private:
-  Catalog* const catalog_;
+  const Catalog* const catalog_;
 };
 
 }  // namespace shardstream

@@ -15,6 +15,7 @@ int RunIndexCommand(const std::vector<std::string>& args);
 int RunStatsCommand(const std::vector<std::string>& args);
 int RunDumpCommand(const std::vector<std::string>& args);
 int RunTokenizeCommand(const std::vector<std::string>& args);
+int RunStreamCommand(const std::vector<std::string>& args);
 int RunEncodeCommand(const std::vector<std::string>& args);
 int RunDecodeCommand(const std::vector<std::string>& args);
 

@@ -21,6 +21,8 @@ constexpr Command kCommands[] = {
      "show what a catalog holds: documents, duplicates, bad lines, licenses, quality"},
     {"tokenize", shardstream::cli::RunTokenizeCommand,
      "tokenize every indexed document into the catalog's token store (incremental)"},
+    {"stream", shardstream::cli::RunStreamCommand,
+     "stream shuffled, packed token batches of one rank (embedded: --db)"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
     {"encode", shardstream::cli::RunEncodeCommand,
      "encode text or JSON lines with a tokenizer.json (exact Hugging Face ids)"},

@@ -1,0 +1,249 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/cli/commands.h"
+#include "client/cli/flags.h"
+#include "common/json_writer.h"
+#include "server/batch_stream.h"
+#include "server/catalog.h"
+
+namespace shardstream::cli {
+namespace {
+
+// Writes batches as one NumPy array [batches, rows, seq_len]; the header is rewritten with the
+// final batch count on Close().
+class NpyWriter {
+ public:
+  NpyWriter(const std::string& path, bool wide) : out_(path, std::ios::binary), wide_(wide) {
+    out_.write(std::string(kHeaderBytes, ' ').data(), kHeaderBytes);  // placeholder
+  }
+  bool ok() const { return static_cast<bool>(out_); }
+  void Add(const Batch& b) {
+    rows_ = b.rows;
+    seq_len_ = b.seq_len;
+    ++batches_;
+    if (wide_) {
+      out_.write(reinterpret_cast<const char*>(b.tokens.data()), b.tokens.size() * 4);
+    } else {
+      std::string narrow(b.tokens.size() * 2, '\0');
+      for (size_t i = 0; i < b.tokens.size(); ++i) {
+        narrow[2 * i] = static_cast<char>(b.tokens[i]);
+        narrow[2 * i + 1] = static_cast<char>(b.tokens[i] >> 8);
+      }
+      out_.write(narrow.data(), narrow.size());
+    }
+  }
+  bool Close() {
+    std::string dict = absl::StrFormat(
+        "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }", wide_ ? "<i4" : "<u2",
+        batches_, rows_, seq_len_);
+    std::string header = "\x93NUMPY\x01\x00";
+    const uint16_t len = kHeaderBytes - 10;
+    header.push_back(static_cast<char>(len & 0xFF));
+    header.push_back(static_cast<char>(len >> 8));
+    dict.resize(len - 1, ' ');
+    header += dict + "\n";
+    out_.seekp(0);
+    out_.write(header.data(), header.size());
+    out_.close();
+    return static_cast<bool>(out_);
+  }
+
+ private:
+  static constexpr size_t kHeaderBytes = 128;  // multiple of 64, as the format asks
+  std::ofstream out_;
+  bool wide_;
+  uint64_t batches_ = 0;
+  uint32_t rows_ = 0, seq_len_ = 0;
+};
+
+void AppendJsonBatch(const Batch& b, std::string* out) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("epoch");
+  w.Uint(b.epoch);
+  w.Key("step");
+  w.Uint(b.step);
+  w.Key("rank");
+  w.Uint(b.rank);
+  w.Key("tokens");
+  w.BeginArray();
+  for (uint32_t r = 0; r < b.rows; ++r) {
+    w.BeginArray();
+    for (uint32_t c = 0; c < b.seq_len; ++c) w.Uint(b.tokens[size_t{r} * b.seq_len + c]);
+    w.EndArray();
+  }
+  w.EndArray();
+  if (!b.doc_starts.empty()) {
+    w.Key("doc_starts");
+    w.BeginArray();
+    for (const auto& row : b.doc_starts) {
+      w.BeginArray();
+      for (uint32_t s : row) w.Uint(s);
+      w.EndArray();
+    }
+    w.EndArray();
+  }
+  w.Key("cursor");
+  w.String(b.cursor);
+  w.EndObject();
+  out->append(w.str());
+  out->push_back('\n');
+}
+
+}  // namespace
+
+int RunStreamCommand(const std::vector<std::string>& args) {
+  std::string db, format, out_path, tokenizer, resume, filter = "none";
+  int seq_len = 1024, batch_size = 8, rank = 0, world_size = 1, epochs = 0, max_batches = 0;
+  std::string seed_text = "0";
+  bool no_dedup = false, doc_boundaries = false;
+  FlagParser flags(
+      "shardstream stream --db DIR --tokenizer NAME --seq-len L --batch-size B --seed S "
+      "[--rank r --world-size W] [--epochs N] [--max-batches N] [--resume CURSOR] [--no-dedup] "
+      "[--filter PRESET] [--doc-boundaries] [--format jsonl|text|npy] [--out PATH]",
+      "Streams shuffled, packed [batch, seq_len] token batches of one rank from the catalog's\n"
+      "token store. The stream is a pure function of (data, tokenizer, filters, seq_len, seed):\n"
+      "every batch carries a cursor, and --resume CURSOR continues exactly after it, also with\n"
+      "another world size or batch size.");
+  flags.AddString("db", &db, "catalog directory");
+  flags.AddString("tokenizer", &tokenizer, "tokenizer name (or fingerprint prefix)");
+  flags.AddInt("seq-len", &seq_len, "tokens per sequence");
+  flags.AddInt("batch-size", &batch_size, "sequences per batch for this rank");
+  flags.AddString("seed", &seed_text, "shuffle seed (unsigned 64-bit)");
+  flags.AddInt("rank", &rank, "this rank");
+  flags.AddInt("world-size", &world_size, "number of ranks");
+  flags.AddInt("epochs", &epochs, "stop after this many epochs (0: never)");
+  flags.AddInt("max-batches", &max_batches, "stop after this many batches (0: no limit)");
+  flags.AddString("resume", &resume, "continue after this cursor");
+  flags.AddBool("no-dedup", &no_dedup, "keep duplicate documents");
+  flags.AddString("filter", &filter, "document filter preset: none, codeparrot-clean");
+  flags.AddBool("doc-boundaries", &doc_boundaries, "report where documents start in each row");
+  flags.AddString("format", &format, "jsonl (default off a TTY), text (default on a TTY), npy");
+  flags.AddString("out", &out_path, "write to this file instead of stdout (required for npy)");
+  flags.Require("db");
+  flags.Require("tokenizer");
+  if (std::optional<int> exit_status = flags.ParseOrExit(args, "stream")) return *exit_status;
+  StreamOptions options;
+  options.plan.tokenizer = tokenizer;
+  options.plan.filters.dedup = !no_dedup;
+  options.plan.filters.preset = filter;
+  if (seq_len < 1 || batch_size < 1 || rank < 0 || world_size < 1 || epochs < 0 ||
+      max_batches < 0 || !absl::SimpleAtoi(seed_text, &options.plan.seed)) {
+    std::cerr << "shardstream stream: --seq-len, --batch-size, --world-size must be positive, "
+                 "--rank, --epochs, --max-batches non-negative, --seed an unsigned integer\n";
+    return kExitUsage;
+  }
+  options.plan.seq_len = static_cast<uint32_t>(seq_len);
+  options.batch_size = static_cast<uint32_t>(batch_size);
+  options.rank = static_cast<uint32_t>(rank);
+  options.world_size = static_cast<uint32_t>(world_size);
+  options.epochs = static_cast<uint64_t>(epochs);
+  options.resume_cursor = resume;
+  options.doc_boundaries = doc_boundaries;
+  if (format.empty()) format = ::isatty(STDOUT_FILENO) && out_path.empty() ? "text" : "jsonl";
+  if (format != "jsonl" && format != "text" && format != "npy") {
+    std::cerr << "shardstream stream: --format must be jsonl, text or npy\n";
+    return kExitUsage;
+  }
+  if (format == "npy" && out_path.empty()) {
+    std::cerr << "shardstream stream: --format npy needs --out FILE.npy\n";
+    return kExitUsage;
+  }
+  if (absl::Status s = options.Validate(); !s.ok()) {
+    std::cerr << "shardstream stream: " << s.message() << "\n";
+    return kExitUsage;
+  }
+
+  CatalogOptions catalog_options;
+  catalog_options.read_only = true;
+  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
+  if (!catalog.ok()) {
+    std::cerr << "shardstream stream: " << catalog.status().message() << "\n";
+    return kExitFailed;
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<BatchStream>> stream = BatchStream::Open(catalog->get(), options);
+  if (!stream.ok()) {
+    std::cerr << "shardstream stream: " << stream.status().message() << "\n";
+    return absl::IsInvalidArgument(stream.status()) ? kExitUsage : kExitFailed;
+  }
+  const Plan& plan = (*stream)->plan();
+  std::unique_ptr<Tokenizer> decoder;
+  if (format == "text") {
+    absl::StatusOr<std::unique_ptr<Tokenizer>> t = TokenStore::LoadTokenizer(plan.tokenizer());
+    if (!t.ok()) {
+      std::cerr << "shardstream stream: " << t.status().message() << "\n";
+      return kExitFailed;
+    }
+    decoder = std::move(*t);
+  }
+  std::ofstream file;
+  std::unique_ptr<NpyWriter> npy;
+  std::ostream* out = &std::cout;
+  if (format == "npy") {
+    npy = std::make_unique<NpyWriter>(out_path, plan.tokenizer().token_bytes() > 2);
+    if (!npy->ok()) {
+      std::cerr << "shardstream stream: cannot write " << out_path << "\n";
+      return kExitFailed;
+    }
+  } else if (!out_path.empty()) {
+    file.open(out_path, std::ios::binary);
+    out = &file;
+  }
+  std::cerr << absl::StrFormat(
+      "plan: %d documents, %d tokens per epoch, %d sequences of %d, %d steps per epoch for "
+      "world size %d × batch %d; tokenizer \"%s\"; starting at %s\n",
+      plan.num_docs(), plan.epoch_tokens(), plan.sequences_per_epoch(), plan.seq_len(),
+      (*stream)->steps_per_epoch(), world_size, batch_size, plan.tokenizer().name(),
+      (*stream)->cursor());
+  Batch batch;
+  uint64_t batches = 0, tokens = 0;
+  std::string buffer;
+  while (max_batches == 0 || batches < static_cast<uint64_t>(max_batches)) {
+    absl::StatusOr<bool> more = (*stream)->Next(&batch);
+    if (!more.ok()) {
+      std::cerr << "shardstream stream: " << more.status().message() << "\n";
+      return kExitFailed;
+    }
+    if (!*more) break;
+    ++batches;
+    tokens += batch.tokens.size();
+    buffer.clear();
+    if (format == "npy") {
+      npy->Add(batch);
+      continue;
+    }
+    if (format == "jsonl") {
+      AppendJsonBatch(batch, &buffer);
+    } else {
+      absl::StrAppendFormat(&buffer, "=== epoch %d step %d rank %d (cursor after: %s)\n",
+                            batch.epoch, batch.step, batch.rank, batch.cursor);
+      for (uint32_t r = 0; r < batch.rows; ++r) {
+        std::vector<TokenId> row(batch.tokens.begin() + size_t{r} * batch.seq_len,
+                                 batch.tokens.begin() + size_t{r + 1} * batch.seq_len);
+        absl::StrAppendFormat(&buffer, "--- row %d\n%s\n", r, decoder->Decode(row).value_or("?"));
+      }
+    }
+    out->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+  }
+  out->flush();
+  if (npy != nullptr && !npy->Close()) {
+    std::cerr << "shardstream stream: cannot write " << out_path << "\n";
+    return kExitFailed;
+  }
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::cerr << absl::StrFormat("streamed %d batches, %d tokens in %.2f s (%.1f M tokens/s); resume with --resume %s\n",
+                               batches, tokens, seconds, tokens / 1e6 / std::max(seconds, 1e-9),
+                               (*stream)->cursor());
+  return kExitOk;
+}
+
+}  // namespace shardstream::cli

@@ -1,0 +1,42 @@
+#include "common/permutation.h"
+
+namespace shardstream {
+
+uint64_t Mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
+  int bits = 2;
+  while (bits < 64 && (uint64_t{1} << bits) < n) bits += 2;
+  half_bits_ = bits / 2;
+  half_mask_ = (uint64_t{1} << half_bits_) - 1;
+  uint64_t k = Mix64(key ^ 0x5368617264537472ULL);  // "ShardStr"
+  for (uint64_t& rk : round_keys_) {
+    k = Mix64(k);
+    rk = k;
+  }
+}
+
+uint64_t Permutation::Encrypt(uint64_t x) const {
+  uint64_t left = x >> half_bits_, right = x & half_mask_;
+  for (uint64_t rk : round_keys_) {
+    const uint64_t f = Mix64(right ^ rk) & half_mask_;
+    const uint64_t next_right = left ^ f;
+    left = right;
+    right = next_right;
+  }
+  return (left << half_bits_) | right;
+}
+
+uint64_t Permutation::At(uint64_t i) const {
+  // Cycle walking: the network permutes [0, 4^half_bits); iterate until inside [0, n).
+  uint64_t x = Encrypt(i);
+  while (x >= n_) x = Encrypt(x);
+  return x;
+}
+
+}  // namespace shardstream

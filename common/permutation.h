@@ -1,0 +1,35 @@
+// A seeded pseudo-random permutation of [0, n) that is computed, not stored: O(1) memory and
+// O(1) expected time per element. The epoch order of a plan.
+#ifndef SHARDSTREAM_COMMON_PERMUTATION_H_
+#define SHARDSTREAM_COMMON_PERMUTATION_H_
+
+#include <cstdint>
+
+namespace shardstream {
+
+// splitmix64's finalizer: a fast, well-mixing bijection on 64-bit integers.
+uint64_t Mix64(uint64_t x);
+
+// A bijection of [0, n): a balanced Feistel network over the smallest even-bit-width domain
+// holding n, with cycle walking back into [0, n) (at most ~4 rounds of walking expected).
+// Deterministic across platforms and builds: part of the stream's on-the-wire promise, so the
+// algorithm is versioned with the plan format. Thread-safe (immutable).
+class Permutation {
+ public:
+  Permutation(uint64_t n, uint64_t key);
+  uint64_t size() const { return n_; }
+  // The element at position i, for i < size().
+  uint64_t At(uint64_t i) const;
+
+ private:
+  uint64_t Encrypt(uint64_t x) const;
+
+  uint64_t n_;
+  int half_bits_;        // each Feistel half has this many bits
+  uint64_t half_mask_;
+  uint64_t round_keys_[6];
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_COMMON_PERMUTATION_H_

@@ -1,0 +1,93 @@
+#include "common/stream_cursor.h"
+
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+
+namespace shardstream {
+namespace {
+
+uint32_t Short(const Hash128& h) { return static_cast<uint32_t>(h.hi >> 32); }
+
+}  // namespace
+
+Hash128 PlanIdentity::Fingerprint() const {
+  Hasher128 h;
+  h.UpdateString("shardstream.plan.v1");
+  h.UpdateHash(dataset_version);
+  h.UpdateHash(tokenizer);
+  h.UpdateHash(filters);
+  h.UpdateU64(seq_len);
+  h.UpdateU64(seed);
+  return h.Digest();
+}
+
+StreamCursor StreamCursor::At(const PlanIdentity& plan, uint64_t epoch, uint64_t next_sequence) {
+  StreamCursor c;
+  c.dataset_version = Short(plan.dataset_version);
+  c.tokenizer = Short(plan.tokenizer);
+  c.filters = Short(plan.filters);
+  c.seq_len = plan.seq_len;
+  c.seed = plan.seed;
+  c.epoch = epoch;
+  c.next_sequence = next_sequence;
+  return c;
+}
+
+std::string StreamCursor::ToString() const {
+  return absl::StrFormat("ss1.%08x.%08x.%08x.%d.%d.%d.%d", dataset_version, tokenizer, filters,
+                         seq_len, seed, epoch, next_sequence);
+}
+
+absl::StatusOr<StreamCursor> StreamCursor::Parse(std::string_view text) {
+  std::vector<std::string> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), '.');
+  auto bad = [&text](std::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "\"", std::string(text), "\" is not a stream cursor (", std::string(why),
+        "); pass a cursor printed by `shardstream stream`, like ss1.0e424d33.f9022d5c.5d41402a.1024.42.0.64"));
+  };
+  if (parts.size() != 8 || parts[0] != "ss1") return bad("expected ss1 and 7 dot-separated fields");
+  StreamCursor c;
+  uint32_t seq_len;
+  if (!absl::SimpleHexAtoi(parts[1], &c.dataset_version) ||
+      !absl::SimpleHexAtoi(parts[2], &c.tokenizer) || !absl::SimpleHexAtoi(parts[3], &c.filters)) {
+    return bad("a fingerprint is not hex");
+  }
+  if (!absl::SimpleAtoi(parts[4], &seq_len) || !absl::SimpleAtoi(parts[5], &c.seed) ||
+      !absl::SimpleAtoi(parts[6], &c.epoch) || !absl::SimpleAtoi(parts[7], &c.next_sequence)) {
+    return bad("a number is malformed");
+  }
+  c.seq_len = seq_len;
+  return c;
+}
+
+absl::Status StreamCursor::CheckBelongsTo(const PlanIdentity& plan) const {
+  const StreamCursor mine = At(plan, epoch, next_sequence);
+  std::vector<std::string> differ;
+  if (dataset_version != mine.dataset_version) {
+    differ.push_back(absl::StrFormat("data version %08x (this stream: %08x)", dataset_version,
+                                     mine.dataset_version));
+  }
+  if (tokenizer != mine.tokenizer) {
+    differ.push_back(absl::StrFormat("tokenizer %08x (this stream: %08x)", tokenizer, mine.tokenizer));
+  }
+  if (filters != mine.filters) {
+    differ.push_back(absl::StrFormat("filters %08x (this stream: %08x)", filters, mine.filters));
+  }
+  if (seq_len != mine.seq_len) {
+    differ.push_back(absl::StrFormat("seq_len %d (this stream: %d)", seq_len, mine.seq_len));
+  }
+  if (seed != mine.seed) {
+    differ.push_back(absl::StrFormat("seed %d (this stream: %d)", seed, mine.seed));
+  }
+  if (differ.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("the cursor belongs to another plan: its ", absl::StrJoin(differ, ", "),
+                   "; resume with the same data, tokenizer, filters, seq_len and seed"));
+}
+
+}  // namespace shardstream
