@@ -1,0 +1,338 @@
+#include "server/batch_stream.h"
+
+#include <map>
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/permutation.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/index_job.h"
+#include "server/tokenize_job.h"
+#include "tests/test_util.h"
+
+namespace shardstream {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::WriteFile;
+
+const std::string kData = SHARDSTREAM_TEST_DATA_DIR;
+
+// A corpus of documents of very different lengths (some shorter than a sequence, some spanning
+// many), a few duplicates, indexed and tokenized with GPT-2.
+class StreamTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    std::mt19937 rng(7);
+    const char* words[] = {"def", "return", "self", "x", "=", "1", "\n", "    ", "import", "os",
+                           "(", ")", ":", "class", "é", "😀", "#", "comment"};
+    texts_ = new std::vector<std::string>();
+    for (int f = 0; f < 4; ++f) {
+      std::string lines;
+      for (int d = 0; d < 60; ++d) {
+        std::string text;
+        const int n = (d % 13 == 0) ? 400 + static_cast<int>(rng() % 800) : static_cast<int>(rng() % 60);
+        for (int w = 0; w < n; ++w) text += std::string(words[rng() % 18]) + " ";
+        if (d % 17 == 3) text = "duplicated text";
+        texts_->push_back(text);
+        lines += absl::StrCat(R"({"content": ")", EscapeJson(text), "\"}\n");
+      }
+      WriteFile(dir_->Path(absl::StrCat("corpus/f", f, ".jsonl")), lines);
+    }
+    auto catalog = Catalog::Open(dir_->Path("db"), {});
+    ASSERT_TRUE(catalog.ok());
+    IndexOptions index;
+    index.corpus_paths = {dir_->Path("corpus")};
+    ASSERT_TRUE(IndexJob(catalog->get(), index).Run().ok());
+    TokenizeOptions tokenize;
+    tokenize.tokenizer_path = kData + "/gpt2/tokenizer.json";
+    tokenize.jobs = 2;
+    absl::StatusOr<TokenizeSummary> t = TokenizeJob(catalog->get(), tokenize).Run();
+    ASSERT_TRUE(t.ok()) << t.status();
+    ASSERT_TRUE(t->status.complete());
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    delete texts_;
+  }
+  static std::string EscapeJson(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
+  void SetUp() override {
+    CatalogOptions read_only;
+    read_only.read_only = true;
+    auto c = Catalog::Open(dir_->Path("db"), read_only);
+    ASSERT_TRUE(c.ok()) << c.status();
+    catalog_ = std::move(*c);
+  }
+
+  StreamOptions Options(uint32_t seq_len, uint32_t batch, uint32_t world = 1, uint32_t rank = 0) {
+    StreamOptions o;
+    o.plan.tokenizer = "gpt2";
+    o.plan.seq_len = seq_len;
+    o.plan.seed = 42;
+    o.batch_size = batch;
+    o.world_size = world;
+    o.rank = rank;
+    return o;
+  }
+
+  // Up to `max` batches.
+  std::vector<Batch> Take(const StreamOptions& o, size_t max) {
+    auto stream = BatchStream::Open(catalog_.get(), o);
+    EXPECT_TRUE(stream.ok()) << stream.status();
+    std::vector<Batch> out;
+    Batch b;
+    while (out.size() < max) {
+      absl::StatusOr<bool> more = (*stream)->Next(&b);
+      EXPECT_TRUE(more.ok()) << more.status();
+      if (!more.ok() || !*more) break;
+      out.push_back(b);
+    }
+    return out;
+  }
+
+  // All rows of `batches`, in order.
+  static std::vector<std::vector<uint32_t>> Rows(const std::vector<Batch>& batches) {
+    std::vector<std::vector<uint32_t>> rows;
+    for (const Batch& b : batches) {
+      for (uint32_t r = 0; r < b.rows; ++r) {
+        rows.emplace_back(b.tokens.begin() + size_t{r} * b.seq_len,
+                          b.tokens.begin() + size_t{r + 1} * b.seq_len);
+      }
+    }
+    return rows;
+  }
+
+  static TempDir* dir_;
+  static std::vector<std::string>* texts_;
+  std::unique_ptr<Catalog> catalog_;
+};
+
+TempDir* StreamTest::dir_ = nullptr;
+std::vector<std::string>* StreamTest::texts_ = nullptr;
+
+TEST(Permutation, IsABijectionThatDependsOnTheKey) {
+  for (uint64_t n : {1, 2, 3, 10, 1000, 4097}) {
+    Permutation p(n, 1), q(n, 2);
+    std::set<uint64_t> seen;
+    size_t same = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      seen.insert(p.At(i));
+      same += p.At(i) == q.At(i);
+    }
+    EXPECT_EQ(seen.size(), n);
+    EXPECT_EQ(*seen.rbegin(), n - 1);
+    if (n >= 1000) EXPECT_LT(same, n / 50);
+  }
+}
+
+TEST(StreamCursor, RoundTripsAndNamesWhatDiffers) {
+  PlanIdentity plan{HashBytes("data"), HashBytes("tok"), HashBytes("filters"), 1024, 42};
+  StreamCursor c = StreamCursor::At(plan, 3, 4096);
+  absl::StatusOr<StreamCursor> parsed = StreamCursor::Parse(c.ToString());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*parsed, c);
+  EXPECT_TRUE(parsed->CheckBelongsTo(plan).ok());
+  PlanIdentity other = plan;
+  other.seq_len = 2048;
+  other.tokenizer = HashBytes("other");
+  absl::Status s = parsed->CheckBelongsTo(other);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("seq_len 1024"));
+  EXPECT_THAT(s.message(), HasSubstr("tokenizer"));
+  EXPECT_THAT(std::string(s.message()), ::testing::Not(HasSubstr("seed 42")));
+  EXPECT_EQ(StreamCursor::Parse("ss1.zz").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
+  // Tokenize every kept document on its own, concatenate in the epoch's order with EOS, cut.
+  auto tokenizer = Tokenizer::FromJsonFile(kData + "/gpt2/tokenizer.json");
+  ASSERT_TRUE(tokenizer.ok());
+  Encoder encoder(tokenizer->get());
+  StreamOptions o = Options(64, 4);
+  auto plan = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
+  ASSERT_TRUE(plan.ok());
+  for (uint64_t epoch : {0, 1}) {
+    EpochLayout layout(*plan, epoch);
+    std::vector<uint32_t> expected;
+    std::set<std::string> seen_texts;
+    for (size_t j = 0; j < (*plan)->num_docs(); ++j) {
+      const uint64_t id = (*plan)->doc_id(layout.DocAt(j));
+      const std::string& text = (*texts_)[id];  // ids are dense here: one per line, in order
+      auto ids = *encoder.Encode(text, EncodeMode::kOrdinary);
+      expected.insert(expected.end(), ids.begin(), ids.end());
+      expected.push_back(50256);
+    }
+    EXPECT_EQ(expected.size(), (*plan)->epoch_tokens());
+    // Every sequence of the epoch, from a stream starting at that epoch.
+    StreamOptions from_epoch = o;
+    from_epoch.resume_cursor = StreamCursor::At((*plan)->identity(), epoch, 0).ToString();
+    from_epoch.epochs = epoch + 1;
+    std::vector<std::vector<uint32_t>> rows = Rows(Take(from_epoch, 1 << 20));
+    const uint64_t sequences = (*plan)->sequences_per_epoch();
+    ASSERT_EQ(rows.size(), sequences / 4 * 4);  // the tail of < one global batch is dropped
+    for (size_t k = 0; k < rows.size(); ++k) {
+      ASSERT_EQ(rows[k], std::vector<uint32_t>(expected.begin() + k * 64,
+                                               expected.begin() + (k + 1) * 64))
+          << "epoch " << epoch << " sequence " << k;
+    }
+  }
+}
+
+TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {
+  StreamOptions o = Options(32, 2);
+  auto with = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
+  o.plan.filters.dedup = false;
+  auto without = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
+  ASSERT_TRUE(with.ok() && without.ok());
+  std::set<std::string> unique(texts_->begin(), texts_->end());
+  EXPECT_EQ((*with)->num_docs(), unique.size());
+  EXPECT_EQ((*without)->num_docs(), texts_->size());
+  EXPECT_NE((*with)->identity().filters, (*without)->identity().filters);
+}
+
+TEST_F(StreamTest, SameInputsSameStreamOtherSeedOtherStream) {
+  StreamOptions o = Options(48, 3);
+  std::vector<Batch> a = Take(o, 20), b = Take(o, 20);
+  ASSERT_EQ(a.size(), 20u);
+  EXPECT_EQ(Rows(a), Rows(b));
+  o.plan.seed = 43;
+  EXPECT_NE(Rows(Take(o, 20)), Rows(a));
+}
+
+TEST_F(StreamTest, RanksAreDisjointEqualInStepsAndTogetherTheSingleRankStream) {
+  const uint32_t world = 3, batch = 2;
+  StreamOptions single = Options(40, world * batch);
+  single.epochs = 1;
+  std::vector<Batch> all = Take(single, 1 << 20);
+  std::vector<std::vector<Batch>> per_rank;
+  for (uint32_t r = 0; r < world; ++r) {
+    StreamOptions o = Options(40, batch, world, r);
+    o.epochs = 1;
+    per_rank.push_back(Take(o, 1 << 20));
+  }
+  for (uint32_t r = 0; r < world; ++r) {
+    ASSERT_EQ(per_rank[r].size(), all.size()) << "rank " << r;
+  }
+  for (size_t step = 0; step < all.size(); ++step) {
+    std::vector<uint32_t> joined;
+    for (uint32_t r = 0; r < world; ++r) {
+      const Batch& b = per_rank[r][step];
+      EXPECT_EQ(b.step, step);
+      EXPECT_EQ(b.cursor, all[step].cursor);  // every rank resumes from the same point
+      joined.insert(joined.end(), b.tokens.begin(), b.tokens.end());
+    }
+    ASSERT_EQ(joined, all[step].tokens) << "step " << step;
+  }
+}
+
+TEST_F(StreamTest, ResumingFromEveryCursorGivesTheTail) {
+  StreamOptions o = Options(256, 4);
+  std::vector<Batch> run = Take(o, 60);
+  ASSERT_EQ(run.size(), 60u);
+  ASSERT_EQ(run.front().epoch, 0u);
+  ASSERT_GE(run.back().epoch, 1u);  // the run crosses an epoch boundary
+  for (size_t k = 0; k < run.size(); k += 7) {
+    StreamOptions resumed = o;
+    resumed.resume_cursor = run[k].cursor;
+    std::vector<Batch> tail = Take(resumed, run.size() - k - 1);
+    ASSERT_EQ(Rows(tail), Rows(std::vector<Batch>(run.begin() + k + 1, run.end()))) << k;
+  }
+}
+
+TEST_F(StreamTest, ElasticResumeContinuesTheSameGlobalSequence) {
+  // W=4, B=1 for 5 steps; then W=2, B=2 (same global batch) and W=1, B=3 (another one).
+  std::vector<std::vector<Batch>> before(4);
+  for (uint32_t r = 0; r < 4; ++r) before[r] = Take(Options(32, 1, 4, r), 5);
+  const std::string cursor = before[0].back().cursor;
+  StreamOptions global = Options(32, 1);  // the single-rank reference order of sequences
+  std::vector<std::vector<uint32_t>> reference = Rows(Take(global, 40));
+  for (auto [world, batch] : {std::pair<uint32_t, uint32_t>{2, 2}, {1, 3}}) {
+    std::vector<std::vector<uint32_t>> rows_by_global(40);
+    for (uint32_t r = 0; r < world; ++r) {
+      StreamOptions o = Options(32, batch, world, r);
+      o.resume_cursor = cursor;
+      std::vector<Batch> after = Take(o, 3);
+      for (size_t step = 0; step < after.size(); ++step) {
+        std::vector<std::vector<uint32_t>> rows = Rows({after[step]});
+        for (uint32_t i = 0; i < batch; ++i) {
+          rows_by_global[20 + step * world * batch + r * batch + i] = rows[i];
+        }
+      }
+    }
+    for (size_t k = 20; k < 20 + 3 * world * batch; ++k) {
+      ASSERT_EQ(rows_by_global[k], reference[k]) << "W=" << world << " sequence " << k;
+    }
+  }
+}
+
+TEST_F(StreamTest, DocumentBoundariesMarkWhereDocumentsStart) {
+  StreamOptions o = Options(64, 2);
+  o.doc_boundaries = true;
+  for (const Batch& b : Take(o, 10)) {
+    ASSERT_EQ(b.doc_starts.size(), b.rows);
+    for (uint32_t r = 0; r < b.rows; ++r) {
+      const uint32_t* row = b.tokens.data() + size_t{r} * b.seq_len;
+      for (uint32_t s : b.doc_starts[r]) {
+        // A document starts at 0 only if the previous sequence ended with EOS; elsewhere the
+        // token before a start is always the EOS of the previous document.
+        if (s > 0) EXPECT_EQ(row[s - 1], 50256u);
+      }
+      for (uint32_t c = 0; c + 1 < b.seq_len; ++c) {
+        if (row[c] == 50256u) EXPECT_THAT(b.doc_starts[r], ::testing::Contains(c + 1));
+      }
+    }
+  }
+}
+
+TEST_F(StreamTest, BadRequestsGetStatusesThatSayWhatToFix) {
+  StreamOptions o = Options(32, 2, 2, 2);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  o = Options(32, 2);
+  o.plan.tokenizer = "nope";
+  absl::Status s = BatchStream::Open(catalog_.get(), o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("gpt2"));
+  o = Options(32, 2);
+  o.resume_cursor = Take(Options(64, 2), 1)[0].cursor;
+  s = BatchStream::Open(catalog_.get(), o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("seq_len 64"));
+  o = Options(1 << 20, 65536);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  o = Options(4096, 64);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kFailedPrecondition);
+  o = Options(32, 2);
+  o.plan.filters.preset = "bogus";
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(StreamTest, EpochTotalsAreTheSumOfTokenCounts) {
+  StreamOptions o = Options(32, 2);
+  auto plan = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
+  ASSERT_TRUE(plan.ok());
+  uint64_t sum = 0;
+  for (size_t i = 0; i < (*plan)->num_docs(); ++i) sum += (*plan)->token_count(i) + 1;
+  EXPECT_EQ((*plan)->epoch_tokens(), sum);
+  EXPECT_EQ((*plan)->sequences_per_epoch(), sum / 32);
+}
+
+}  // namespace
+}  // namespace shardstream
