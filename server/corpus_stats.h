@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/catalog.h"
+#include "server/token_store.h"
 
 namespace shardstream {
 
@@ -52,6 +53,8 @@ struct CorpusStats {
   // The codeparrot-clean preset: unique documents no preset rule drops.
   uint64_t codeparrot_clean_docs = 0;
   uint64_t codeparrot_clean_bytes = 0;
+  // Token stores, by tokenizer name.
+  std::vector<TokenStoreStatus> tokenizers;
   // Per-file records in path order; filled only with CorpusStatsOptions::per_file.
   std::vector<v1::FileRecord> per_file;
 };

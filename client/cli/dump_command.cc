@@ -4,6 +4,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
 #include "common/big_endian.h"
+#include "common/big_endian.h"
 #include "common/hash128.h"
 #include "google/protobuf/text_format.h"
 #include "server/catalog.h"
@@ -35,6 +36,26 @@ std::string DescribeEntry(const std::string& family, std::string_view key, std::
   } else if (family == schema::kDocsFamily) {
     key_text = absl::StrCat(schema::DocIdFromKey(key));
     print(v1::DocRecord());
+  } else if (family == schema::kTokenizersFamily) {
+    key_text = Hash128::FromBytes(key).ToHex();
+    v1::TokenizerRecord record;
+    if (record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      // The definitions are megabytes of JSON: show their size and hash instead.
+      std::string definition = record.definition(), merges = record.merges_txt();
+      record.clear_definition();
+      record.clear_merges_txt();
+      printer.PrintToString(record, &text);
+      absl::StrAppend(&text, " definition: ", definition.size(), " bytes xxh3 ",
+                      HashBytes(definition).ToHex(), " merges_txt: ", merges.size(), " bytes");
+    } else {
+      text = "<unparsable>";
+    }
+  } else if (family == schema::kTokenFilesFamily) {
+    key_text = absl::StrCat(Hash128::FromBytes(key).ToHex(), "/", LoadBigEndian32(key.substr(16)));
+    print(v1::TokenizedFile());
+  } else if (family == schema::kTokensFamily) {
+    key_text = absl::StrCat(Hash128::FromBytes(key).ToHex(), "/", LoadBigEndian64(key.substr(16)));
+    text = absl::StrCat(value.size(), " bytes xxh3 ", HashBytes(value).ToHex());
   } else {
     key_text = absl::StrCat(Hash128::FromBytes(key).ToHex(), "/", schema::DocIdFromDedupKey(key));
   }
@@ -46,16 +67,20 @@ std::string DescribeEntry(const std::string& family, std::string_view key, std::
 int RunDumpCommand(const std::vector<std::string>& args) {
   std::string db;
   std::vector<std::string> families;
-  FlagParser flags("shardstream dump --db DIR [--family meta files docs dedup]",
+  FlagParser flags(
+      "shardstream dump --db DIR [--family meta files docs dedup tokenizers token_files tokens]",
                    "Prints every catalog record, one per line, in key order: for debugging, and\n"
                    "to compare two catalogs with diff.");
   flags.AddString("db", &db, "catalog directory");
-  flags.AddList("family", &families, "column families to print (default: all)");
+  flags.AddList("family", &families,
+                "column families to print (default: all but tokens, which prints a hash per "
+                "document)");
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "dump")) return *exit_status;
   if (families.empty()) {
-    families = {catalog_schema::kMetaFamily, catalog_schema::kFilesFamily,
-                catalog_schema::kDocsFamily, catalog_schema::kDedupFamily};
+    families = {catalog_schema::kMetaFamily,       catalog_schema::kFilesFamily,
+                catalog_schema::kDocsFamily,       catalog_schema::kDedupFamily,
+                catalog_schema::kTokenizersFamily, catalog_schema::kTokenFilesFamily};
   }
   CatalogOptions options;
   options.read_only = true;

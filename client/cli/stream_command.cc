@@ -44,7 +44,7 @@ class NpyWriter {
     std::string dict = absl::StrFormat(
         "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }", wide_ ? "<i4" : "<u2",
         batches_, rows_, seq_len_);
-    std::string header = "\x93NUMPY\x01\x00";
+    std::string header("\x93NUMPY\x01\x00", 8);  // magic, format version 1.0
     const uint16_t len = kHeaderBytes - 10;
     header.push_back(static_cast<char>(len & 0xFF));
     header.push_back(static_cast<char>(len >> 8));
