@@ -60,11 +60,14 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   }
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto table_options = [&cache](bool bloom) {
+  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10) {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
-    t.block_size = 16 << 10;
+    t.block_size = block_size;
     t.format_version = 5;
+    // Point lookups (docs by id, tokens by id) find their key through a hash index inside
+    // each data block instead of a binary search.
+    t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
     if (bloom) {
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       t.whole_key_filtering = false;  // dedup is probed by hash prefix only
@@ -89,7 +92,9 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
       tokens.compression = base.compression;
     }
   }
-  tokens.table_factory.reset(table_options(false));
+  // Small blocks: a plan reads documents in random order, so a lookup should decompress
+  // little more than the document it wants.
+  tokens.table_factory.reset(table_options(false, 4 << 10));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, base}, {schema::kMetaFamily, base},

@@ -1,10 +1,13 @@
 #include "server/tokenize_job.h"
 
+#include <deque>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/corpus_file_reader.h"
 #include "common/ordered_parallel.h"
@@ -38,6 +41,61 @@ void AppendPacked(const std::vector<TokenId>& ids, uint32_t width, std::string* 
     for (uint32_t b = 0; b < width; ++b) *p++ = static_cast<char>(id >> (8 * b));
   }
 }
+
+// Batches of document texts from a file's reader thread to its encoder, at most `max_batches`
+// waiting. Thread-safe.
+class DocQueue {
+ public:
+  struct Batch {
+    std::vector<std::string> texts;
+    size_t bytes = 0;
+  };
+
+  explicit DocQueue(size_t max_batches) : max_batches_(max_batches) {}
+
+  // Blocks while the queue is full; drops the batch after Cancel().
+  void Push(Batch batch) {
+    absl::MutexLock lock(&mu_);
+    while (!cancelled_ && batches_.size() >= max_batches_) cv_.Wait(&mu_);
+    if (!cancelled_ && !batch.texts.empty()) batches_.push_back(std::move(batch));
+    cv_.SignalAll();
+  }
+  // No more Push() calls.
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    cv_.SignalAll();
+  }
+  // The consumer gives up: the producer should stop.
+  void Cancel() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    batches_.clear();
+    cv_.SignalAll();
+  }
+  bool cancelled() {
+    absl::MutexLock lock(&mu_);
+    return cancelled_;
+  }
+  // The next batch; false once closed and drained (or cancelled).
+  bool Pop(Batch* batch) {
+    absl::MutexLock lock(&mu_);
+    while (batches_.empty() && !closed_ && !cancelled_) cv_.Wait(&mu_);
+    if (batches_.empty() || cancelled_) return false;
+    *batch = std::move(batches_.front());
+    batches_.pop_front();
+    cv_.SignalAll();
+    return true;
+  }
+
+ private:
+  const size_t max_batches_;
+  absl::Mutex mu_;
+  absl::CondVar cv_;
+  std::deque<Batch> batches_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+};
 
 }  // namespace
 
@@ -84,42 +142,72 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
     out.status = sst.status();
     return out;
   }
-  size_t next = 0;
+  // Two stages: a reader thread decompresses, parses and checks documents against the catalog;
+  // this thread encodes them and writes the SST file. The hand-over holds a few MiB of text.
+  DocQueue queue(/*max_batches=*/4);
+  std::string mismatch;  // written by the reader, read after it joined
+  FileScanResult scan;
+  absl::Status read_status;
+  std::thread read_thread([&] {
+    size_t next = 0;
+    DocQueue::Batch batch;
+    auto on_document = [&](uint64_t line, const ParsedLine& doc) {
+      if (queue.cancelled()) return false;
+      if (next < expected.size() && line < expected[next].first) return true;  // not indexed
+      if (next >= expected.size() || line != expected[next].first ||
+          HashBytes(doc.text) != expected[next].second) {
+        mismatch = absl::StrCat("line ", line, " is not the indexed document");
+        return false;
+      }
+      batch.texts.emplace_back(doc.text);
+      batch.bytes += doc.text.size();
+      ++next;
+      if (batch.bytes >= (size_t{1} << 20)) {
+        queue.Push(std::move(batch));
+        batch = DocQueue::Batch();
+      }
+      return true;
+    };
+    absl::StatusOr<FileScanResult> result = reader.Read(path, file.compression(), on_document);
+    if (result.ok()) {
+      scan = *std::move(result);
+      if (mismatch.empty() && next != expected.size()) {
+        mismatch = absl::StrCat(expected.size() - next, " indexed documents are missing");
+      }
+    } else {
+      read_status = result.status();
+    }
+    queue.Push(std::move(batch));
+    queue.Close();
+  });
+  uint64_t doc_index = 0;
   std::vector<TokenId> ids;
   std::string packed;
-  std::string mismatch;
-  auto on_document = [&](uint64_t line, const ParsedLine& doc) {
-    if (next < expected.size() && line < expected[next].first) return true;  // not indexed
-    if (next >= expected.size() || line != expected[next].first ||
-        HashBytes(doc.text) != expected[next].second) {
-      mismatch = absl::StrCat("line ", line, " is not the indexed document");
-      return false;
+  absl::Status write_status;
+  for (DocQueue::Batch batch; queue.Pop(&batch);) {
+    for (const std::string& text : batch.texts) {
+      ids.clear();
+      // Documents in the catalog are valid UTF-8 (the index checked), so this cannot fail.
+      write_status.Update(encoder.EncodeTo(text, EncodeMode::kOrdinary, &ids));
+      AppendPacked(ids, record.token_bytes(), &packed);
+      if (write_status.ok()) write_status.Update((*sst)->Add(file.first_doc_id() + doc_index, packed));
+      if (!write_status.ok()) break;
+      out.record.add_token_counts(static_cast<uint32_t>(ids.size()));
+      out.record.set_tokens(out.record.tokens() + ids.size());
+      out.text_bytes += text.size();
+      ++doc_index;
+      docs_.fetch_add(1, std::memory_order_relaxed);
+      text_bytes_.fetch_add(text.size(), std::memory_order_relaxed);
     }
-    ids.clear();
-    // Documents in the catalog are valid UTF-8 (the index checked), so this cannot fail.
-    absl::Status s = encoder.EncodeTo(doc.text, EncodeMode::kOrdinary, &ids);
-    if (!s.ok()) {
-      mismatch = std::string(s.message());
-      return false;
-    }
-    out.record.add_token_counts(static_cast<uint32_t>(ids.size()));
-    out.record.set_tokens(out.record.tokens() + ids.size());
-    AppendPacked(ids, record.token_bytes(), &packed);
-    if (absl::Status s = (*sst)->Add(file.first_doc_id() + next, packed); !s.ok()) {
-      mismatch = std::string(s.message());
-      return false;
-    }
-    out.text_bytes += doc.text.size();
-    docs_.fetch_add(1, std::memory_order_relaxed);
-    text_bytes_.fetch_add(doc.text.size(), std::memory_order_relaxed);
-    ++next;
-    return true;
-  };
-  absl::StatusOr<FileScanResult> scan = reader.Read(path, file.compression(), on_document);
-  if (!scan.ok()) {
-    out.status = scan.status();
-  } else if (!mismatch.empty() || next != expected.size() ||
-             Hash128{scan->checksum} != Hash128{file.checksum_hi(), file.checksum_lo()}) {
+    if (!write_status.ok()) queue.Cancel();
+  }
+  read_thread.join();
+  if (!read_status.ok()) {
+    out.status = read_status;
+  } else if (!write_status.ok()) {
+    out.status = write_status;
+  } else if (!mismatch.empty() ||
+             scan.checksum != Hash128{file.checksum_hi(), file.checksum_lo()}) {
     out.status = absl::FailedPreconditionError(absl::StrCat(
         path, " changed since it was indexed",
         mismatch.empty() ? "" : absl::StrCat(" (", mismatch, ")"), "; run `shardstream index`"));

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Plans at scale: a synthetic corpus of N small documents (default 1,000,000) is indexed and
+# tokenized (GPT-2), then build/bench/stream_throughput reports the plan's build time, the
+# first batch's latency, the plan's resident memory per document and the embedded stream's
+# tokens/s on one thread from a warm store.
+# usage: bench/plan_bench.sh [DOCS] [WORK_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DOCS=${1:-1000000}
+WORK=${2:-$(mktemp -d /tmp/shardstream-planbench-XXXXXX)}
+BIN=build/client/shardstream
+mkdir -p "$WORK/corpus"
+/usr/bin/python3 - "$DOCS" "$WORK/corpus" <<'PY'
+import gzip, json, random, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+words = ["def", "return", "self", "value", "import", "os", "class", "for", "in", "range", "if",
+         "else", "print", "x", "y", "=", "+", "(", ")", ":", "\n", "    ", "None", "True"]
+rng = random.Random(1)
+per_file = 100_000
+for f in range(0, n, per_file):
+    with gzip.open(f"{out}/part-{f // per_file:05d}.jsonl.gz", "wt", compresslevel=1) as o:
+        for i in range(f, min(n, f + per_file)):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) + f" # {i}\n"
+            o.write(json.dumps({"content": text}) + "\n")
+PY
+rm -rf "$WORK/db"
+t0=$(date +%s.%N)
+"$BIN" index --db "$WORK/db" --corpus "$WORK/corpus" --jobs "$(nproc)" | sed 's/^/  /'
+t1=$(date +%s.%N)
+"$BIN" tokenize --db "$WORK/db" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)" | sed 's/^/  /'
+t2=$(date +%s.%N)
+echo "index $(echo "$t1 - $t0" | bc) s, tokenize $(echo "$t2 - $t1" | bc) s for $DOCS documents"
+build/bench/stream_throughput "$WORK/db" gpt2 --tokens 300000000

@@ -1,0 +1,90 @@
+// Plan build time, plan memory and embedded stream throughput on a tokenized catalog.
+// usage: stream_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--tokens 200000000]
+//                          [--no-dedup]
+// Prints one JSON line: plan build seconds, first-batch seconds, RSS growth of the plan and the
+// epoch layout (bytes, and bytes per document), batches and tokens per second (one thread).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "server/batch_stream.h"
+#include "server/catalog.h"
+
+namespace shardstream {
+namespace {
+
+// Resident set size of this process, bytes (from /proc/self/statm).
+uint64_t RssBytes() {
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * 4096;
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--tokens N] [--no-dedup]\n", argv[0]);
+    return 2;
+  }
+  StreamOptions options;
+  options.plan.tokenizer = argv[2];
+  options.plan.seq_len = 1024;
+  options.batch_size = 8;
+  uint64_t want_tokens = 200'000'000;
+  for (int i = 3; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--no-dedup") options.plan.filters.dedup = false;
+    if (i + 1 >= argc) break;
+    if (flag == "--seq-len") options.plan.seq_len = std::stoul(argv[++i]);
+    if (flag == "--batch-size") options.batch_size = std::stoul(argv[++i]);
+    if (flag == "--tokens") want_tokens = std::stoull(argv[++i]);
+  }
+  CatalogOptions read_only;
+  read_only.read_only = true;
+  if (const char* mb = std::getenv("BLOCK_CACHE_MB")) read_only.block_cache_bytes = std::stoull(mb) << 20;
+  auto catalog = Catalog::Open(argv[1], read_only);
+  if (!catalog.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(catalog.status().message()).c_str());
+    return 1;
+  }
+  auto now = [] { return std::chrono::steady_clock::now(); };
+  auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  const uint64_t rss0 = RssBytes();
+  auto t0 = now();
+  auto plan = Plan::Build(**catalog, TokenStore(catalog->get()), options.plan);
+  if (!plan.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(plan.status().message()).c_str());
+    return 1;
+  }
+  auto t1 = now();
+  auto stream = BatchStream::Open(catalog->get(), *plan, options);
+  if (!stream.ok()) return 1;
+  Batch batch;
+  if (!(*stream)->Next(&batch).ok()) return 1;
+  auto t2 = now();
+  const uint64_t rss1 = RssBytes();
+  uint64_t batches = 1, tokens = batch.tokens.size();
+  while (tokens < want_tokens) {
+    absl::StatusOr<bool> more = (*stream)->Next(&batch);
+    if (!more.ok() || !*more) break;
+    ++batches;
+    tokens += batch.tokens.size();
+  }
+  auto t3 = now();
+  const size_t docs = (*plan)->num_docs();
+  std::printf(
+      "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"plan_rss_bytes\": %llu, "
+      "\"plan_bytes_per_doc\": %.1f, \"batches\": %llu, \"tokens\": %llu, \"stream_s\": %.3f, "
+      "\"tokens_per_s\": %.0f, \"batch_shape\": [%u, %u]}\n",
+      docs, seconds(t0, t1), seconds(t0, t2), static_cast<unsigned long long>(rss1 - rss0),
+      static_cast<double>(rss1 - rss0) / docs, static_cast<unsigned long long>(batches),
+      static_cast<unsigned long long>(tokens), seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3),
+      options.batch_size, options.plan.seq_len);
+  return 0;
+}
+
+}  // namespace
+}  // namespace shardstream
+
+int main(int argc, char** argv) { return shardstream::Main(argc, argv); }
