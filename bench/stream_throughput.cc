@@ -1,8 +1,9 @@
 // Plan build time, plan memory and embedded stream throughput on a tokenized catalog.
 // usage: stream_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--tokens 200000000]
 //                          [--no-dedup]
-// Prints one JSON line: plan build seconds, first-batch seconds, RSS growth of the plan and the
-// epoch layout (bytes, and bytes per document), batches and tokens per second (one thread).
+// Prints one JSON line: plan build seconds, first-batch seconds, RSS growth while building the
+// plan and the first epoch (block cache included) and the plan + epoch layout's own bytes per
+// document, batches and tokens per second (one thread).
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -74,11 +75,13 @@ int Main(int argc, char** argv) {
   auto t3 = now();
   const size_t docs = (*plan)->num_docs();
   std::printf(
-      "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"plan_rss_bytes\": %llu, "
-      "\"plan_bytes_per_doc\": %.1f, \"batches\": %llu, \"tokens\": %llu, \"stream_s\": %.3f, "
+      "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"rss_growth_bytes\": %llu, "
+      "\"rss_growth_per_doc\": %.1f, \"plan_and_epoch_bytes_per_doc\": %.1f, \"batches\": %llu, \"tokens\": %llu, \"stream_s\": %.3f, "
       "\"tokens_per_s\": %.0f, \"batch_shape\": [%u, %u]}\n",
       docs, seconds(t0, t1), seconds(t0, t2), static_cast<unsigned long long>(rss1 - rss0),
-      static_cast<double>(rss1 - rss0) / docs, static_cast<unsigned long long>(batches),
+      static_cast<double>(rss1 - rss0) / docs,
+      static_cast<double>((*plan)->MemoryBytes() + (*plan)->num_docs() * 8) / docs,
+      static_cast<unsigned long long>(batches),
       static_cast<unsigned long long>(tokens), seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3),
       options.batch_size, options.plan.seq_len);
   return 0;

@@ -75,6 +75,11 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
   std::sort(files.begin(), files.end(), [](const v1::TokenizedFile* a, const v1::TokenizedFile* b) {
     return a->first_doc_id() < b->first_doc_id();
   });
+  // Reserve for every document (exact without filters) so the vectors never double.
+  size_t docs = 0;
+  for (const v1::TokenizedFile* f : files) docs += f->num_docs();
+  plan->doc_ids_.reserve(docs);
+  plan->counts_.reserve(docs);
   size_t file = 0;
   absl::Status missing;
   RETURN_IF_ERROR(catalog.ForEachDoc([&](uint64_t id, const v1::DocRecord& doc) {
@@ -97,8 +102,10 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
   if (plan->doc_ids_.empty()) {
     return absl::FailedPreconditionError("no document passes the filters");
   }
-  plan->doc_ids_.shrink_to_fit();
-  plan->counts_.shrink_to_fit();
+  if (plan->doc_ids_.size() < plan->doc_ids_.capacity() * 9 / 10) {  // filters dropped many
+    plan->doc_ids_.shrink_to_fit();
+    plan->counts_.shrink_to_fit();
+  }
   return plan;
 }
 

@@ -61,6 +61,10 @@ class Plan {
   uint64_t epoch_tokens() const { return epoch_tokens_; }
   // Full sequences per epoch: floor(epoch_tokens / seq_len).
   uint64_t sequences_per_epoch() const { return epoch_tokens_ / identity_.seq_len; }
+  // Heap bytes held: 8 per document.
+  size_t MemoryBytes() const {
+    return doc_ids_.capacity() * sizeof(uint32_t) + counts_.capacity() * sizeof(uint32_t);
+  }
 
  private:
   Plan() = default;
@@ -91,6 +95,8 @@ class EpochLayout {
   };
   // The pieces of sequence k (< sequences_per_epoch), in order; they add up to seq_len tokens.
   void Pieces(uint64_t k, std::vector<Piece>* pieces) const;
+  // Heap bytes held: 8 per document.
+  size_t MemoryBytes() const { return starts_.capacity() * sizeof(uint64_t); }
 
  private:
   std::shared_ptr<const Plan> plan_;
