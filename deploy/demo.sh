@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: install dependencies, build, make a sample corpus from
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
-# RocksDB catalog, and print what is inside. Re-runnable; work files go to ${WORK:-/tmp/shardstream-demo}.
+# RocksDB catalog, print what is inside, tokenize it with GPT-2, and stream shuffled, packed
+# batches from the token store: a few decoded for people, then many with the throughput.
+# Re-runnable; work files go to ${WORK:-/tmp/shardstream-demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/install_deps.sh
@@ -22,3 +24,12 @@ echo "== shardstream index (second run: nothing changed, nothing read)"
 echo "== shardstream stats"
 "$BIN" stats --db "$WORK/catalog"
 echo "== catalog size: $(du -sk "$WORK/catalog" | cut -f1) KiB for $(du -ck "$WORK"/corpus/* | tail -1 | cut -f1) KiB of compressed corpus"
+echo "== shardstream tokenize (GPT-2, exact Hugging Face ids)"
+"$BIN" tokenize --db "$WORK/catalog" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)"
+echo "== shardstream stream: 2 batches of 2 × 48 tokens, decoded (rank 0 of 2, seed 7)"
+"$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 48 --batch-size 2 --seed 7 \
+  --world-size 2 --rank 0 --max-batches 2 --format text
+echo "== shardstream stream: 2,000 batches of 8 × 1024 tokens into $WORK/batches.npy"
+"$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
+  --max-batches 2000 --format npy --out "$WORK/batches.npy"
+/usr/bin/python3 -c "import numpy as np, sys; a = np.load(sys.argv[1]); print('numpy sees', a.shape, a.dtype)" "$WORK/batches.npy"
