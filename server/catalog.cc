@@ -60,14 +60,18 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   }
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10) {
+  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10,
+                                bool hash_index = false) {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
     t.block_size = block_size;
     t.format_version = 5;
-    // Point lookups (docs by id, tokens by id) find their key through a hash index inside
-    // each data block instead of a binary search.
-    t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    if (hash_index) {
+      // Point lookups find their key through a hash index inside each data block instead of a
+      // binary search (a few percent more space).
+      t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    }
+
     if (bloom) {
       t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
       t.whole_key_filtering = false;  // dedup is probed by hash prefix only
@@ -94,7 +98,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   }
   // Small blocks: a plan reads documents in random order, so a lookup should decompress
   // little more than the document it wants.
-  tokens.table_factory.reset(table_options(false, 4 << 10));
+  tokens.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, base}, {schema::kMetaFamily, base},
