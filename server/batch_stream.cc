@@ -32,9 +32,11 @@ absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(const Catalog* ca
 
 absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(const Catalog* catalog,
                                                                std::shared_ptr<const Plan> plan,
-                                                               const StreamOptions& options) {
+                                                               const StreamOptions& options,
+                                                               LayoutSource layouts) {
   RETURN_IF_ERROR(options.Validate());
-  auto stream = std::unique_ptr<BatchStream>(new BatchStream(catalog, std::move(plan), options));
+  auto stream = std::unique_ptr<BatchStream>(
+      new BatchStream(catalog, std::move(plan), options, std::move(layouts)));
   const uint64_t g = stream->global_batch_;
   const uint64_t s = stream->plan_->sequences_per_epoch();
   if (s < g) {
@@ -57,11 +59,12 @@ absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(const Catalog* ca
 }
 
 BatchStream::BatchStream(const Catalog* catalog, std::shared_ptr<const Plan> plan,
-                         StreamOptions options)
+                         StreamOptions options, LayoutSource layouts)
     : catalog_(catalog),
       store_(catalog),
       plan_(std::move(plan)),
       options_(std::move(options)),
+      layouts_(std::move(layouts)),
       global_batch_(uint64_t{options_.world_size} * options_.batch_size) {}
 
 std::string BatchStream::cursor() const {
@@ -122,7 +125,7 @@ absl::StatusOr<bool> BatchStream::Next(Batch* batch) {
   }
   if (options_.epochs != 0 && epoch_ >= options_.epochs) return false;
   if (layout_ == nullptr || layout_->epoch() != epoch_) {
-    layout_ = std::make_unique<EpochLayout>(plan_, epoch_);
+    layout_ = layouts_ ? layouts_(plan_, epoch_) : std::make_shared<const EpochLayout>(plan_, epoch_);
     loaded_doc_ = SIZE_MAX;
   }
   const uint32_t rows = options_.batch_size, len = plan_->seq_len();

@@ -10,6 +10,7 @@
 #define SHARDSTREAM_SERVER_BATCH_STREAM_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,8 +44,13 @@ struct Batch {
   std::string cursor;       // resumes after this batch
 };
 
+// Epoch layouts for a plan; a server shares them between the streams of one plan.
+using LayoutSource =
+    std::function<std::shared_ptr<const EpochLayout>(std::shared_ptr<const Plan>, uint64_t epoch)>;
+
 // Not thread-safe; one per consumer. Reads tokens from the store as it goes (the plan and the
-// current epoch's layout stay in memory: 16 bytes per document).
+// current epoch's layout stay in memory: 16 bytes per document, shared when a LayoutSource is
+// given).
 class BatchStream {
  public:
   // `catalog` (open, read-only is enough) is borrowed for the stream's lifetime.
@@ -54,7 +60,8 @@ class BatchStream {
   // Plans are pure functions; a caller may build one and share it among streams.
   static absl::StatusOr<std::unique_ptr<BatchStream>> Open(const Catalog* catalog,
                                                            std::shared_ptr<const Plan> plan,
-                                                           const StreamOptions& options);
+                                                           const StreamOptions& options,
+                                                           LayoutSource layouts = nullptr);
 
   // The next batch into `batch`; false when the requested epochs are done.
   absl::StatusOr<bool> Next(Batch* batch);
@@ -65,7 +72,8 @@ class BatchStream {
   uint64_t steps_per_epoch() const;
 
  private:
-  BatchStream(const Catalog* catalog, std::shared_ptr<const Plan> plan, StreamOptions options);
+  BatchStream(const Catalog* catalog, std::shared_ptr<const Plan> plan, StreamOptions options,
+              LayoutSource layouts);
   absl::Status FillRow(uint64_t sequence, uint32_t* out, std::vector<uint32_t>* starts);
   absl::Status LoadDoc(size_t plan_index);
 
@@ -76,7 +84,8 @@ class BatchStream {
   const uint64_t global_batch_;
   uint64_t epoch_ = 0;
   uint64_t next_sequence_ = 0;
-  std::unique_ptr<EpochLayout> layout_;
+  const LayoutSource layouts_;
+  std::shared_ptr<const EpochLayout> layout_;
   std::vector<EpochLayout::Piece> pieces_;
   // The last document read, unpacked (a document often spans two sequences).
   size_t loaded_doc_ = SIZE_MAX;

@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
      "tokenize every indexed document into the catalog's token store (incremental)"},
     {"stream", shardstream::cli::RunStreamCommand,
      "stream shuffled, packed token batches of one rank (embedded: --db)"},
+    {"serve", shardstream::cli::RunServeCommand,
+     "the shard server daemon: token batches over gRPC"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
     {"encode", shardstream::cli::RunEncodeCommand,
      "encode text or JSON lines with a tokenizer.json (exact Hugging Face ids)"},

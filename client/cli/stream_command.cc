@@ -10,6 +10,10 @@
 #include "absl/time/clock.h"
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
+#include "client/reader.h"
+#include "absl/strings/str_split.h"
+#include <grpcpp/grpcpp.h>
+#include "shardstream/v1/shard_service.grpc.pb.h"
 #include "common/json_writer.h"
 #include "server/batch_stream.h"
 #include "server/catalog.h"
@@ -64,6 +68,29 @@ class NpyWriter {
   uint32_t rows_ = 0, seq_len_ = 0;
 };
 
+// A served batch as the embedded stream's struct (so both modes print the same bytes).
+void FromProto(const v1::Batch& p, Batch* b) {
+  b->epoch = p.epoch();
+  b->step = p.step();
+  b->rank = p.rank();
+  b->rows = p.rows();
+  b->seq_len = p.seq_len();
+  b->cursor = p.cursor();
+  const size_t width = p.dtype() == v1::TOKEN_DTYPE_INT32 ? 4 : 2;
+  const size_t n = p.tokens().size() / width;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(p.tokens().data());
+  b->tokens.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t v = 0;
+    for (size_t k = 0; k < width; ++k) v |= uint32_t{bytes[i * width + k]} << (8 * k);
+    b->tokens[i] = v;
+  }
+  b->doc_starts.clear();
+  for (const v1::RowStarts& row : p.doc_starts()) {
+    b->doc_starts.emplace_back(row.offsets().begin(), row.offsets().end());
+  }
+}
+
 void AppendJsonBatch(const Batch& b, std::string* out) {
   JsonWriter w;
   w.BeginObject();
@@ -101,19 +128,21 @@ void AppendJsonBatch(const Batch& b, std::string* out) {
 }  // namespace
 
 int RunStreamCommand(const std::vector<std::string>& args) {
-  std::string db, format, out_path, tokenizer, resume, filter = "none";
+  std::string db, server, format, out_path, tokenizer, resume, filter = "none";
   int seq_len = 1024, batch_size = 8, rank = 0, world_size = 1, epochs = 0, max_batches = 0;
   std::string seed_text = "0";
   bool no_dedup = false, doc_boundaries = false;
   FlagParser flags(
-      "shardstream stream --db DIR --tokenizer NAME --seq-len L --batch-size B --seed S "
+      "shardstream stream (--db DIR | --server HOST:PORT[,...]) --tokenizer NAME --seq-len L --batch-size B --seed S "
       "[--rank r --world-size W] [--epochs N] [--max-batches N] [--resume CURSOR] [--no-dedup] "
       "[--filter PRESET] [--doc-boundaries] [--format jsonl|text|npy] [--out PATH]",
       "Streams shuffled, packed [batch, seq_len] token batches of one rank from the catalog's\n"
       "token store. The stream is a pure function of (data, tokenizer, filters, seq_len, seed):\n"
       "every batch carries a cursor, and --resume CURSOR continues exactly after it, also with\n"
       "another world size or batch size.");
-  flags.AddString("db", &db, "catalog directory");
+  flags.AddString("db", &db, "catalog directory (embedded mode)");
+  flags.AddString("server", &server,
+                  "HOST:PORT[,HOST:PORT...] of shard servers (remote mode; same output)");
   flags.AddString("tokenizer", &tokenizer, "tokenizer name (or fingerprint prefix)");
   flags.AddInt("seq-len", &seq_len, "tokens per sequence");
   flags.AddInt("batch-size", &batch_size, "sequences per batch for this rank");
@@ -128,9 +157,12 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   flags.AddBool("doc-boundaries", &doc_boundaries, "report where documents start in each row");
   flags.AddString("format", &format, "jsonl (default off a TTY), text (default on a TTY), npy");
   flags.AddString("out", &out_path, "write to this file instead of stdout (required for npy)");
-  flags.Require("db");
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "stream")) return *exit_status;
+  if (db.empty() == server.empty()) {
+    std::cerr << "shardstream stream: give exactly one of --db (embedded) and --server (remote)\n";
+    return kExitUsage;
+  }
   StreamOptions options;
   options.plan.tokenizer = tokenizer;
   options.plan.filters.dedup = !no_dedup;
@@ -162,53 +194,111 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
 
-  CatalogOptions catalog_options;
-  catalog_options.read_only = true;
-  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
-  if (!catalog.ok()) {
-    std::cerr << "shardstream stream: " << catalog.status().message() << "\n";
-    return kExitFailed;
-  }
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::unique_ptr<BatchStream>> stream = BatchStream::Open(catalog->get(), options);
-  if (!stream.ok()) {
-    std::cerr << "shardstream stream: " << stream.status().message() << "\n";
-    return absl::IsInvalidArgument(stream.status()) ? kExitUsage : kExitFailed;
-  }
-  const Plan& plan = (*stream)->plan();
+  // The batch source: the catalog here (embedded), or shard servers through the client Reader.
+  // Both yield the same batches, so every format below prints the same bytes.
+  std::function<absl::StatusOr<bool>(Batch*)> next_batch;
+  std::function<std::string()> cursor_now;
+  std::function<absl::StatusOr<std::string>(const std::vector<TokenId>&)> decode;
+  std::optional<bool> wide;  // npy dtype, known from the tokenizer or the first batch
+  std::unique_ptr<Catalog> catalog;
+  std::unique_ptr<BatchStream> stream;
   std::unique_ptr<Tokenizer> decoder;
-  if (format == "text") {
-    absl::StatusOr<std::unique_ptr<Tokenizer>> t = TokenStore::LoadTokenizer(plan.tokenizer());
-    if (!t.ok()) {
-      std::cerr << "shardstream stream: " << t.status().message() << "\n";
+  std::unique_ptr<Reader> reader;
+  std::shared_ptr<v1::ShardService::Stub> decode_stub;
+  if (!db.empty()) {
+    CatalogOptions catalog_options;
+    catalog_options.read_only = true;
+    absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(db, catalog_options);
+    if (!opened.ok()) {
+      std::cerr << "shardstream stream: " << opened.status().message() << "\n";
       return kExitFailed;
     }
-    decoder = std::move(*t);
+    catalog = std::move(*opened);
+    absl::StatusOr<std::unique_ptr<BatchStream>> s = BatchStream::Open(catalog.get(), options);
+    if (!s.ok()) {
+      std::cerr << "shardstream stream: " << s.status().message() << "\n";
+      return absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed;
+    }
+    stream = std::move(*s);
+    const Plan& plan = stream->plan();
+    std::cerr << absl::StrFormat(
+        "plan: %d documents, %d tokens per epoch, %d sequences of %d, %d steps per epoch for "
+        "world size %d × batch %d; tokenizer \"%s\"; starting at %s\n",
+        plan.num_docs(), plan.epoch_tokens(), plan.sequences_per_epoch(), plan.seq_len(),
+        stream->steps_per_epoch(), world_size, batch_size, plan.tokenizer().name(),
+        stream->cursor());
+    wide = plan.tokenizer().token_bytes() > 2;
+    next_batch = [&](Batch* b) { return stream->Next(b); };
+    cursor_now = [&] { return stream->cursor(); };
+    decode = [&](const std::vector<TokenId>& ids) -> absl::StatusOr<std::string> {
+      if (decoder == nullptr) {
+        absl::StatusOr<std::unique_ptr<Tokenizer>> t =
+            TokenStore::LoadTokenizer(stream->plan().tokenizer());
+        if (!t.ok()) return t.status();
+        decoder = std::move(*t);
+      }
+      return decoder->Decode(ids);
+    };
+  } else {
+    ReaderOptions reader_options;
+    reader_options.servers = absl::StrSplit(server, ',', absl::SkipEmpty());
+    v1::StreamRequest& r = reader_options.request;
+    r.set_tokenizer(tokenizer);
+    r.set_seq_len(options.plan.seq_len);
+    r.set_batch_size(options.batch_size);
+    r.set_seed(options.plan.seed);
+    r.set_rank(options.rank);
+    r.set_world_size(options.world_size);
+    r.set_epochs(options.epochs);
+    r.set_start_cursor(resume);
+    r.set_no_dedup(no_dedup);
+    r.set_filter_preset(filter);
+    r.set_doc_boundaries(doc_boundaries);
+    absl::StatusOr<std::unique_ptr<Reader>> opened = Reader::Open(reader_options);
+    if (!opened.ok()) {
+      std::cerr << "shardstream stream: " << opened.status().message() << "\n";
+      return kExitUsage;
+    }
+    reader = std::move(*opened);
+    std::cerr << "streaming from " << server << "\n";
+    next_batch = [&](Batch* b) -> absl::StatusOr<bool> {
+      v1::Batch proto;
+      absl::StatusOr<bool> more = reader->Next(&proto);
+      if (!more.ok() || !*more) return more;
+      FromProto(proto, b);
+      if (!wide.has_value()) wide = proto.dtype() == v1::TOKEN_DTYPE_INT32;
+      return true;
+    };
+    cursor_now = [&] { return reader->cursor(); };
+    decode = [&, first = reader_options.servers.front()](
+                 const std::vector<TokenId>& ids) -> absl::StatusOr<std::string> {
+      if (decode_stub == nullptr) {
+        decode_stub = v1::ShardService::NewStub(
+            grpc::CreateChannel(first, grpc::InsecureChannelCredentials()));
+      }
+      v1::DecodeRequest request;
+      request.set_tokenizer(tokenizer);
+      request.mutable_ids()->Add(ids.begin(), ids.end());
+      v1::DecodeResponse response;
+      grpc::ClientContext context;
+      grpc::Status s = decode_stub->Decode(&context, request, &response);
+      if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+      return response.text();
+    };
   }
   std::ofstream file;
   std::unique_ptr<NpyWriter> npy;
   std::ostream* out = &std::cout;
-  if (format == "npy") {
-    npy = std::make_unique<NpyWriter>(out_path, plan.tokenizer().token_bytes() > 2);
-    if (!npy->ok()) {
-      std::cerr << "shardstream stream: cannot write " << out_path << "\n";
-      return kExitFailed;
-    }
-  } else if (!out_path.empty()) {
+  if (format != "npy" && !out_path.empty()) {
     file.open(out_path, std::ios::binary);
     out = &file;
   }
-  std::cerr << absl::StrFormat(
-      "plan: %d documents, %d tokens per epoch, %d sequences of %d, %d steps per epoch for "
-      "world size %d × batch %d; tokenizer \"%s\"; starting at %s\n",
-      plan.num_docs(), plan.epoch_tokens(), plan.sequences_per_epoch(), plan.seq_len(),
-      (*stream)->steps_per_epoch(), world_size, batch_size, plan.tokenizer().name(),
-      (*stream)->cursor());
   Batch batch;
   uint64_t batches = 0, tokens = 0;
   std::string buffer;
   while (max_batches == 0 || batches < static_cast<uint64_t>(max_batches)) {
-    absl::StatusOr<bool> more = (*stream)->Next(&batch);
+    absl::StatusOr<bool> more = next_batch(&batch);
     if (!more.ok()) {
       std::cerr << "shardstream stream: " << more.status().message() << "\n";
       return kExitFailed;
@@ -218,6 +308,13 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     tokens += batch.tokens.size();
     buffer.clear();
     if (format == "npy") {
+      if (npy == nullptr) {
+        npy = std::make_unique<NpyWriter>(out_path, wide.value_or(false));
+        if (!npy->ok()) {
+          std::cerr << "shardstream stream: cannot write " << out_path << "\n";
+          return kExitFailed;
+        }
+      }
       npy->Add(batch);
       continue;
     }
@@ -229,12 +326,18 @@ int RunStreamCommand(const std::vector<std::string>& args) {
       for (uint32_t r = 0; r < batch.rows; ++r) {
         std::vector<TokenId> row(batch.tokens.begin() + size_t{r} * batch.seq_len,
                                  batch.tokens.begin() + size_t{r + 1} * batch.seq_len);
-        absl::StrAppendFormat(&buffer, "--- row %d\n%s\n", r, decoder->Decode(row).value_or("?"));
+        absl::StatusOr<std::string> text = decode(row);
+        if (!text.ok()) {
+          std::cerr << "shardstream stream: decode: " << text.status().message() << "\n";
+          return kExitFailed;
+        }
+        absl::StrAppendFormat(&buffer, "--- row %d\n%s\n", r, *text);
       }
     }
     out->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   }
   out->flush();
+  if (format == "npy" && npy == nullptr) npy = std::make_unique<NpyWriter>(out_path, wide.value_or(false));
   if (npy != nullptr && !npy->Close()) {
     std::cerr << "shardstream stream: cannot write " << out_path << "\n";
     return kExitFailed;
@@ -242,7 +345,7 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   std::cerr << absl::StrFormat("streamed %d batches, %d tokens in %.2f s (%.1f M tokens/s); resume with --resume %s\n",
                                batches, tokens, seconds, tokens / 1e6 / std::max(seconds, 1e-9),
-                               (*stream)->cursor());
+                               cursor_now());
   return kExitOk;
 }
 

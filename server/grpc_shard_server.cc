@@ -1,0 +1,113 @@
+#include "server/grpc_shard_server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "absl/strings/str_cat.h"
+#include "shardstream/v1/shard_service.grpc.pb.h"
+
+namespace shardstream {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  // absl and gRPC share the canonical code numbers.
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+}
+
+}  // namespace
+
+absl::Status ShardServerOptions::Validate() const {
+  if (listen.empty() || listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat("--listen must be HOST:PORT, got \"", listen, "\""));
+  }
+  return limits.Validate();
+}
+
+// Each handler is one call into the logic; only StreamBatches loops, moving messages.
+class ShardServer::Service final : public v1::ShardService::Service {
+ public:
+  Service(ShardServiceLogic* logic, const std::atomic<bool>* shutting_down)
+      : logic_(logic), shutting_down_(shutting_down) {}
+
+  grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest*,
+                       v1::GetInfoResponse* response) override {
+    absl::StatusOr<v1::GetInfoResponse> info = logic_->GetInfo();
+    if (info.ok()) *response = std::move(*info);
+    return ToGrpc(info.status());
+  }
+
+  grpc::Status Decode(grpc::ServerContext*, const v1::DecodeRequest* request,
+                      v1::DecodeResponse* response) override {
+    absl::StatusOr<v1::DecodeResponse> out = logic_->Decode(*request);
+    if (out.ok()) *response = std::move(*out);
+    return ToGrpc(out.status());
+  }
+
+  // Write() blocks while the client's flow-control window is full, so a slow reader holds one
+  // batch here (plus gRPC's window), never more.
+  grpc::Status StreamBatches(grpc::ServerContext* context, const v1::StreamRequest* request,
+                             grpc::ServerWriter<v1::Batch>* writer) override {
+    absl::StatusOr<std::unique_ptr<ServedStream>> stream = logic_->OpenStream(*request);
+    if (!stream.ok()) return ToGrpc(stream.status());
+    v1::Batch batch;
+    while (!context->IsCancelled()) {
+      if (shutting_down_->load()) {
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the server is shutting down; resume from the last batch's cursor on "
+                            "another server or after it restarts");
+      }
+      absl::StatusOr<bool> more = (*stream)->Next(&batch);
+      if (!more.ok()) return ToGrpc(more.status());
+      if (!*more) return grpc::Status::OK;
+      if (!writer->Write(batch)) break;  // the client went away
+    }
+    return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the stream");
+  }
+
+ private:
+  ShardServiceLogic* const logic_;
+  const std::atomic<bool>* const shutting_down_;
+};
+
+absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* catalog,
+                                                                const ShardServerOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  auto server = std::unique_ptr<ShardServer>(new ShardServer());
+  server->logic_ = std::make_unique<ShardServiceLogic>(catalog, options.limits);
+  server->service_ = std::make_unique<Service>(server->logic_.get(), &server->shutting_down_);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.RegisterService(server->service_.get());
+  builder.SetMaxSendMessageSize(static_cast<int>(options.limits.max_batch_tokens) * 4 + (1 << 20));
+  // One thread per open stream (sync API) plus headroom for unary calls.
+  grpc::ResourceQuota quota("shardstream");
+  quota.SetMaxThreads(static_cast<int>(options.limits.max_streams) + 16);
+  builder.SetResourceQuota(quota);
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || server->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
+                                               " (address in use or not local?)"));
+  }
+  return server;
+}
+
+ShardServer::~ShardServer() {
+  if (server_ != nullptr) {
+    Shutdown(absl::Seconds(1));
+    server_->Wait();
+  }
+}
+
+void ShardServer::Shutdown(absl::Duration grace) {
+  shutting_down_.store(true);
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+}
+
+void ShardServer::Wait() { server_->Wait(); }
+
+}  // namespace shardstream

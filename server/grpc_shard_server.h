@@ -1,0 +1,57 @@
+// The gRPC transport of ShardServiceLogic: a thin layer that moves messages and converts
+// statuses, plus the standard health service and reflection. Accepts port 0.
+#ifndef SHARDSTREAM_SERVER_GRPC_SHARD_SERVER_H_
+#define SHARDSTREAM_SERVER_GRPC_SHARD_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/shard_service_logic.h"
+
+namespace grpc {
+class Server;
+}  // namespace grpc
+
+namespace shardstream {
+
+struct ShardServerOptions {
+  std::string listen = "127.0.0.1:0";  // HOST:PORT; port 0 picks a free port
+  ServerLimits limits;
+  absl::Status Validate() const;
+};
+
+// Thread-safety: Shutdown() and port() from any thread.
+class ShardServer {
+ public:
+  // Starts serving `catalog` (borrowed; must outlive the server). UNAVAILABLE when the address
+  // cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ShardServer>> Start(const Catalog* catalog,
+                                                            const ShardServerOptions& options);
+  ~ShardServer();
+
+  // The bound port (the chosen one when listening on port 0).
+  int port() const { return port_; }
+  // Stops accepting calls; open streams end with UNAVAILABLE after the batch being written,
+  // so clients resume elsewhere; calls still running after `grace` are cancelled.
+  void Shutdown(absl::Duration grace);
+  // Blocks until the server has shut down.
+  void Wait();
+  const ShardServiceLogic& logic() const { return *logic_; }
+
+ private:
+  class Service;
+  ShardServer() = default;
+
+  std::unique_ptr<ShardServiceLogic> logic_;
+  std::unique_ptr<Service> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::atomic<bool> shutting_down_{false};
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_GRPC_SHARD_SERVER_H_

@@ -1,0 +1,84 @@
+// What the ShardService does, without gRPC: request validation, plan sharing, batches as
+// protobuf messages. The gRPC layer (grpc_shard_server.h) only moves messages and converts
+// statuses; tests drive this class directly.
+#ifndef SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
+#define SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/batch_stream.h"
+#include "server/catalog.h"
+#include "shardstream/v1/shard_service.pb.h"
+
+namespace shardstream {
+
+struct ServerLimits {
+  uint32_t max_streams = 256;             // concurrent streams; more get RESOURCE_EXHAUSTED
+  uint32_t max_seq_len = 1 << 20;         // tokens per row
+  uint32_t max_batch_tokens = 1 << 22;    // rows × seq_len per batch (16 MiB as int32)
+  absl::Status Validate() const;
+};
+
+class ShardServiceLogic;
+
+// One open stream; holds a slot of the server's stream limit until destroyed. Not thread-safe.
+class ServedStream {
+ public:
+  ~ServedStream();
+  // The next batch; false when the requested epochs are done.
+  absl::StatusOr<bool> Next(v1::Batch* batch);
+
+ private:
+  friend class ShardServiceLogic;
+  ServedStream(ShardServiceLogic* owner, std::unique_ptr<BatchStream> stream, v1::TokenDtype dtype)
+      : owner_(owner), stream_(std::move(stream)), dtype_(dtype) {}
+  ShardServiceLogic* const owner_;
+  std::unique_ptr<BatchStream> stream_;
+  const v1::TokenDtype dtype_;
+  Batch scratch_;
+};
+
+// Thread-safe. Plans and epoch layouts are shared by all streams that use them.
+class ShardServiceLogic {
+ public:
+  // `catalog` (read-only is enough) is borrowed and must outlive this object.
+  ShardServiceLogic(const Catalog* catalog, ServerLimits limits);
+
+  absl::StatusOr<v1::GetInfoResponse> GetInfo() const;
+  // INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION as in shard_service.proto;
+  // RESOURCE_EXHAUSTED when max_streams are open.
+  absl::StatusOr<std::unique_ptr<ServedStream>> OpenStream(const v1::StreamRequest& request);
+  absl::StatusOr<v1::DecodeResponse> Decode(const v1::DecodeRequest& request) const;
+
+  uint32_t active_streams() const { return active_.load(); }
+
+ private:
+  friend class ServedStream;
+  absl::StatusOr<std::shared_ptr<const Plan>> SharedPlan(const PlanSpec& spec);
+  std::shared_ptr<const EpochLayout> SharedLayout(std::shared_ptr<const Plan> plan, uint64_t epoch);
+
+  const Catalog* const catalog_;
+  const ServerLimits limits_;
+  std::atomic<uint32_t> active_{0};
+  absl::Mutex mu_;
+  // Weak: a plan lives as long as a stream uses it.
+  std::map<std::string, std::weak_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<const Plan*, uint64_t>, std::weak_ptr<const EpochLayout>> layouts_
+      ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex decoders_mu_;
+  mutable std::map<std::string, std::shared_ptr<const Tokenizer>> decoders_
+      ABSL_GUARDED_BY(decoders_mu_);
+};
+
+// The version this build reports.
+inline constexpr char kShardstreamVersion[] = "0.1.0";
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
