@@ -50,13 +50,16 @@ absl::StatusOr<v1::GetInfoResponse> ShardServiceLogic::GetInfo() const {
 absl::StatusOr<std::shared_ptr<const Plan>> ShardServiceLogic::SharedPlan(const PlanSpec& spec) {
   const std::string key = absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n",
                                        spec.filters.preset, "\n", spec.seq_len, "\n", spec.seed);
-  {
+  auto cached = [&]() -> std::shared_ptr<const Plan> {
     absl::MutexLock lock(&mu_);
-    if (auto it = plans_.find(key); it != plans_.end()) {
-      if (std::shared_ptr<const Plan> plan = it->second.lock()) return plan;
-    }
-  }
-  // Built outside the lock: other requests proceed meanwhile (two may build the same plan once).
+    auto it = plans_.find(key);
+    return it == plans_.end() ? nullptr : it->second.lock();
+  };
+  if (auto plan = cached()) return plan;
+  // One build at a time: a burst of requests for a new plan builds it once (the others wait
+  // and share it) instead of holding many copies of the build's working memory.
+  absl::MutexLock build_lock(&build_mu_);
+  if (auto plan = cached()) return plan;
   ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan,
                    Plan::Build(*catalog_, TokenStore(catalog_), spec));
   absl::MutexLock lock(&mu_);

@@ -66,6 +66,7 @@ class ShardServiceLogic {
   const Catalog* const catalog_;
   const ServerLimits limits_;
   std::atomic<uint32_t> active_{0};
+  absl::Mutex build_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // held while building a plan
   absl::Mutex mu_;
   // Weak: a plan lives as long as a stream uses it.
   std::map<std::string, std::weak_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);

@@ -343,9 +343,10 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     return kExitFailed;
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  std::cerr << absl::StrFormat("streamed %d batches, %d tokens in %.2f s (%.1f M tokens/s); resume with --resume %s\n",
-                               batches, tokens, seconds, tokens / 1e6 / std::max(seconds, 1e-9),
-                               cursor_now());
+  std::cerr << absl::StrFormat(
+      "streamed %d batches, %d tokens in %.2f s (%.1f M tokens/s%s); resume with --resume %s\n",
+      batches, tokens, seconds, tokens / 1e6 / std::max(seconds, 1e-9),
+      reader ? absl::StrCat(", ", reader->reconnects(), " reconnects") : "", cursor_now());
   return kExitOk;
 }
 

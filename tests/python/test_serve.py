@@ -1,0 +1,199 @@
+"""The gRPC shard server and the client Reader, as real processes on loopback.
+
+Expected outputs come from the embedded mode (`stream --db`), whose correctness
+test_tokenize_stream_cli.py establishes independently; here remote must equal it byte for byte,
+across server crashes, restarts and failovers.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import run
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+GPT2 = os.path.join(DATA, "gpt2", "tokenizer.json")
+REQUEST = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "--seed", "5",
+           "--doc-boundaries")
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory, machine_corpus):
+    db = str(tmp_path_factory.mktemp("serve") / "db")
+    run(os.environ["SHARDSTREAM_BIN"], "index", "--db", db, "--corpus", machine_corpus)
+    run(os.environ["SHARDSTREAM_BIN"], "tokenize", "--db", db, "--tokenizer", GPT2, "--jobs", "2")
+    return db
+
+
+class Server:
+    """`shardstream serve` on 127.0.0.1 (port 0 first; the same port again on restart)."""
+
+    def __init__(self, bin_path, db, port=0, extra=()):
+        self.bin, self.db, self.extra = bin_path, db, extra
+        self.start(port)
+
+    def start(self, port):
+        self.proc = subprocess.Popen([self.bin, "serve", "--db", self.db, "--listen",
+                                      f"127.0.0.1:{port}", *self.extra],
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        self.port = int(line.split("listening on 127.0.0.1:")[1].split()[0])
+        self.address = f"127.0.0.1:{self.port}"
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def rss_kb(self, field="VmRSS"):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def servers():
+    started = []
+    yield started
+    for s in started:
+        if s.proc.poll() is None:
+            s.kill9()
+
+
+def embedded(bin_path, db, *args):
+    return subprocess.run([bin_path, "stream", "--db", db, *args], capture_output=True,
+                          check=True).stdout
+
+
+def test_remote_equals_embedded_byte_for_byte(shardstream_bin, catalog, servers, tmp_path):
+    servers.append(Server(shardstream_bin, catalog))
+    address = servers[0].address
+    for fmt in ("jsonl", "text"):
+        remote = subprocess.run([shardstream_bin, "stream", "--server", address, *REQUEST,
+                                 "--max-batches", "40", "--format", fmt], capture_output=True,
+                                check=True).stdout
+        assert remote == embedded(shardstream_bin, catalog, *REQUEST, "--max-batches", "40",
+                                  "--format", fmt)
+        assert len(remote) > 1000
+    for mode in ("server", "db"):
+        target = address if mode == "server" else catalog
+        run(shardstream_bin, "stream", f"--{mode}", target, *REQUEST, "--max-batches", "30",
+            "--format", "npy", "--out", str(tmp_path / f"{mode}.npy"))
+    assert (tmp_path / "server.npy").read_bytes() == (tmp_path / "db.npy").read_bytes()
+
+
+def stream_while(bin_path, address, out_path, batches, during):
+    """Runs a remote stream writing jsonl to out_path, calls during() once it has started,
+    and returns the client's stderr."""
+    with open(out_path, "wb") as out:
+        client = subprocess.Popen([bin_path, "stream", "--server", address, *REQUEST,
+                                   "--max-batches", str(batches), "--format", "jsonl"],
+                                  stdout=out, stderr=subprocess.PIPE)
+        while os.path.getsize(out_path) < 200_000:  # mid-stream
+            assert client.poll() is None, client.stderr.read()
+            time.sleep(0.01)
+        during()
+        _, err = client.communicate(timeout=120)
+        assert client.returncode == 0, err
+        return err.decode()
+
+
+def test_kill_9_and_restart_loses_and_repeats_nothing(shardstream_bin, catalog, servers, tmp_path):
+    server = Server(shardstream_bin, catalog)
+    servers.append(server)
+    expected = embedded(shardstream_bin, catalog, *REQUEST, "--max-batches", "1500")
+
+    def crash_and_restart():
+        server.kill9()
+        time.sleep(0.5)
+        server.start(server.port)
+
+    err = stream_while(shardstream_bin, server.address, tmp_path / "out.jsonl", 1500,
+                       crash_and_restart)
+    assert "0 reconnects" not in err
+    assert (tmp_path / "out.jsonl").read_bytes() == expected
+
+
+def test_two_servers_over_copies_are_interchangeable(shardstream_bin, catalog, servers, tmp_path):
+    copy = str(tmp_path / "copy")
+    shutil.copytree(catalog, copy)
+    first, second = Server(shardstream_bin, catalog), Server(shardstream_bin, copy)
+    servers.extend([first, second])
+    expected = embedded(shardstream_bin, catalog, *REQUEST, "--max-batches", "1500")
+    err = stream_while(shardstream_bin, f"{first.address},{second.address}",
+                       tmp_path / "out.jsonl", 1500, first.kill9)
+    assert "0 reconnects" not in err
+    assert (tmp_path / "out.jsonl").read_bytes() == expected
+
+
+def test_sigterm_drains_and_exits_0(shardstream_bin, catalog, servers, tmp_path):
+    server = Server(shardstream_bin, catalog)
+    servers.append(server)
+    out = open(tmp_path / "out.jsonl", "wb")
+    client = subprocess.Popen([shardstream_bin, "stream", "--server", server.address, *REQUEST,
+                               "--format", "jsonl"], stdout=out, stderr=subprocess.DEVNULL)
+    while os.path.getsize(tmp_path / "out.jsonl") < 100_000:
+        time.sleep(0.01)
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 15
+    client.kill()
+    client.wait()
+
+
+def test_64_concurrent_streams_complete_with_bounded_memory(shardstream_bin, catalog, servers,
+                                                            tmp_path):
+    server = Server(shardstream_bin, catalog)
+    servers.append(server)
+    clients = []
+    for rank in range(64):
+        clients.append(subprocess.Popen(
+            [shardstream_bin, "stream", "--server", server.address, "--tokenizer", "gpt2",
+             "--seq-len", "1024", "--batch-size", "2", "--seed", "1", "--world-size", "64",
+             "--rank", str(rank), "--max-batches", "60", "--format", "npy", "--out",
+             str(tmp_path / f"r{rank}.npy")], stderr=subprocess.PIPE))
+    for c in clients:
+        _, err = c.communicate(timeout=300)
+        assert c.returncode == 0, err
+        assert b"streamed 60 batches" in err
+    # One shared plan and epoch layout, one batch in flight per stream: far below 300 MiB.
+    assert server.rss_kb("VmHWM") < 300 * 1024
+
+
+def test_a_client_that_stops_reading_does_not_grow_server_memory(shardstream_bin, catalog, servers):
+    server = Server(shardstream_bin, catalog)
+    servers.append(server)
+    # The client writes into a pipe nobody reads: it blocks, stops reading from gRPC, and the
+    # server's writes block on flow control.
+    client = subprocess.Popen([shardstream_bin, "stream", "--server", server.address, *REQUEST,
+                               "--format", "jsonl"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    before = server.rss_kb()
+    time.sleep(3)
+    after = server.rss_kb()
+    client.kill()
+    client.wait()
+    assert after - before < 16 * 1024, (before, after)
+
+
+def test_errors_reach_the_client_with_their_meaning(shardstream_bin, catalog, servers):
+    servers.append(Server(shardstream_bin, catalog, extra=("--max-streams", "1")))
+    address = servers[0].address
+    bad = run(shardstream_bin, "stream", "--server", address, "--tokenizer", "nope", check=False)
+    assert bad.returncode == 1 and "available: gpt2" in bad.stderr
+    other = run(shardstream_bin, "stream", "--server", address, "--tokenizer", "gpt2",
+                "--seq-len", "8", "--resume", "ss1.00000000.00000000.00000000.8.0.0.0",
+                "--max-batches", "1", check=False)
+    assert other.returncode == 1 and "data version" in other.stderr

@@ -1,0 +1,212 @@
+#include "server/grpc_shard_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/index_job.h"
+#include "server/tokenize_job.h"
+#include "shardstream/v1/shard_service.grpc.pb.h"
+#include "tests/test_util.h"
+
+namespace shardstream {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+using testing::WriteFile;
+
+// A real server on 127.0.0.1 port 0 over a small indexed and tokenized corpus.
+class GrpcServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string lines;
+    for (int i = 0; i < 200; ++i) {
+      lines += absl::StrCat(R"({"content": "def f)", i, R"((x):\n    return x * )", i,
+                            R"( + 1  # some words to make the document longer\n"})", "\n");
+    }
+    WriteFile(dir_.Path("corpus/a.jsonl"), lines);
+    {
+      auto writer = Catalog::Open(dir_.Path("db"), {});
+      ASSERT_TRUE(writer.ok());
+      IndexOptions index;
+      index.corpus_paths = {dir_.Path("corpus")};
+      ASSERT_TRUE(IndexJob(writer->get(), index).Run().ok());
+      TokenizeOptions tokenize;
+      tokenize.tokenizer_path = std::string(SHARDSTREAM_TEST_DATA_DIR) + "/gpt2/tokenizer.json";
+      ASSERT_TRUE(TokenizeJob(writer->get(), tokenize).Run().ok());
+    }
+    CatalogOptions read_only;
+    read_only.read_only = true;
+    auto catalog = Catalog::Open(dir_.Path("db"), read_only);
+    ASSERT_TRUE(catalog.ok());
+    catalog_ = std::move(*catalog);
+  }
+
+  void StartServer(uint32_t max_streams = 8) {
+    ShardServerOptions options;
+    options.limits.max_streams = max_streams;
+    options.limits.max_batch_tokens = 1 << 16;
+    auto server = ShardServer::Start(catalog_.get(), options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    ASSERT_GT(server_->port(), 0);
+    stub_ = v1::ShardService::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials()));
+  }
+
+  static v1::StreamRequest Request() {
+    v1::StreamRequest r;
+    r.set_tokenizer("gpt2");
+    r.set_seq_len(32);
+    r.set_batch_size(2);
+    r.set_seed(1);
+    return r;
+  }
+
+  // The status of a stream that is expected to fail before its first batch.
+  grpc::Status StreamStatus(const v1::StreamRequest& request) {
+    grpc::ClientContext context;
+    auto call = stub_->StreamBatches(&context, request);
+    v1::Batch batch;
+    while (call->Read(&batch)) {
+    }
+    return call->Finish();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<ShardServer> server_;
+  std::unique_ptr<v1::ShardService::Stub> stub_;
+};
+
+TEST_F(GrpcServerTest, GetInfoDescribesTheCatalog) {
+  StartServer();
+  grpc::ClientContext context;
+  v1::GetInfoResponse info;
+  ASSERT_TRUE(stub_->GetInfo(&context, v1::GetInfoRequest(), &info).ok());
+  EXPECT_EQ(info.docs(), 200u);
+  EXPECT_EQ(info.dataset_version(), catalog_->version().ToHex());
+  ASSERT_EQ(info.tokenizers_size(), 1);
+  EXPECT_EQ(info.tokenizers(0).name(), "gpt2");
+  EXPECT_TRUE(info.tokenizers(0).ready());
+  EXPECT_EQ(info.tokenizers(0).eos_id(), 50256u);
+}
+
+TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
+  StartServer();
+  v1::StreamRequest request = Request();
+  request.set_epochs(1);
+  grpc::ClientContext context;
+  auto call = stub_->StreamBatches(&context, request);
+  StreamOptions options;
+  options.plan.tokenizer = "gpt2";
+  options.plan.seq_len = 32;
+  options.plan.seed = 1;
+  options.batch_size = 2;
+  options.epochs = 1;
+  auto local = BatchStream::Open(catalog_.get(), options);
+  ASSERT_TRUE(local.ok());
+  v1::Batch remote;
+  Batch expected;
+  size_t batches = 0;
+  while (call->Read(&remote)) {
+    ASSERT_TRUE(*(*local)->Next(&expected));
+    ASSERT_EQ(remote.dtype(), v1::TOKEN_DTYPE_UINT16);
+    ASSERT_EQ(remote.tokens().size(), expected.tokens.size() * 2);
+    for (size_t i = 0; i < expected.tokens.size(); ++i) {
+      const auto* p = reinterpret_cast<const uint8_t*>(remote.tokens().data());
+      ASSERT_EQ(p[2 * i] | (p[2 * i + 1] << 8), expected.tokens[i]);
+    }
+    EXPECT_EQ(remote.cursor(), expected.cursor);
+    ++batches;
+  }
+  EXPECT_TRUE(call->Finish().ok());
+  EXPECT_FALSE(*(*local)->Next(&expected));  // the epoch ended on both sides
+  EXPECT_GT(batches, 10u);
+}
+
+TEST_F(GrpcServerTest, InvalidRequestsGetTheirExactCodes) {
+  StartServer();
+  v1::StreamRequest r = Request();
+  r.set_seq_len(0);
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  r = Request();
+  r.set_world_size(2);
+  r.set_rank(2);
+  grpc::Status s = StreamStatus(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("rank 2"));
+  r = Request();
+  r.set_batch_size(4096);  // × 32 tokens is above the server's 65,536-token batch limit
+  s = StreamStatus(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("limit"));
+  r = Request();
+  r.set_tokenizer("nope");
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::NOT_FOUND);
+  r = Request();
+  r.set_start_cursor("garbage");
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  r = Request();
+  r.set_start_cursor("ss1.00000000.00000000.00000000.32.1.0.0");
+  s = StreamStatus(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(s.error_message(), HasSubstr("data version"));
+  r = Request();
+  r.set_seq_len(1 << 15);
+  r.set_batch_size(1);
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::FAILED_PRECONDITION);  // too little data
+  r = Request();
+  r.set_filter_preset("bogus");
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
+  StartServer(/*max_streams=*/1);
+  auto context = std::make_unique<grpc::ClientContext>();
+  auto first = stub_->StreamBatches(context.get(), Request());
+  v1::Batch batch;
+  ASSERT_TRUE(first->Read(&batch));
+  grpc::Status s = StreamStatus(Request());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(s.error_message(), HasSubstr("another server"));
+  context->TryCancel();
+  first->Finish();
+  // The slot comes back once the server notices the cancellation.
+  for (int i = 0; i < 200 && server_->logic().active_streams() > 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ(server_->logic().active_streams(), 0u);
+  grpc::ClientContext again;
+  auto second = stub_->StreamBatches(&again, Request());
+  EXPECT_TRUE(second->Read(&batch));
+  again.TryCancel();
+  second->Finish();
+}
+
+TEST_F(GrpcServerTest, ShutdownEndsOpenStreamsWithUnavailable) {
+  StartServer();
+  grpc::ClientContext context;
+  auto call = stub_->StreamBatches(&context, Request());
+  v1::Batch batch;
+  ASSERT_TRUE(call->Read(&batch));
+  server_->Shutdown(absl::Seconds(5));
+  while (call->Read(&batch)) {
+  }
+  EXPECT_EQ(call->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  server_->Wait();
+}
+
+TEST_F(GrpcServerTest, DecodeReturnsTheText) {
+  StartServer();
+  v1::DecodeRequest request;
+  request.set_tokenizer("gpt2");
+  for (uint32_t id : {4299, 277, 33529, 1441, 352}) request.add_ids(id);
+  v1::DecodeResponse response;
+  grpc::ClientContext context;
+  ASSERT_TRUE(stub_->Decode(&context, request, &response).ok());
+  EXPECT_EQ(response.text(), "def f(): return 1");
+}
+
+}  // namespace
+}  // namespace shardstream
