@@ -1,5 +1,7 @@
 #include "server/shard_service_logic.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -11,6 +13,16 @@ absl::Status ServerLimits::Validate() const {
     return absl::InvalidArgumentError("limits must be positive");
   }
   return absl::OkStatus();
+}
+
+// Moves `item` to the front of `recent`, keeping at most kRecent entries.
+template <typename T>
+void ShardServiceLogic::Remember(const std::shared_ptr<T>& item,
+                                 std::deque<std::shared_ptr<T>>* recent) {
+  auto it = std::find(recent->begin(), recent->end(), item);
+  if (it != recent->end()) recent->erase(it);
+  recent->push_front(item);
+  if (recent->size() > kRecent) recent->pop_back();
 }
 
 ShardServiceLogic::ShardServiceLogic(const Catalog* catalog, ServerLimits limits)
@@ -53,7 +65,9 @@ absl::StatusOr<std::shared_ptr<const Plan>> ShardServiceLogic::SharedPlan(const 
   auto cached = [&]() -> std::shared_ptr<const Plan> {
     absl::MutexLock lock(&mu_);
     auto it = plans_.find(key);
-    return it == plans_.end() ? nullptr : it->second.lock();
+    std::shared_ptr<const Plan> plan = it == plans_.end() ? nullptr : it->second.lock();
+    if (plan != nullptr) Remember(plan, &recent_plans_);
+    return plan;
   };
   if (auto plan = cached()) return plan;
   // One build at a time: a burst of requests for a new plan builds it once (the others wait
@@ -67,6 +81,7 @@ absl::StatusOr<std::shared_ptr<const Plan>> ShardServiceLogic::SharedPlan(const 
     it = it->second.expired() ? plans_.erase(it) : std::next(it);
   }
   plans_[key] = plan;
+  Remember(plan, &recent_plans_);
   return plan;
 }
 
@@ -76,7 +91,10 @@ std::shared_ptr<const EpochLayout> ShardServiceLogic::SharedLayout(std::shared_p
   {
     absl::MutexLock lock(&mu_);
     if (auto it = layouts_.find(key); it != layouts_.end()) {
-      if (auto layout = it->second.lock()) return layout;
+      if (auto layout = it->second.lock()) {
+        Remember(layout, &recent_layouts_);
+        return layout;
+      }
     }
   }
   auto layout = std::make_shared<const EpochLayout>(plan, epoch);
@@ -85,6 +103,7 @@ std::shared_ptr<const EpochLayout> ShardServiceLogic::SharedLayout(std::shared_p
     it = it->second.expired() ? layouts_.erase(it) : std::next(it);
   }
   layouts_[key] = layout;
+  Remember(layout, &recent_layouts_);
   return layout;
 }
 
@@ -149,19 +168,25 @@ ServedStream::~ServedStream() { owner_->active_.fetch_sub(1); }
 absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   ASSIGN_OR_RETURN(bool more, stream_->Next(&scratch_));
   if (!more) return false;
-  batch->Clear();
+  batch->Clear();  // keeps the tokens string's capacity: no allocation per batch
   const size_t n = scratch_.tokens.size();
   std::string* bytes = batch->mutable_tokens();
+  const uint32_t* __restrict in = scratch_.tokens.data();
   if (dtype_ == v1::TOKEN_DTYPE_UINT16) {
     bytes->resize(n * 2);
-    for (size_t i = 0; i < n; ++i) {
-      (*bytes)[2 * i] = static_cast<char>(scratch_.tokens[i]);
-      (*bytes)[2 * i + 1] = static_cast<char>(scratch_.tokens[i] >> 8);
+    auto* __restrict out = reinterpret_cast<uint8_t*>(bytes->data());
+    for (size_t i = 0; i < n; ++i) {  // little-endian whatever the host: shifts, not memcpy
+      out[2 * i] = static_cast<uint8_t>(in[i]);
+      out[2 * i + 1] = static_cast<uint8_t>(in[i] >> 8);
     }
   } else {
     bytes->resize(n * 4);
+    auto* __restrict out = reinterpret_cast<uint8_t*>(bytes->data());
     for (size_t i = 0; i < n; ++i) {
-      for (int b = 0; b < 4; ++b) (*bytes)[4 * i + b] = static_cast<char>(scratch_.tokens[i] >> (8 * b));
+      out[4 * i] = static_cast<uint8_t>(in[i]);
+      out[4 * i + 1] = static_cast<uint8_t>(in[i] >> 8);
+      out[4 * i + 2] = static_cast<uint8_t>(in[i] >> 16);
+      out[4 * i + 3] = static_cast<uint8_t>(in[i] >> 24);
     }
   }
   batch->set_dtype(dtype_);

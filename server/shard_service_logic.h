@@ -5,6 +5,7 @@
 #define SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -62,14 +63,22 @@ class ShardServiceLogic {
   friend class ServedStream;
   absl::StatusOr<std::shared_ptr<const Plan>> SharedPlan(const PlanSpec& spec);
   std::shared_ptr<const EpochLayout> SharedLayout(std::shared_ptr<const Plan> plan, uint64_t epoch);
+  template <typename T>
+  static void Remember(const std::shared_ptr<T>& item, std::deque<std::shared_ptr<T>>* recent)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Catalog* const catalog_;
   const ServerLimits limits_;
   std::atomic<uint32_t> active_{0};
   absl::Mutex build_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // held while building a plan
   absl::Mutex mu_;
-  // Weak: a plan lives as long as a stream uses it.
+  // Weak: a plan lives as long as a stream uses it, or while it is among the recent ones.
   std::map<std::string, std::weak_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
+  // The last few plans and layouts used stay built, so clients that reconnect (a new stream
+  // for each) do not rebuild them. A fixed cache: kRecent entries of 8 bytes per document.
+  static constexpr size_t kRecent = 4;
+  std::deque<std::shared_ptr<const Plan>> recent_plans_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<const EpochLayout>> recent_layouts_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<const Plan*, uint64_t>, std::weak_ptr<const EpochLayout>> layouts_
       ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex decoders_mu_;
