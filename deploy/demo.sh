@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: install dependencies, build, make a sample corpus from
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
-# RocksDB catalog, print what is inside, tokenize it with GPT-2, and stream shuffled, packed
-# batches from the token store: a few decoded for people, then many with the throughput.
+# RocksDB catalog, print what is inside, tokenize it with GPT-2, start the shard server daemon,
+# stream shuffled, packed batches from it (a few decoded for people, then many with the
+# throughput), check they equal the embedded stream, and stop the daemon.
 # Re-runnable; work files go to ${WORK:-/tmp/shardstream-demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,10 +27,25 @@ echo "== shardstream stats"
 echo "== catalog size: $(du -sk "$WORK/catalog" | cut -f1) KiB for $(du -ck "$WORK"/corpus/* | tail -1 | cut -f1) KiB of compressed corpus"
 echo "== shardstream tokenize (GPT-2, exact Hugging Face ids)"
 "$BIN" tokenize --db "$WORK/catalog" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)"
-echo "== shardstream stream: 2 batches of 2 × 48 tokens, decoded (rank 0 of 2, seed 7)"
-"$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 48 --batch-size 2 --seed 7 \
+echo "== shardstream serve: the daemon, on a free loopback port"
+"$BIN" serve --db "$WORK/catalog" --listen 127.0.0.1:0 2> "$WORK/serve.log" &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.log" && break; sleep 0.1; done
+ADDRESS=$(grep -o "listening on [0-9.:]*" "$WORK/serve.log" | cut -d' ' -f3)
+echo "server at $ADDRESS"
+echo "== shardstream stream --server: 2 batches of 2 × 48 tokens, decoded (rank 0 of 2, seed 7)"
+"$BIN" stream --server "$ADDRESS" --tokenizer gpt2 --seq-len 48 --batch-size 2 --seed 7 \
   --world-size 2 --rank 0 --max-batches 2 --format text
-echo "== shardstream stream: 2,000 batches of 8 × 1024 tokens into $WORK/batches.npy"
-"$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
+echo "== shardstream stream --server: 2,000 batches of 8 × 1024 tokens into $WORK/batches.npy"
+"$BIN" stream --server "$ADDRESS" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
   --max-batches 2000 --format npy --out "$WORK/batches.npy"
 /usr/bin/python3 -c "import numpy as np, sys; a = np.load(sys.argv[1]); print('numpy sees', a.shape, a.dtype)" "$WORK/batches.npy"
+echo "== the same from the catalog directly (embedded): byte-identical"
+"$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
+  --max-batches 2000 --format npy --out "$WORK/embedded.npy" 2>/dev/null
+cmp "$WORK/batches.npy" "$WORK/embedded.npy" && echo "identical: $WORK/batches.npy = $WORK/embedded.npy"
+echo "== stopping the daemon (SIGTERM)"
+kill -TERM $SERVER_PID
+wait $SERVER_PID && echo "daemon exited 0"
+trap - EXIT
