@@ -93,36 +93,45 @@ def test_remote_equals_embedded_byte_for_byte(shardstream_bin, catalog, servers,
     assert (tmp_path / "server.npy").read_bytes() == (tmp_path / "db.npy").read_bytes()
 
 
-def stream_while(bin_path, address, out_path, batches, during):
-    """Runs a remote stream writing jsonl to out_path, calls during() once it has started,
-    and returns the client's stderr."""
-    with open(out_path, "wb") as out:
-        client = subprocess.Popen([bin_path, "stream", "--server", address, *REQUEST,
-                                   "--max-batches", str(batches), "--format", "jsonl"],
-                                  stdout=out, stderr=subprocess.PIPE)
-        while os.path.getsize(out_path) < 200_000:  # mid-stream
-            assert client.poll() is None, client.stderr.read()
-            time.sleep(0.01)
-        during()
-        _, err = client.communicate(timeout=120)
-        assert client.returncode == 0, err
-        return err.decode()
+# Long enough (15,000 batches, 30 MB as npy) that the client cannot have it all buffered when
+# the server dies: gRPC's flow-control window and the Reader's prefetch hold a few MB at most.
+LONG = 15000
+
+
+def stream_while(bin_path, address, out_path, during):
+    """Runs a remote stream of LONG batches writing npy to out_path, calls during() once the
+    client has written some batches, and returns the client's stderr."""
+    client = subprocess.Popen([bin_path, "stream", "--server", address, *REQUEST,
+                               "--max-batches", str(LONG), "--format", "npy", "--out",
+                               str(out_path)], stderr=subprocess.PIPE)
+    while not os.path.exists(out_path) or os.path.getsize(out_path) < 200_000:  # mid-stream
+        assert client.poll() is None, client.stderr.read()
+        time.sleep(0.005)
+    during()
+    _, err = client.communicate(timeout=300)
+    assert client.returncode == 0, err
+    return err.decode()
+
+
+def embedded_npy(bin_path, db, out_path):
+    run(bin_path, "stream", "--db", db, *REQUEST, "--max-batches", str(LONG), "--format", "npy",
+        "--out", str(out_path))
+    return out_path.read_bytes()
 
 
 def test_kill_9_and_restart_loses_and_repeats_nothing(shardstream_bin, catalog, servers, tmp_path):
     server = Server(shardstream_bin, catalog)
     servers.append(server)
-    expected = embedded(shardstream_bin, catalog, *REQUEST, "--max-batches", "1500")
 
     def crash_and_restart():
         server.kill9()
         time.sleep(0.5)
         server.start(server.port)
 
-    err = stream_while(shardstream_bin, server.address, tmp_path / "out.jsonl", 1500,
-                       crash_and_restart)
-    assert "0 reconnects" not in err
-    assert (tmp_path / "out.jsonl").read_bytes() == expected
+    err = stream_while(shardstream_bin, server.address, tmp_path / "out.npy", crash_and_restart)
+    assert " 0 reconnects" not in err, err
+    assert (tmp_path / "out.npy").read_bytes() == embedded_npy(shardstream_bin, catalog,
+                                                               tmp_path / "expected.npy")
 
 
 def test_two_servers_over_copies_are_interchangeable(shardstream_bin, catalog, servers, tmp_path):
@@ -130,11 +139,11 @@ def test_two_servers_over_copies_are_interchangeable(shardstream_bin, catalog, s
     shutil.copytree(catalog, copy)
     first, second = Server(shardstream_bin, catalog), Server(shardstream_bin, copy)
     servers.extend([first, second])
-    expected = embedded(shardstream_bin, catalog, *REQUEST, "--max-batches", "1500")
     err = stream_while(shardstream_bin, f"{first.address},{second.address}",
-                       tmp_path / "out.jsonl", 1500, first.kill9)
-    assert "0 reconnects" not in err
-    assert (tmp_path / "out.jsonl").read_bytes() == expected
+                       tmp_path / "out.npy", first.kill9)
+    assert " 0 reconnects" not in err, err
+    assert (tmp_path / "out.npy").read_bytes() == embedded_npy(shardstream_bin, catalog,
+                                                               tmp_path / "expected.npy")
 
 
 def test_sigterm_drains_and_exits_0(shardstream_bin, catalog, servers, tmp_path):
