@@ -1,6 +1,9 @@
 #include "server/grpc_shard_server.h"
 
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -195,6 +198,33 @@ TEST_F(GrpcServerTest, ShutdownEndsOpenStreamsWithUnavailable) {
   }
   EXPECT_EQ(call->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   server_->Wait();
+}
+
+// grpc.health.v1.Health/Check through a generic stub: the request is an empty
+// HealthCheckRequest (overall health); the response is HealthCheckResponse{status} encoded as
+// field 1, varint: 08 01 = SERVING.
+std::string HealthCheck(int port) {
+  grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                             grpc::InsecureChannelCredentials()));
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ClientContext context;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&done](grpc::Status s) { done.set_value(s); });
+  grpc::Status status = done.get_future().get();
+  if (!status.ok()) return absl::StrCat("error ", status.error_code());
+  std::vector<grpc::Slice> slices;
+  (void)response.Dump(&slices);
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
+TEST_F(GrpcServerTest, HealthServiceSaysServing) {
+  StartServer();
+  EXPECT_EQ(HealthCheck(server_->port()), std::string("\x08\x01", 2));
 }
 
 TEST_F(GrpcServerTest, DecodeReturnsTheText) {
