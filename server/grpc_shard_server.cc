@@ -22,6 +22,9 @@ absl::Status ShardServerOptions::Validate() const {
   if (listen.empty() || listen.find(':') == std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat("--listen must be HOST:PORT, got \"", listen, "\""));
   }
+  if (threads < 0 || threads > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("--threads must be in [0, 1024], got ", threads));
+  }
   return limits.Validate();
 }
 
@@ -84,6 +87,11 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* c
   builder.RegisterService(server->service_.get());
   builder.SetMaxSendMessageSize(static_cast<int>(options.limits.max_batch_tokens) * 4 + (1 << 20));
   // One thread per open stream (sync API) plus headroom for unary calls.
+  if (options.threads > 0) {
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, options.threads);
+    builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                options.threads);
+  }
   grpc::ResourceQuota quota("shardstream");
   quota.SetMaxThreads(static_cast<int>(options.limits.max_streams) + 16);
   builder.SetResourceQuota(quota);

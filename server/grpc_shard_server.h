@@ -19,6 +19,9 @@ namespace shardstream {
 
 struct ShardServerOptions {
   std::string listen = "127.0.0.1:0";  // HOST:PORT; port 0 picks a free port
+  // Threads polling for new RPCs (each open stream also has its own thread while it runs).
+  // 0: gRPC's default.
+  int threads = 0;
   ServerLimits limits;
   absl::Status Validate() const;
 };

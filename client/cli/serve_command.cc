@@ -17,7 +17,9 @@ int RunServeCommand(const std::vector<std::string>& args) {
   options.listen = "127.0.0.1:7711";
   int max_streams = static_cast<int>(options.limits.max_streams);
   int grace_seconds = 10;
-  FlagParser flags("shardstream serve --db DIR --listen HOST:PORT [--max-streams N] [--grace-seconds S]",
+  FlagParser flags(
+      "shardstream serve --db DIR --listen HOST:PORT [--threads N] [--max-streams N] "
+      "[--grace-seconds S]",
                    "The shard server daemon: serves the catalog's token stores over gRPC\n"
                    "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
                    "reflection). Logs `listening on HOST:PORT` once ready (port 0 picks a free\n"
@@ -25,6 +27,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
                    "their current batch (clients resume elsewhere), exit 0.");
   flags.AddString("db", &db, "catalog directory (indexed and tokenized)");
   flags.AddString("listen", &options.listen, "address to listen on, HOST:PORT");
+  flags.AddInt("threads", &options.threads,
+               "threads polling for new calls (0: gRPC's default); each stream has its own");
   flags.AddInt("max-streams", &max_streams, "concurrent streams; more get RESOURCE_EXHAUSTED");
   flags.AddInt("grace-seconds", &grace_seconds, "on SIGTERM, cancel calls still running after this");
   flags.Require("db");
