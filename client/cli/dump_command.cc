@@ -86,16 +86,14 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, options);
   if (!catalog.ok()) {
-    std::cerr << "shardstream dump: " << catalog.status().message() << "\n";
-    return kExitFailed;
+    return Fail("dump", catalog.status().message());
   }
   for (const std::string& family : families) {
     absl::Status s = (*catalog)->ForEachEntry(family, [&](std::string_view key, std::string_view value) {
       std::cout << DescribeEntry(family, key, value) << "\n";
     });
     if (!s.ok()) {
-      std::cerr << "shardstream dump: " << s.message() << "\n";
-      return absl::IsInvalidArgument(s) ? kExitUsage : kExitFailed;
+      return Fail("dump", s.message(), absl::IsInvalidArgument(s) ? kExitUsage : kExitFailed);
     }
   }
   return kExitOk;

@@ -108,6 +108,11 @@ absl::Status FlagParser::Parse(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
+int Fail(const std::string& command, absl::string_view message, int exit_status) {
+  std::cerr << "shardstream " << command << ": " << message << "\n";
+  return exit_status;
+}
+
 std::optional<int> FlagParser::ParseOrExit(const std::vector<std::string>& args,
                                            const std::string& command) {
   absl::Status status = Parse(args);

@@ -16,6 +16,10 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;  // the job failed
 inline constexpr int kExitUsage = 2;   // bad command line
 
+// Prints "shardstream <command>: <message>" on stderr and returns `exit_status`: the one way
+// subcommands report an error.
+int Fail(const std::string& command, absl::string_view message, int exit_status = kExitFailed);
+
 // Accepts `--name value`, `--name=value`, bare `--flag` for booleans, and for list flags
 // `--name a b c` (values up to the next `--`). Not thread-safe.
 class FlagParser {

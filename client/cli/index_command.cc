@@ -39,14 +39,12 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "index")) return *exit_status;
   options.max_line_bytes = static_cast<size_t>(std::max(max_line_mib, 1)) << 20;
   if (absl::Status s = options.Validate(); !s.ok()) {
-    std::cerr << "shardstream index: " << s.message() << "\n";
-    return kExitUsage;
+    return Fail("index", s.message(), kExitUsage);
   }
 
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, CatalogOptions());
   if (!catalog.ok()) {
-    std::cerr << "shardstream index: " << catalog.status().message() << "\n";
-    return kExitFailed;
+    return Fail("index", catalog.status().message());
   }
   IndexJob job(catalog->get(), options);
   absl::StatusOr<IndexSummary> result;
@@ -59,8 +57,7 @@ int RunIndexCommand(const std::vector<std::string>& args) {
     result = job.Run();
   }
   if (!result.ok()) {
-    std::cerr << "shardstream index: " << result.status().message() << "\n";
-    return absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed;
+    return Fail("index", result.status().message(), absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed);
   }
   const IndexSummary& s = *result;
   for (const FileProblem& p : s.unreadable) {

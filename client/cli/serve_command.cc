@@ -49,13 +49,11 @@ int RunServeCommand(const std::vector<std::string>& args) {
   catalog_options.read_only = true;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
   if (!catalog.ok()) {
-    std::cerr << "shardstream serve: " << catalog.status().message() << "\n";
-    return kExitFailed;
+    return Fail("serve", catalog.status().message());
   }
   absl::StatusOr<std::unique_ptr<ShardServer>> server = ShardServer::Start(catalog->get(), options);
   if (!server.ok()) {
-    std::cerr << "shardstream serve: " << server.status().message() << "\n";
-    return absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed;
+    return Fail("serve", server.status().message(), absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed);
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   LogInfo("listening on ", host, ":", (*server)->port(), " (catalog ", db, ", version ",

@@ -27,16 +27,14 @@ int RunStatsCommand(const std::vector<std::string>& args) {
   options.read_only = true;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, options);
   if (!catalog.ok()) {
-    std::cerr << "shardstream stats: " << catalog.status().message() << "\n";
-    return kExitFailed;
+    return Fail("stats", catalog.status().message());
   }
   CorpusStatsOptions stats_options;
   stats_options.top_repos = static_cast<size_t>(std::max(top_repos, 0));
   stats_options.per_file = per_file;
   absl::StatusOr<CorpusStats> stats = ComputeCorpusStats(**catalog, stats_options);
   if (!stats.ok()) {
-    std::cerr << "shardstream stats: " << stats.status().message() << "\n";
-    return kExitFailed;
+    return Fail("stats", stats.status().message());
   }
   std::cout << (json ? CorpusStatsToJson(*stats) : CorpusStatsToTable(*stats));
   return kExitOk;

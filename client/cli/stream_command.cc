@@ -190,8 +190,7 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (absl::Status s = options.Validate(); !s.ok()) {
-    std::cerr << "shardstream stream: " << s.message() << "\n";
-    return kExitUsage;
+    return Fail("stream", s.message(), kExitUsage);
   }
 
   const absl::Time start = absl::Now();
@@ -211,14 +210,12 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     catalog_options.read_only = true;
     absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(db, catalog_options);
     if (!opened.ok()) {
-      std::cerr << "shardstream stream: " << opened.status().message() << "\n";
-      return kExitFailed;
+      return Fail("stream", opened.status().message());
     }
     catalog = std::move(*opened);
     absl::StatusOr<std::unique_ptr<BatchStream>> s = BatchStream::Open(catalog.get(), options);
     if (!s.ok()) {
-      std::cerr << "shardstream stream: " << s.status().message() << "\n";
-      return absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed;
+      return Fail("stream", s.status().message(), absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed);
     }
     stream = std::move(*s);
     const Plan& plan = stream->plan();
@@ -257,8 +254,7 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     r.set_doc_boundaries(doc_boundaries);
     absl::StatusOr<std::unique_ptr<Reader>> opened = Reader::Open(reader_options);
     if (!opened.ok()) {
-      std::cerr << "shardstream stream: " << opened.status().message() << "\n";
-      return kExitUsage;
+      return Fail("stream", opened.status().message(), kExitUsage);
     }
     reader = std::move(*opened);
     std::cerr << "streaming from " << server << "\n";
@@ -300,8 +296,7 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   while (max_batches == 0 || batches < static_cast<uint64_t>(max_batches)) {
     absl::StatusOr<bool> more = next_batch(&batch);
     if (!more.ok()) {
-      std::cerr << "shardstream stream: " << more.status().message() << "\n";
-      return kExitFailed;
+      return Fail("stream", more.status().message());
     }
     if (!*more) break;
     ++batches;

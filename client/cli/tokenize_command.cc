@@ -30,15 +30,13 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "tokenize")) return *exit_status;
   if (absl::Status s = options.Validate(); !s.ok()) {
-    std::cerr << "shardstream tokenize: " << s.message() << "\n";
-    return kExitUsage;
+    return Fail("tokenize", s.message(), kExitUsage);
   }
   CatalogOptions catalog_options;
   catalog_options.create_if_missing = false;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
   if (!catalog.ok()) {
-    std::cerr << "shardstream tokenize: " << catalog.status().message() << "\n";
-    return kExitFailed;
+    return Fail("tokenize", catalog.status().message());
   }
   TokenizeJob job(catalog->get(), options);
   absl::StatusOr<TokenizeSummary> result;
@@ -51,8 +49,7 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
     result = job.Run();
   }
   if (!result.ok()) {
-    std::cerr << "shardstream tokenize: " << result.status().message() << "\n";
-    return absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed;
+    return Fail("tokenize", result.status().message(), absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed);
   }
   const TokenizeSummary& s = *result;
   for (const FileProblem& p : s.failed) std::cerr << "warning: not tokenized: " << p.path << ": " << p.error << "\n";

@@ -66,8 +66,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
   }
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = LoadTokenizer(tokenizer_path, merges);
   if (!tokenizer.ok()) {
-    std::cerr << "shardstream encode: " << tokenizer.status().message() << "\n";
-    return kExitFailed;
+    return Fail("encode", tokenizer.status().message());
   }
   const EncodeMode mode = allow_special ? EncodeMode::kWithSpecials : EncodeMode::kOrdinary;
   std::string out;
@@ -75,8 +74,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
     Encoder encoder(tokenizer->get());
     absl::StatusOr<std::vector<TokenId>> ids = encoder.Encode(text, mode);
     if (!ids.ok()) {
-      std::cerr << "shardstream encode: " << ids.status().message() << "\n";
-      return kExitFailed;
+      return Fail("encode", ids.status().message());
     }
     PrintIds(*ids, &out);
     std::cout << out;
@@ -86,8 +84,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
   absl::StatusOr<std::unique_ptr<DecodedStream>> stream =
       DecodedStream::Open(jsonl, CorpusCompressionFromName(jsonl).value_or(v1::COMPRESSION_NONE));
   if (!stream.ok()) {
-    std::cerr << "shardstream encode: " << stream.status().message() << "\n";
-    return kExitFailed;
+    return Fail("encode", stream.status().message());
   }
   LineReader lines(stream->get(), size_t{64} << 20);
   JsonLineParser parser(field);
@@ -105,8 +102,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
     absl::StatusOr<std::vector<std::vector<TokenId>>> encoded =
         EncodeBatch(**tokenizer, present, mode, jobs);
     if (!encoded.ok()) {
-      std::cerr << "shardstream encode: " << encoded.status().message() << "\n";
-      return false;
+      return Fail("encode", encoded.status().message(), false);
     }
     std::string buf;
     for (size_t i = 0, k = 0; i < has_text.size(); ++i) {
@@ -137,8 +133,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
   }
   if (!flush()) return kExitFailed;
   if (!lines.status().ok()) {
-    std::cerr << "shardstream encode: " << jsonl << ": " << lines.status().message() << "\n";
-    return kExitFailed;
+    return Fail("encode", absl::StrCat(jsonl, ": ", lines.status().message()));
   }
   return kExitOk;
 }
@@ -157,8 +152,7 @@ int RunDecodeCommand(const std::vector<std::string>& args) {
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "decode")) return *exit_status;
   absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = LoadTokenizer(tokenizer_path, merges);
   if (!tokenizer.ok()) {
-    std::cerr << "shardstream decode: " << tokenizer.status().message() << "\n";
-    return kExitFailed;
+    return Fail("decode", tokenizer.status().message());
   }
   simdjson::dom::parser parser;
   auto decode_line = [&](const std::string& json, size_t number) -> bool {
