@@ -91,7 +91,8 @@ void BM_ParseJsonLines(benchmark::State& state) {
   LineError error;
   for (auto _ : state) {
     for (const std::string& l : lines) {
-      benchmark::DoNotOptimize(parser.Parse(std::string_view(l.data(), l.size() - 64), &doc, &error));
+      benchmark::DoNotOptimize(
+          parser.Parse(std::string_view(l.data(), l.size() - 64), &doc, &error));
     }
   }
   SetBytes(state, bytes);

@@ -89,7 +89,8 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
 
 int Main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--batches N]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--batches N]\n",
+                 argv[0]);
     return 2;
   }
   uint32_t seq_len = 1024, batch_size = 8;

@@ -25,7 +25,9 @@ uint64_t RssBytes() {
 
 int Main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--tokens N] [--no-dedup]\n", argv[0]);
+    std::fprintf(
+        stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--tokens N] [--no-dedup]\n",
+        argv[0]);
     return 2;
   }
   StreamOptions options;
@@ -43,7 +45,8 @@ int Main(int argc, char** argv) {
   }
   CatalogOptions read_only;
   read_only.read_only = true;
-  if (const char* mb = std::getenv("BLOCK_CACHE_MB")) read_only.block_cache_bytes = std::stoull(mb) << 20;
+  if (const char* mb = std::getenv("BLOCK_CACHE_MB"))
+    read_only.block_cache_bytes = std::stoull(mb) << 20;
   auto catalog = Catalog::Open(argv[1], read_only);
   if (!catalog.ok()) {
     std::fprintf(stderr, "%s\n", std::string(catalog.status().message()).c_str());
@@ -75,15 +78,17 @@ int Main(int argc, char** argv) {
   auto t3 = now();
   const size_t docs = (*plan)->num_docs();
   std::printf(
-      "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"rss_growth_bytes\": %llu, "
-      "\"rss_growth_per_doc\": %.1f, \"plan_and_epoch_bytes_per_doc\": %.1f, \"batches\": %llu, \"tokens\": %llu, \"stream_s\": %.3f, "
+      "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"rss_growth_bytes\": "
+      "%llu, "
+      "\"rss_growth_per_doc\": %.1f, \"plan_and_epoch_bytes_per_doc\": %.1f, \"batches\": %llu, "
+      "\"tokens\": %llu, \"stream_s\": %.3f, "
       "\"tokens_per_s\": %.0f, \"batch_shape\": [%u, %u]}\n",
       docs, seconds(t0, t1), seconds(t0, t2), static_cast<unsigned long long>(rss1 - rss0),
       static_cast<double>(rss1 - rss0) / docs,
       static_cast<double>((*plan)->MemoryBytes() + (*plan)->num_docs() * 8) / docs,
-      static_cast<unsigned long long>(batches),
-      static_cast<unsigned long long>(tokens), seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3),
-      options.batch_size, options.plan.seq_len);
+      static_cast<unsigned long long>(batches), static_cast<unsigned long long>(tokens),
+      seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3), options.batch_size,
+      options.plan.seq_len);
   return 0;
 }
 

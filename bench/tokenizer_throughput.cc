@@ -20,7 +20,8 @@ namespace {
 
 int Main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s TOKENIZER_JSON CORPUS [--field content] [--jobs 2] [--runs 3]\n",
+    std::fprintf(stderr,
+                 "usage: %s TOKENIZER_JSON CORPUS [--field content] [--jobs 2] [--runs 3]\n",
                  argv[0]);
     return 2;
   }
@@ -62,7 +63,8 @@ int Main(int argc, char** argv) {
     std::printf(
         "{\"name\": \"%s\", \"threads\": %d, \"docs\": %zu, \"bytes\": %zu, \"tokens\": %zu, "
         "\"seconds\": %.4f, \"mb_per_s\": %.2f, \"tokens_per_s\": %.0f}\n",
-        name, threads, texts.size(), bytes, tokens, seconds, bytes / seconds / 1e6, tokens / seconds);
+        name, threads, texts.size(), bytes, tokens, seconds, bytes / seconds / 1e6,
+        tokens / seconds);
     std::fflush(stdout);
   };
   // Single thread, one Encoder (fresh each run: the cache starts cold every time).

@@ -17,9 +17,9 @@ bool Retryable(grpc::StatusCode code) {
     case grpc::StatusCode::UNAVAILABLE:         // server down, restarting or shutting down
     case grpc::StatusCode::RESOURCE_EXHAUSTED:  // server full
     case grpc::StatusCode::ABORTED:
-    case grpc::StatusCode::CANCELLED:           // cancelled by a server shutting down
-    case grpc::StatusCode::UNKNOWN:             // transport errors ("Stream removed", ...)
-    case grpc::StatusCode::INTERNAL:            // RST_STREAM from a dying peer
+    case grpc::StatusCode::CANCELLED:  // cancelled by a server shutting down
+    case grpc::StatusCode::UNKNOWN:    // transport errors ("Stream removed", ...)
+    case grpc::StatusCode::INTERNAL:   // RST_STREAM from a dying peer
       return true;
     default:
       return false;
@@ -131,7 +131,7 @@ void Reader::Run() {
                                 options_.servers.size(), " server(s); last error from ",
                                 options_.servers[server], ": ", status.error_message()))
                           : absl::Status(code, absl::StrCat(options_.servers[server], ": ",
-                                                             status.error_message()));
+                                                            status.error_message()));
       done_ = true;
       cv_.SignalAll();
       return;

@@ -77,7 +77,7 @@ class Reader {
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<v1::Batch> queue_ ABSL_GUARDED_BY(mu_);
-  bool done_ ABSL_GUARDED_BY(mu_) = false;    // no more batches will be queued
+  bool done_ ABSL_GUARDED_BY(mu_) = false;  // no more batches will be queued
   absl::Status final_status_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;  // the call in flight

@@ -24,14 +24,14 @@ struct CorpusFileReaderOptions {
 
 // What reading one file found besides its documents.
 struct FileScanResult {
-  uint64_t lines = 0;          // complete lines, blank ones included
-  uint64_t blank_lines = 0;    // whitespace-only lines (skipped, not errors)
-  uint64_t decoded_bytes = 0;  // decompressed bytes read
-  uint64_t raw_bytes = 0;      // on-disk bytes (the whole file, also when damaged)
-  Hash128 checksum;            // XXH3-128 of the on-disk bytes
+  uint64_t lines = 0;                       // complete lines, blank ones included
+  uint64_t blank_lines = 0;                 // whitespace-only lines (skipped, not errors)
+  uint64_t decoded_bytes = 0;               // decompressed bytes read
+  uint64_t raw_bytes = 0;                   // on-disk bytes (the whole file, also when damaged)
+  Hash128 checksum;                         // XXH3-128 of the on-disk bytes
   std::vector<v1::BadLineCount> bad_lines;  // by kind, ascending; empty when all lines were good
-  bool damaged = false;        // the decoder failed; documents before the damage were delivered
-  std::string error;           // the decoder's message when damaged
+  bool damaged = false;  // the decoder failed; documents before the damage were delivered
+  std::string error;     // the decoder's message when damaged
 };
 
 // Called for each good document in file order; `line` is its 1-based line number. Returning

@@ -85,7 +85,8 @@ absl::StatusOr<CorpusListing> ListCorpusFiles(const std::vector<std::string>& pa
   for (const std::string& input : paths) {
     std::error_code ec;
     fs::path absolute = fs::absolute(input, ec);
-    if (ec) return absl::InvalidArgumentError(absl::StrCat("corpus path ", input, ": ", ec.message()));
+    if (ec)
+      return absl::InvalidArgumentError(absl::StrCat("corpus path ", input, ": ", ec.message()));
     absolute = absolute.lexically_normal();
     if (absolute.has_filename() == false && absolute.has_parent_path()) {
       absolute = absolute.parent_path();  // "dir/" -> "dir"
@@ -117,10 +118,9 @@ absl::StatusOr<CorpusListing> ListCorpusFiles(const std::vector<std::string>& pa
       AddFile(root, relative, entry.path().string(), &listing);
     }
   }
-  std::sort(listing.files.begin(), listing.files.end(),
-            [](const CorpusFile& a, const CorpusFile& b) {
-              return a.relative_path < b.relative_path;
-            });
+  std::sort(
+      listing.files.begin(), listing.files.end(),
+      [](const CorpusFile& a, const CorpusFile& b) { return a.relative_path < b.relative_path; });
   for (size_t i = 1; i < listing.files.size(); ++i) {
     if (listing.files[i].relative_path == listing.files[i - 1].relative_path) {
       return absl::InvalidArgumentError(absl::StrCat(

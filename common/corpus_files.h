@@ -32,9 +32,9 @@ struct UnreadablePath {
 };
 
 struct CorpusListing {
-  std::vector<CorpusFile> files;               // sorted by relative_path
-  std::vector<std::string> ignored;            // regular files that are not corpus files
-  std::vector<UnreadablePath> unreadable;      // could not be listed or stat'ed
+  std::vector<CorpusFile> files;           // sorted by relative_path
+  std::vector<std::string> ignored;        // regular files that are not corpus files
+  std::vector<UnreadablePath> unreadable;  // could not be listed or stat'ed
 };
 
 // Lists the corpus files under `paths`: a directory is searched recursively (following

@@ -111,9 +111,9 @@ class GzipStream final : public DecodedStream {
       in_.Consume(in_.size() - state_.avail_in);
       size_t produced = n - state_.avail_out;
       if (ret < 0) {
-        pending_error_ = absl::DataLossError(absl::StrCat(
-            "corrupt gzip data (", IsalErrorName(ret), ") in member ", members_ + 1,
-            " near compressed byte ", raw_->bytes_read() - in_.size()));
+        pending_error_ = absl::DataLossError(
+            absl::StrCat("corrupt gzip data (", IsalErrorName(ret), ") in member ", members_ + 1,
+                         " near compressed byte ", raw_->bytes_read() - in_.size()));
         // Hand out what was decoded before the damage first; the error comes next call.
         if (produced > 0) return produced;
         return pending_error_;
@@ -122,9 +122,9 @@ class GzipStream final : public DecodedStream {
       if (produced > 0) return produced;
       if (member_finished_) continue;
       if (!more) {
-        return absl::DataLossError(
-            absl::StrCat("truncated gzip data: the file ends inside member ", members_ + 1,
-                         " after ", raw_->bytes_read(), " compressed bytes"));
+        return absl::DataLossError(absl::StrCat("truncated gzip data: the file ends inside member ",
+                                                members_ + 1, " after ", raw_->bytes_read(),
+                                                " compressed bytes"));
       }
     }
   }

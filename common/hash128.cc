@@ -3,8 +3,8 @@
 #define XXH_INLINE_ALL  // XXH3_state_t must be a complete type to embed it
 #include <xxhash.h>
 
-#include "common/big_endian.h"
 #include "absl/strings/str_format.h"
+#include "common/big_endian.h"
 
 namespace shardstream {
 

@@ -25,9 +25,9 @@ void SetMinLogSeverity(LogSeverity severity) {
 void LogLine(LogSeverity severity, std::string_view message) {
   int level = static_cast<int>(severity);
   if (level < min_severity.load(std::memory_order_relaxed)) return;
-  std::string line = absl::StrCat(
-      std::string(1, kSeverityLetters[level]),
-      absl::FormatTime(" %Y-%m-%dT%H:%M:%E3S ", absl::Now(), absl::UTCTimeZone()));
+  std::string line =
+      absl::StrCat(std::string(1, kSeverityLetters[level]),
+                   absl::FormatTime(" %Y-%m-%dT%H:%M:%E3S ", absl::Now(), absl::UTCTimeZone()));
   line.append(message);
   line.push_back('\n');
   // One write per line keeps concurrent lines whole; a failed log write has nowhere to go.

@@ -29,8 +29,8 @@ absl::Status RunOrdered(size_t n, int jobs, MakeWorker make_worker, Consume cons
   absl::Mutex mu;
   absl::CondVar cv;
   std::vector<std::optional<T>> done(n);  // guarded by mu
-  size_t next = 0, consumed = 0;           // guarded by mu
-  bool stopped = false;                    // guarded by mu
+  size_t next = 0, consumed = 0;          // guarded by mu
+  bool stopped = false;                   // guarded by mu
 
   auto run_worker = [&] {
     auto produce = make_worker();

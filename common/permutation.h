@@ -25,7 +25,7 @@ class Permutation {
   uint64_t Encrypt(uint64_t x) const;
 
   uint64_t n_;
-  int half_bits_;        // each Feistel half has this many bits
+  int half_bits_;  // each Feistel half has this many bits
   uint64_t half_mask_;
   uint64_t round_keys_[6];
 };

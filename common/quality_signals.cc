@@ -82,7 +82,8 @@ uint64_t TallyRangeExactly(const uint8_t* p, size_t begin, size_t end, uint64_t 
     } else if (b == 0xC2) {
       break_bytes = (i + 1 < end && p[i + 1] == 0x85) ? 2 : 0;
     } else if (b == 0xE2) {
-      break_bytes = (i + 2 < end && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) ? 3 : 0;
+      break_bytes =
+          (i + 2 < end && p[i + 1] == 0x80 && (p[i + 2] == 0xA8 || p[i + 2] == 0xA9)) ? 3 : 0;
     }
     if (break_bytes > 0) {
       t->EndLine(line_chars, i, scan_lines);

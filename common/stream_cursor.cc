@@ -46,9 +46,10 @@ std::string StreamCursor::ToString() const {
 absl::StatusOr<StreamCursor> StreamCursor::Parse(std::string_view text) {
   std::vector<std::string> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), '.');
   auto bad = [&text](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "\"", std::string(text), "\" is not a stream cursor (", std::string(why),
-        "); pass a cursor printed by `shardstream stream`, like ss1.0e424d33.f9022d5c.5d41402a.1024.42.0.64"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", std::string(text), "\" is not a stream cursor (", std::string(why),
+                     "); pass a cursor printed by `shardstream stream`, like "
+                     "ss1.0e424d33.f9022d5c.5d41402a.1024.42.0.64"));
   };
   if (parts.size() != 8 || parts[0] != "ss1") return bad("expected ss1 and 7 dot-separated fields");
   StreamCursor c;
@@ -73,7 +74,8 @@ absl::Status StreamCursor::CheckBelongsTo(const PlanIdentity& plan) const {
                                      mine.dataset_version));
   }
   if (tokenizer != mine.tokenizer) {
-    differ.push_back(absl::StrFormat("tokenizer %08x (this stream: %08x)", tokenizer, mine.tokenizer));
+    differ.push_back(
+        absl::StrFormat("tokenizer %08x (this stream: %08x)", tokenizer, mine.tokenizer));
   }
   if (filters != mine.filters) {
     differ.push_back(absl::StrFormat("filters %08x (this stream: %08x)", filters, mine.filters));

@@ -1,13 +1,13 @@
 #include "common/tokenizer.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <queue>
 #include <sstream>
 #include <thread>
-
-#include <simdjson.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -69,7 +69,8 @@ absl::StatusOr<bool> BoolField(simdjson::dom::object obj, std::string_view key, 
   if (obj.at_key(key).get(e) != simdjson::SUCCESS || e.is_null()) return fallback;
   bool value;
   if (e.get_bool().get(value) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(absl::StrCat("tokenizer.json: \"", AsAbsl(key), "\" is not a boolean"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("tokenizer.json: \"", AsAbsl(key), "\" is not a boolean"));
   }
   return value;
 }
@@ -95,7 +96,8 @@ class TokenizerBuilder {
   TokenizerBuilder() : t_(new Tokenizer()) {}
 
   absl::Status AddVocab(std::string_view token, uint64_t id) {
-    if (id > (1u << 30)) return absl::InvalidArgumentError(absl::StrCat("token id ", id, " too large"));
+    if (id > (1u << 30))
+      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " too large"));
     std::optional<std::string> bytes = ByteLevelDecode(token);
     if (!bytes.has_value()) {
       // Allowed only for ids that are added tokens (checked in Finish()).
@@ -111,13 +113,15 @@ class TokenizerBuilder {
     auto ia = ab ? t_->bytes_to_id_.find(AsAbsl(*ab)) : t_->bytes_to_id_.end();
     auto ib = bb ? t_->bytes_to_id_.find(AsAbsl(*bb)) : t_->bytes_to_id_.end();
     if (ia == t_->bytes_to_id_.end() || ib == t_->bytes_to_id_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
-                                                     "\") uses a token missing from the vocabulary"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
+                       "\") uses a token missing from the vocabulary"));
     }
     auto im = t_->bytes_to_id_.find(AsAbsl(*ab + *bb));
     if (im == t_->bytes_to_id_.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
-                                                     "\") makes a token missing from the vocabulary"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
+                       "\") makes a token missing from the vocabulary"));
     }
     // A repeated pair takes its last rank, as Hugging Face's merge map does.
     t_->merges_[Tokenizer::PairKey(ia->second, ib->second)] =
@@ -157,8 +161,8 @@ class TokenizerBuilder {
     for (int b = 0; b < 256; ++b) {
       auto it = t.bytes_to_id_.find(absl::string_view(reinterpret_cast<const char*>(&b), 1));
       if (it == t.bytes_to_id_.end()) {
-        return absl::InvalidArgumentError(
-            absl::StrFormat("the vocabulary has no token for byte 0x%02X: not a byte-level BPE", b));
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "the vocabulary has no token for byte 0x%02X: not a byte-level BPE", b));
       }
       t.byte_id_[b] = it->second;
     }
@@ -281,7 +285,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     simdjson::dom::object split = list.at(0).value_unsafe().get_object().value_unsafe();
     simdjson::dom::object byte_level = list.at(1).value_unsafe().get_object().value_unsafe();
     std::string_view behavior, regex;
-    if (split["behavior"].get_string().get(behavior) != simdjson::SUCCESS || behavior != "Isolated") {
+    if (split["behavior"].get_string().get(behavior) != simdjson::SUCCESS ||
+        behavior != "Isolated") {
       return Unsupported("Split pre-tokenizer with a behavior other than Isolated");
     }
     ASSIGN_OR_RETURN(bool invert, BoolField(split, "invert", false));
@@ -312,7 +317,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     return absl::InvalidArgumentError("tokenizer.json has no model");
   }
   const std::string model_type = TypeOf(model);
-  if (model_type != "BPE" && model_type != "?") return Unsupported(absl::StrCat("model ", model_type));
+  if (model_type != "BPE" && model_type != "?")
+    return Unsupported(absl::StrCat("model ", model_type));
   {
     simdjson::dom::element e;
     if (model_obj.at_key("dropout").get(e) == simdjson::SUCCESS && !e.is_null()) {
@@ -354,7 +360,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
       }
       for (const char* flag : {"single_word", "lstrip", "rstrip"}) {
         ASSIGN_OR_RETURN(bool on, BoolField(obj, flag, false));
-        if (on) return Unsupported(absl::StrCat("added token \"", AsAbsl(content), "\" with ", flag));
+        if (on)
+          return Unsupported(absl::StrCat("added token \"", AsAbsl(content), "\" with ", flag));
       }
       ASSIGN_OR_RETURN(bool special, BoolField(obj, "special", false));
       ASSIGN_OR_RETURN(bool normalized, BoolField(obj, "normalized", !special));
@@ -372,9 +379,10 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     simdjson::dom::array pair;
     if (m.get_string().get(joined) == simdjson::SUCCESS) {
       size_t space = joined.find(' ');
-      if (space == std::string_view::npos || joined.find(' ', space + 1) != std::string_view::npos) {
-        return absl::InvalidArgumentError(absl::StrCat("merge ", line + 1, " \"", AsAbsl(joined),
-                                                       "\" is not two tokens"));
+      if (space == std::string_view::npos ||
+          joined.find(' ', space + 1) != std::string_view::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("merge ", line + 1, " \"", AsAbsl(joined), "\" is not two tokens"));
       }
       a = joined.substr(0, space);
       b = joined.substr(space + 1);
@@ -482,7 +490,7 @@ std::optional<TokenId> Tokenizer::AddedTokenId(std::string_view content) const {
 }
 
 std::string Tokenizer::Describe() const {
-  std::string pre = !pattern_.has_value() ? "ByteLevel without regex"
+  std::string pre = !pattern_.has_value()              ? "ByteLevel without regex"
                     : *pattern_ == SplitPattern::kGpt2 ? "GPT-2 regex"
                                                        : "cl100k/Llama-3 regex";
   return absl::StrFormat("byte-level BPE: %d ids, %d merges, %s%s%s, %d added tokens", vocab_size(),
@@ -581,8 +589,8 @@ void Encoder::EncodePiece(std::string_view piece, std::vector<TokenId>* ids) {
     arena_.clear();
   }
   const size_t count = ids->size() - before;
-  cache_.emplace(std::string(piece),
-                 std::make_pair(static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(count)));
+  cache_.emplace(std::string(piece), std::make_pair(static_cast<uint32_t>(arena_.size()),
+                                                    static_cast<uint32_t>(count)));
   arena_.insert(arena_.end(), ids->begin() + before, ids->end());
 }
 
@@ -691,8 +699,8 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
 }
 
 absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& tokenizer,
-                                                             const std::vector<std::string>& texts,
-                                                             EncodeMode mode, int jobs) {
+                                                              const std::vector<std::string>& texts,
+                                                              EncodeMode mode, int jobs) {
   std::vector<std::vector<TokenId>> out(texts.size());
   std::vector<absl::Status> errors(texts.size());
   // Longest texts first, so no thread is left with a big one at the end.

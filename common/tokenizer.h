@@ -86,7 +86,7 @@ class Tokenizer {
   absl::flat_hash_map<std::string, TokenId> bytes_to_id_;  // raw token bytes → id
   std::vector<std::string> id_to_bytes_;                   // id → raw bytes ("" if unused)
   std::vector<bool> id_used_;
-  std::array<TokenId, 256> byte_id_{};                      // single-byte tokens
+  std::array<TokenId, 256> byte_id_{};  // single-byte tokens
   absl::flat_hash_map<uint64_t, Merge> merges_;
   size_t num_merges_ = 0;
   bool ignore_merges_ = false;
@@ -129,15 +129,15 @@ class Encoder {
   std::string prefixed_;  // scratch for add_prefix_space
   // Scratch for the merge loop.
   std::vector<TokenId> symbols_;
-  std::vector<uint32_t> ranks_;  // short pieces: rank of each adjacent pair
-  std::vector<TokenId> merged_;  // ... and the token it merges into
+  std::vector<uint32_t> ranks_;       // short pieces: rank of each adjacent pair
+  std::vector<TokenId> merged_;       // ... and the token it merges into
   std::vector<int32_t> prev_, next_;  // long pieces: linked symbols
 };
 
 // Encodes `texts` on `jobs` threads (one Encoder each); results in input order. Thread-safe.
 absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& tokenizer,
-                                                             const std::vector<std::string>& texts,
-                                                             EncodeMode mode, int jobs);
+                                                              const std::vector<std::string>& texts,
+                                                              EncodeMode mode, int jobs);
 
 // GPT-2's byte ↔ printable-character mapping used by ByteLevel vocabularies.
 // ByteToUnicode()[b] is the code point byte b is written as in vocab files.

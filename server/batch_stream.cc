@@ -40,17 +40,17 @@ absl::StatusOr<std::unique_ptr<BatchStream>> BatchStream::Open(const Catalog* ca
   const uint64_t g = stream->global_batch_;
   const uint64_t s = stream->plan_->sequences_per_epoch();
   if (s < g) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "an epoch has ", s, " sequences of ", stream->plan_->seq_len(),
-        " tokens, fewer than one global batch of world_size × batch_size = ", g,
-        "; use a smaller batch, world size or seq_len"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("an epoch has ", s, " sequences of ", stream->plan_->seq_len(),
+                     " tokens, fewer than one global batch of world_size × batch_size = ", g,
+                     "; use a smaller batch, world size or seq_len"));
   }
   if (!options.resume_cursor.empty()) {
     ASSIGN_OR_RETURN(StreamCursor cursor, StreamCursor::Parse(options.resume_cursor));
     RETURN_IF_ERROR(cursor.CheckBelongsTo(stream->plan_->identity()));
     if (cursor.next_sequence > s) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "the cursor's sequence ", cursor.next_sequence, " is past the epoch's ", s));
+      return absl::InvalidArgumentError(
+          absl::StrCat("the cursor's sequence ", cursor.next_sequence, " is past the epoch's ", s));
     }
     stream->epoch_ = cursor.epoch;
     stream->next_sequence_ = cursor.next_sequence;
@@ -77,7 +77,8 @@ uint64_t BatchStream::steps_per_epoch() const {
 
 absl::Status BatchStream::LoadDoc(size_t plan_index) {
   if (plan_index == loaded_doc_) return absl::OkStatus();
-  RETURN_IF_ERROR(store_.ReadTokens(plan_->identity().tokenizer, plan_->doc_id(plan_index), &packed_));
+  RETURN_IF_ERROR(
+      store_.ReadTokens(plan_->identity().tokenizer, plan_->doc_id(plan_index), &packed_));
   const uint32_t width = plan_->tokenizer().token_bytes();
   const size_t n = packed_.size() / width;
   if (n != plan_->token_count(plan_index) || packed_.size() % width != 0) {
@@ -125,7 +126,8 @@ absl::StatusOr<bool> BatchStream::Next(Batch* batch) {
   }
   if (options_.epochs != 0 && epoch_ >= options_.epochs) return false;
   if (layout_ == nullptr || layout_->epoch() != epoch_) {
-    layout_ = layouts_ ? layouts_(plan_, epoch_) : std::make_shared<const EpochLayout>(plan_, epoch_);
+    layout_ =
+        layouts_ ? layouts_(plan_, epoch_) : std::make_shared<const EpochLayout>(plan_, epoch_);
     loaded_doc_ = SIZE_MAX;
   }
   const uint32_t rows = options_.batch_size, len = plan_->seq_len();

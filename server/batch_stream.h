@@ -24,9 +24,9 @@ struct StreamOptions {
   PlanSpec plan;
   uint32_t rank = 0;
   uint32_t world_size = 1;
-  uint32_t batch_size = 8;     // rows per batch for this rank
-  uint64_t epochs = 0;         // stop after this many epochs (counted from epoch 0); 0: never
-  std::string resume_cursor;   // start after this cursor; empty: epoch 0, sequence 0
+  uint32_t batch_size = 8;      // rows per batch for this rank
+  uint64_t epochs = 0;          // stop after this many epochs (counted from epoch 0); 0: never
+  std::string resume_cursor;    // start after this cursor; empty: epoch 0, sequence 0
   bool doc_boundaries = false;  // also report where documents start in each row
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the bad field
@@ -34,14 +34,14 @@ struct StreamOptions {
 
 struct Batch {
   uint64_t epoch = 0;
-  uint64_t step = 0;        // global batch index in the epoch: first sequence / G
+  uint64_t step = 0;  // global batch index in the epoch: first sequence / G
   uint32_t rank = 0;
   uint32_t rows = 0;
   uint32_t seq_len = 0;
   std::vector<uint32_t> tokens;  // rows × seq_len, row-major
   // With doc_boundaries: per row, the offsets (ascending) where a document's first token is.
   std::vector<std::vector<uint32_t>> doc_starts;
-  std::string cursor;       // resumes after this batch
+  std::string cursor;  // resumes after this batch
 };
 
 // Epoch layouts for a plan; a server shares them between the streams of one plan.

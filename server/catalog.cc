@@ -11,8 +11,8 @@
 #include "common/status_macros.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
-#include "rocksdb/options.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -54,14 +54,13 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   std::error_code ec;
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
   if (!exists && (options.read_only || !options.create_if_missing)) {
-    return absl::NotFoundError(
-        absl::StrCat("no catalog in ", dir, "; build one with `shardstream index --db ", dir,
-                     " --corpus PATH`"));
+    return absl::NotFoundError(absl::StrCat("no catalog in ", dir,
+                                            "; build one with `shardstream index --db ", dir,
+                                            " --corpus PATH`"));
   }
 
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10,
-                                bool hash_index = false) {
+  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10, bool hash_index = false) {
     rocksdb::BlockBasedTableOptions t;
     t.block_cache = cache;
     t.block_size = block_size;
@@ -101,10 +100,14 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   tokens.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, base}, {schema::kMetaFamily, base},
-      {schema::kFilesFamily, base},              {schema::kDocsFamily, base},
-      {schema::kDedupFamily, dedup},             {schema::kTokenizersFamily, base},
-      {schema::kTokenFilesFamily, base},         {schema::kTokensFamily, tokens}};
+      {rocksdb::kDefaultColumnFamilyName, base},
+      {schema::kMetaFamily, base},
+      {schema::kFilesFamily, base},
+      {schema::kDocsFamily, base},
+      {schema::kDedupFamily, dedup},
+      {schema::kTokenizersFamily, base},
+      {schema::kTokenFilesFamily, base},
+      {schema::kTokensFamily, tokens}};
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -185,10 +188,10 @@ absl::Status Catalog::SetTextField(const std::string& text_field) {
   if (text_field.empty()) return absl::InvalidArgumentError("the text field name is empty");
   if (meta_.text_field() == text_field) return absl::OkStatus();
   if (!files_.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "catalog ", dir_, " was indexed with text field \"", meta_.text_field(),
-        "\"; index with --text-field ", meta_.text_field(),
-        " or use a new --db directory for field \"", text_field, "\""));
+    return absl::FailedPreconditionError(
+        absl::StrCat("catalog ", dir_, " was indexed with text field \"", meta_.text_field(),
+                     "\"; index with --text-field ", meta_.text_field(),
+                     " or use a new --db directory for field \"", text_field, "\""));
   }
   rocksdb::WriteBatch batch;
   v1::DatasetMeta meta = meta_;
@@ -224,9 +227,9 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
   if (change.has_value()) {
     if (auto it = files_.find(change->file_id); it != files_.end()) old_file = it->second;
     if (change->record.has_value()) {
-      RETURN_IF_ERROR(FromRocksDb(batch->Put(files_cf_, schema::FileKey(change->file_id),
-                                             Serialize(*change->record)),
-                                  "stage file record"));
+      RETURN_IF_ERROR(FromRocksDb(
+          batch->Put(files_cf_, schema::FileKey(change->file_id), Serialize(*change->record)),
+          "stage file record"));
       files_[change->file_id] = *change->record;
     } else {
       RETURN_IF_ERROR(FromRocksDb(batch->Delete(files_cf_, schema::FileKey(change->file_id)),
@@ -321,7 +324,8 @@ absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
     ASSIGN_OR_RETURN(v1::DocRecord stored, GetDoc(id));
     if (stored.line() == docs[i].line()) continue;
     stored.set_line(docs[i].line());
-    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(stored)), "stage"));
+    RETURN_IF_ERROR(
+        FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(stored)), "stage"));
   }
   const uint32_t file_id = updated.file_id();
   return Commit(&batch, meta_, FileChange{file_id, std::move(updated)},
@@ -370,7 +374,8 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
         } else {
           doc.set_duplicate_of(*original);
         }
-        RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
+        RETURN_IF_ERROR(
+            FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
       }
       RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
     }
@@ -419,7 +424,8 @@ absl::Status Catalog::ForEachEntry(
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
   rocksdb::ColumnFamilyHandle* handle = Family(family);
   if (handle == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("no column family \"", std::string(family), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("no column family \"", std::string(family), "\""));
   }
   rocksdb::ReadOptions read_options;
   read_options.total_order_seek = true;  // dedup has a prefix extractor; scan across prefixes

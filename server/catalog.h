@@ -87,9 +87,9 @@ class Catalog {
 
   // Raw key/value pairs of one column family (catalog_schema.h names them) in key order,
   // for dumps and tests.
-  absl::Status ForEachEntry(std::string_view family,
-                            const std::function<void(std::string_view key,
-                                                     std::string_view value)>& fn) const;
+  absl::Status ForEachEntry(
+      std::string_view family,
+      const std::function<void(std::string_view key, std::string_view value)>& fn) const;
 
   // Writes memtables to SST files and drops the write-ahead log, so the catalog's on-disk size
   // is its steady-state size. Writers call it at the end of a job.

@@ -132,8 +132,8 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
     }
   }
 
-  s.doc_bytes = MakeHistogram({0, 1, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10,
-                               1 << 20, 4 << 20});
+  s.doc_bytes =
+      MakeHistogram({0, 1, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20});
   s.max_line_chars = MakeHistogram({0, 1, 50, 80, 100, 120, 200, 500, 1001, 10001});
   s.mean_line_chars = MakeHistogram({0, 10, 20, 30, 40, 50, 60, 80, 100, 101});
   s.alnum_percent = MakeHistogram({0, 10, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100});
@@ -180,9 +180,8 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
     ASSIGN_OR_RETURN(TokenStoreStatus status, store.Status(t));
     s.tokenizers.push_back(std::move(status));
   }
-  std::sort(s.tokenizers.begin(), s.tokenizers.end(), [](const auto& a, const auto& b) {
-    return a.tokenizer.name() < b.tokenizer.name();
-  });
+  std::sort(s.tokenizers.begin(), s.tokenizers.end(),
+            [](const auto& a, const auto& b) { return a.tokenizer.name() < b.tokenizer.name(); });
   if (options.per_file) {
     for (const auto& [id, file] : catalog.files()) s.per_file.push_back(file);
     std::sort(s.per_file.begin(), s.per_file.end(),
@@ -361,7 +360,8 @@ std::string CorpusStatsToTable(const CorpusStats& s) {
   for (const auto& [kind, count] : s.bad_lines_by_kind) {
     absl::StrAppendFormat(&out, "  %-15s %d\n", kind, count);
   }
-  absl::StrAppendFormat(&out, "documents         %d, %s of text\n", s.docs, HumanBytes(s.text_bytes));
+  absl::StrAppendFormat(&out, "documents         %d, %s of text\n", s.docs,
+                        HumanBytes(s.text_bytes));
   absl::StrAppendFormat(&out, "  unique          %d (%s), %s\n", s.unique_docs,
                         Percent(s.unique_docs, s.docs), HumanBytes(s.unique_bytes));
   absl::StrAppendFormat(&out, "  duplicates      %d (%s), %s\n", s.duplicate_docs,
@@ -371,8 +371,8 @@ std::string CorpusStatsToTable(const CorpusStats& s) {
   std::sort(licenses.begin(), licenses.end(),
             [](const auto& a, const auto& b) { return a.second > b.second; });
   for (const auto& [license, count] : licenses) {
-    absl::StrAppendFormat(&out, "  %-18s %12d  %7s\n", license.empty() ? "(none)" : license,
-                          count, Percent(count, s.docs));
+    absl::StrAppendFormat(&out, "  %-18s %12d  %7s\n", license.empty() ? "(none)" : license, count,
+                          Percent(count, s.docs));
   }
   absl::StrAppendFormat(&out, "top repositories (of %d)\n", s.distinct_repos);
   for (const auto& [repo, count] : s.top_repos) {
@@ -396,11 +396,11 @@ std::string CorpusStatsToTable(const CorpusStats& s) {
   absl::StrAppend(&out, "tokenizers\n");
   if (s.tokenizers.empty()) absl::StrAppend(&out, "  (none: run `shardstream tokenize`)\n");
   for (const TokenStoreStatus& t : s.tokenizers) {
-    absl::StrAppendFormat(&out, "  %-16s %s  %d tokens in %d docs (%.2f bytes/token), %d/%d files%s\n",
-                          t.tokenizer.name(), FingerprintOf(t.tokenizer).ToHex().substr(0, 16),
-                          t.tokens, t.docs,
-                          t.tokens == 0 ? 0.0 : static_cast<double>(s.text_bytes) / t.tokens,
-                          t.files_done, t.files, t.complete() ? "" : " (INCOMPLETE)");
+    absl::StrAppendFormat(
+        &out, "  %-16s %s  %d tokens in %d docs (%.2f bytes/token), %d/%d files%s\n",
+        t.tokenizer.name(), FingerprintOf(t.tokenizer).ToHex().substr(0, 16), t.tokens, t.docs,
+        t.tokens == 0 ? 0.0 : static_cast<double>(s.text_bytes) / t.tokens, t.files_done, t.files,
+        t.complete() ? "" : " (INCOMPLETE)");
   }
   if (!s.per_file.empty()) {
     absl::StrAppend(&out, "files\n");

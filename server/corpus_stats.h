@@ -27,9 +27,9 @@ struct CorpusStats {
   uint64_t files = 0;
   std::map<std::string, uint64_t> files_by_compression;  // "none", "gzip", "zstd"
   uint64_t damaged_files = 0;
-  uint64_t empty_files = 0;           // no bytes at all
+  uint64_t empty_files = 0;  // no bytes at all
   uint64_t files_with_bad_lines = 0;
-  uint64_t compressed_bytes = 0;      // on-disk size of all files
+  uint64_t compressed_bytes = 0;  // on-disk size of all files
   uint64_t decoded_bytes = 0;
   // Lines.
   uint64_t bad_lines = 0;
@@ -41,10 +41,10 @@ struct CorpusStats {
   uint64_t unique_bytes = 0;
   uint64_t duplicate_docs = 0;
   uint64_t duplicate_bytes = 0;
-  std::map<std::string, uint64_t> licenses;             // "license" metadata; "" when absent
+  std::map<std::string, uint64_t> licenses;                 // "license" metadata; "" when absent
   std::vector<std::pair<std::string, uint64_t>> top_repos;  // "repo_name", most documents first
   uint64_t distinct_repos = 0;
-  Histogram doc_bytes;        // text_bytes per document
+  Histogram doc_bytes;  // text_bytes per document
   Histogram max_line_chars;
   Histogram mean_line_chars;  // floor(line_chars_total / num_lines)
   Histogram alnum_percent;    // floor(100 * alnum_chars / code_points)

@@ -20,10 +20,12 @@ grpc::Status ToGrpc(const absl::Status& s) {
 
 absl::Status ShardServerOptions::Validate() const {
   if (listen.empty() || listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(absl::StrCat("--listen must be HOST:PORT, got \"", listen, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--listen must be HOST:PORT, got \"", listen, "\""));
   }
   if (threads < 0 || threads > 1024) {
-    return absl::InvalidArgumentError(absl::StrCat("--threads must be in [0, 1024], got ", threads));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threads must be in [0, 1024], got ", threads));
   }
   return limits.Validate();
 }
@@ -97,8 +99,8 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* c
   builder.SetResourceQuota(quota);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen,
-                                               " (address in use or not local?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
   }
   return server;
 }

@@ -42,8 +42,8 @@ struct FileProblem {
 // What one run found and did.
 struct IndexSummary {
   // On disk.
-  uint64_t files_found = 0;    // corpus files listed
-  uint64_t files_ignored = 0;  // other files under the corpus paths
+  uint64_t files_found = 0;             // corpus files listed
+  uint64_t files_ignored = 0;           // other files under the corpus paths
   std::vector<FileProblem> unreadable;  // could not be listed or opened; catalog left as it was
   // Done.
   uint64_t files_unchanged = 0;  // same root, size and mtime: not read
@@ -56,9 +56,9 @@ struct IndexSummary {
   uint64_t raw_bytes_read = 0;
   uint64_t decoded_bytes_read = 0;
   uint64_t text_bytes_added = 0;
-  uint64_t bad_lines_read = 0;           // in the files read by this run
-  std::vector<FileProblem> damaged;      // files read by this run that are damaged
-  std::vector<std::string> empty;        // files read by this run with no bytes at all
+  uint64_t bad_lines_read = 0;       // in the files read by this run
+  std::vector<FileProblem> damaged;  // files read by this run that are damaged
+  std::vector<std::string> empty;    // files read by this run with no bytes at all
   // The catalog afterwards.
   uint64_t catalog_files = 0;
   uint64_t catalog_docs = 0;

@@ -10,8 +10,8 @@ namespace shardstream {
 
 absl::Status DocFilters::Validate() const {
   if (preset != "none" && preset != "codeparrot-clean") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown filter preset \"", preset, "\"; use none or codeparrot-clean"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown filter preset \"", preset, "\"; use none or codeparrot-clean"));
   }
   return absl::OkStatus();
 }
@@ -50,9 +50,10 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
   ASSIGN_OR_RETURN(TokenStoreStatus status, store.Status(tokenizer));
   if (!status.complete()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokenizer \"", tokenizer.name(), "\" is not fully tokenized yet: ", status.files_done,
-        " of ", status.files, " files; run `shardstream tokenize` (with the same tokenizer) first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokenizer \"", tokenizer.name(),
+                     "\" is not fully tokenized yet: ", status.files_done, " of ", status.files,
+                     " files; run `shardstream tokenize` (with the same tokenizer) first"));
   }
   if (catalog.meta().next_doc_id() > UINT32_MAX) {
     return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
@@ -83,8 +84,7 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
   size_t file = 0;
   absl::Status missing;
   RETURN_IF_ERROR(catalog.ForEachDoc([&](uint64_t id, const v1::DocRecord& doc) {
-    while (file < files.size() &&
-           files[file]->first_doc_id() + files[file]->num_docs() <= id) {
+    while (file < files.size() && files[file]->first_doc_id() + files[file]->num_docs() <= id) {
       ++file;
     }
     if (file == files.size() || id < files[file]->first_doc_id()) {
@@ -92,7 +92,8 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
       return false;
     }
     if (!spec.filters.Keeps(doc)) return true;
-    const uint32_t count = files[file]->token_counts(static_cast<int>(id - files[file]->first_doc_id()));
+    const uint32_t count =
+        files[file]->token_counts(static_cast<int>(id - files[file]->first_doc_id()));
     plan->doc_ids_.push_back(static_cast<uint32_t>(id));
     plan->counts_.push_back(count);
     plan->epoch_tokens_ += uint64_t{count} + 1;  // + EOS
@@ -129,8 +130,9 @@ void EpochLayout::Pieces(uint64_t k, std::vector<Piece>* pieces) const {
   uint64_t pos = k * len;
   const uint64_t end = pos + len;
   // The position holding token `pos`: the last start <= pos.
-  size_t j = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos) -
-                                 starts_.begin()) - 1;
+  size_t j =
+      static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos) - starts_.begin()) -
+      1;
   while (pos < end) {
     const uint64_t doc_start = starts_[j];
     const uint64_t doc_end = starts_[j + 1];  // includes the EOS

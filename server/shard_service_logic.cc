@@ -123,15 +123,14 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   options.doc_boundaries = request.doc_boundaries();
   RETURN_IF_ERROR(options.Validate());
   if (request.seq_len() > limits_.max_seq_len) {
-    return absl::InvalidArgumentError(absl::StrCat("seq_len ", request.seq_len(),
-                                                   " is above this server's limit ",
-                                                   limits_.max_seq_len));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seq_len ", request.seq_len(), " is above this server's limit ", limits_.max_seq_len));
   }
   if (uint64_t{request.batch_size()} * request.seq_len() > limits_.max_batch_tokens) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "batch_size × seq_len = ", uint64_t{request.batch_size()} * request.seq_len(),
-        " tokens is above this server's limit ", limits_.max_batch_tokens,
-        "; use smaller batches"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch_size × seq_len = ", uint64_t{request.batch_size()} * request.seq_len(),
+                     " tokens is above this server's limit ", limits_.max_batch_tokens,
+                     "; use smaller batches"));
   }
   if (!v1::TokenDtype_IsValid(request.dtype())) {
     return absl::InvalidArgumentError(absl::StrCat("unknown dtype ", request.dtype()));
@@ -139,20 +138,21 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   // Take a slot first, so a burst of requests cannot build plans past the limit.
   if (active_.fetch_add(1) >= limits_.max_streams) {
     active_.fetch_sub(1);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "this server already serves ", limits_.max_streams,
-        " streams (--max-streams); retry later or use another server"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("this server already serves ", limits_.max_streams,
+                     " streams (--max-streams); retry later or use another server"));
   }
   auto release = [this](void*) { active_.fetch_sub(1); };
   std::unique_ptr<void, decltype(release)> slot(this, release);
   ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, SharedPlan(options.plan));
   v1::TokenDtype dtype = request.dtype();
   const bool fits_16 = plan->tokenizer().vocab_size() <= 65536;
-  if (dtype == v1::TOKEN_DTYPE_UNSPECIFIED) dtype = fits_16 ? v1::TOKEN_DTYPE_UINT16 : v1::TOKEN_DTYPE_INT32;
+  if (dtype == v1::TOKEN_DTYPE_UNSPECIFIED)
+    dtype = fits_16 ? v1::TOKEN_DTYPE_UINT16 : v1::TOKEN_DTYPE_INT32;
   if (dtype == v1::TOKEN_DTYPE_UINT16 && !fits_16) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "dtype UINT16 cannot hold the ids of tokenizer \"", plan->tokenizer().name(), "\" (",
-        plan->tokenizer().vocab_size(), " ids); ask for INT32"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("dtype UINT16 cannot hold the ids of tokenizer \"", plan->tokenizer().name(),
+                     "\" (", plan->tokenizer().vocab_size(), " ids); ask for INT32"));
   }
   ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream,
                    BatchStream::Open(catalog_, plan, options,
@@ -202,8 +202,10 @@ absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   return true;
 }
 
-absl::StatusOr<v1::DecodeResponse> ShardServiceLogic::Decode(const v1::DecodeRequest& request) const {
-  ASSIGN_OR_RETURN(v1::TokenizerRecord record, TokenStore(catalog_).FindTokenizer(request.tokenizer()));
+absl::StatusOr<v1::DecodeResponse> ShardServiceLogic::Decode(
+    const v1::DecodeRequest& request) const {
+  ASSIGN_OR_RETURN(v1::TokenizerRecord record,
+                   TokenStore(catalog_).FindTokenizer(request.tokenizer()));
   std::shared_ptr<const Tokenizer> tokenizer;
   {
     absl::MutexLock lock(&decoders_mu_);
@@ -216,7 +218,8 @@ absl::StatusOr<v1::DecodeResponse> ShardServiceLogic::Decode(const v1::DecodeReq
     absl::MutexLock lock(&decoders_mu_);
     decoders_[record.name()] = tokenizer;
   }
-  ASSIGN_OR_RETURN(std::string text, tokenizer->Decode({request.ids().begin(), request.ids().end()}));
+  ASSIGN_OR_RETURN(std::string text,
+                   tokenizer->Decode({request.ids().begin(), request.ids().end()}));
   v1::DecodeResponse out;
   out.set_text(std::move(text));
   return out;

@@ -20,9 +20,9 @@
 namespace shardstream {
 
 struct ServerLimits {
-  uint32_t max_streams = 256;             // concurrent streams; more get RESOURCE_EXHAUSTED
-  uint32_t max_seq_len = 1 << 20;         // tokens per row
-  uint32_t max_batch_tokens = 1 << 22;    // rows × seq_len per batch (16 MiB as int32)
+  uint32_t max_streams = 256;           // concurrent streams; more get RESOURCE_EXHAUSTED
+  uint32_t max_seq_len = 1 << 20;       // tokens per row
+  uint32_t max_batch_tokens = 1 << 22;  // rows × seq_len per batch (16 MiB as int32)
   absl::Status Validate() const;
 };
 

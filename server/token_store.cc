@@ -1,11 +1,11 @@
 #include "server/token_store.h"
 
+#include <filesystem>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include <filesystem>
-
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/sst_file_writer.h"
@@ -63,8 +63,7 @@ absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
                      "write tokenizer record");
 }
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> TokenStore::LoadTokenizer(
-    const v1::TokenizerRecord& r) {
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenStore::LoadTokenizer(const v1::TokenizerRecord& r) {
   absl::StatusOr<std::unique_ptr<Tokenizer>> t =
       r.merges_txt().empty() ? Tokenizer::FromJson(r.definition())
                              : Tokenizer::FromVocabAndMergesText(r.definition(), r.merges_txt());
@@ -102,7 +101,8 @@ absl::StatusOr<TokenStoreStatus> TokenStore::Status(const v1::TokenizerRecord& t
     ++s.files;
     auto it = done.find(id);
     if (it == done.end() || it->second.digest_hi() != file.digest_hi() ||
-        it->second.digest_lo() != file.digest_lo() || it->second.first_doc_id() != file.first_doc_id()) {
+        it->second.digest_lo() != file.digest_lo() ||
+        it->second.first_doc_id() != file.first_doc_id()) {
       continue;
     }
     ++s.files_done;
@@ -148,15 +148,17 @@ absl::StatusOr<std::string> TokenSstWriter::Finish() {
 std::string IngestDir(const std::string& db) { return db + "/token-ingest"; }
 
 absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const Hash128& tokenizer,
-                                                                        uint32_t file_id) const {
+                                                                         uint32_t file_id) const {
   std::error_code ec;
   std::filesystem::create_directories(IngestDir(catalog_->dir()), ec);
-  if (ec) return absl::InternalError(absl::StrCat("create ", IngestDir(catalog_->dir()), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("create ", IngestDir(catalog_->dir()), ": ", ec.message()));
   auto writer = std::unique_ptr<TokenSstWriter>(new TokenSstWriter());
   writer->impl_ = std::make_unique<TokenSstWriter::Impl>();
   writer->impl_->tokenizer = tokenizer;
-  writer->impl_->path = absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16),
-                                     "-", file_id, ".sst");
+  writer->impl_->path = absl::StrCat(IngestDir(catalog_->dir()), "/",
+                                     tokenizer.ToHex().substr(0, 16), "-", file_id, ".sst");
   writer->impl_->writer = std::make_unique<rocksdb::SstFileWriter>(
       rocksdb::EnvOptions(), *catalog_->tokens_options_, catalog_->tokens_cf_);
   RETURN_IF_ERROR(FromRocksDb(writer->impl_->writer->Open(writer->impl_->path), "open token SST"));
@@ -166,7 +168,9 @@ absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const H
 absl::Status TokenStore::RemoveLeftoverSstFiles() const {
   std::error_code ec;
   std::filesystem::remove_all(IngestDir(catalog_->dir()), ec);
-  if (ec) return absl::InternalError(absl::StrCat("remove ", IngestDir(catalog_->dir()), ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        absl::StrCat("remove ", IngestDir(catalog_->dir()), ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -176,9 +180,10 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
   rocksdb::DB* db = catalog_->db_.get();
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
-        db->DeleteRange(rocksdb::WriteOptions(), catalog_->tokens_cf_,
-                        schema::TokensKey(tokenizer, replaces->first_doc_id()),
-                        schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
+        db->DeleteRange(
+            rocksdb::WriteOptions(), catalog_->tokens_cf_,
+            schema::TokensKey(tokenizer, replaces->first_doc_id()),
+            schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
         "drop old tokens"));
   }
   if (!sst_path.empty()) {

@@ -25,10 +25,10 @@ inline Hash128 FingerprintOf(const v1::TokenizerRecord& r) {
 // How complete a tokenizer's store is against the catalog.
 struct TokenStoreStatus {
   v1::TokenizerRecord tokenizer;
-  uint64_t files = 0;          // catalog files with documents
-  uint64_t files_done = 0;     // of which tokenized with the current content
-  uint64_t docs = 0;           // documents in those files
-  uint64_t tokens = 0;         // tokens in those files (EOS excluded)
+  uint64_t files = 0;       // catalog files with documents
+  uint64_t files_done = 0;  // of which tokenized with the current content
+  uint64_t docs = 0;        // documents in those files
+  uint64_t tokens = 0;      // tokens in those files (EOS excluded)
   bool complete() const { return files_done == files; }
 };
 
@@ -73,7 +73,7 @@ class TokenStore {
 
   // A writer for the tokens of `file_id`; thread-safe (each call makes its own file).
   absl::StatusOr<std::unique_ptr<TokenSstWriter>> NewSstWriter(const Hash128& tokenizer,
-                                                              uint32_t file_id) const;
+                                                               uint32_t file_id) const;
   // Drops `replaces` (a previous record of the file, if any) with its tokens, ingests the SST
   // file `sst_path` (from TokenSstWriter::Finish; "" for none) and writes the file record, in
   // that order: if interrupted, the record is missing or old, so the file is simply tokenized

@@ -2,9 +2,9 @@
 
 #include <deque>
 #include <filesystem>
-#include <thread>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -190,7 +190,8 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
       // Documents in the catalog are valid UTF-8 (the index checked), so this cannot fail.
       write_status.Update(encoder.EncodeTo(text, EncodeMode::kOrdinary, &ids));
       AppendPacked(ids, record.token_bytes(), &packed);
-      if (write_status.ok()) write_status.Update((*sst)->Add(file.first_doc_id() + doc_index, packed));
+      if (write_status.ok())
+        write_status.Update((*sst)->Add(file.first_doc_id() + doc_index, packed));
       if (!write_status.ok()) break;
       out.record.add_token_counts(static_cast<uint32_t>(ids.size()));
       out.record.set_tokens(out.record.tokens() + ids.size());
@@ -233,8 +234,8 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   RETURN_IF_ERROR(options_.Validate());
   const absl::Time start = absl::Now();
   if (catalog_->files().empty()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the catalog in ", catalog_->dir(), " is empty; run `shardstream index` first"));
+    return absl::FailedPreconditionError(absl::StrCat("the catalog in ", catalog_->dir(),
+                                                      " is empty; run `shardstream index` first"));
   }
   // The tokenizer, and its record (created on first use).
   v1::TokenizerRecord record;
@@ -255,8 +256,8 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   if (!options_.eos.empty()) {
     eos = tokenizer.AddedTokenId(options_.eos);
     if (!eos.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat("--eos \"", options_.eos,
-                                                     "\" is not an added token of the tokenizer"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--eos \"", options_.eos, "\" is not an added token of the tokenizer"));
     }
   } else {
     eos = tokenizer.AddedTokenId("<|endoftext|>");
@@ -270,7 +271,8 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
     }
   }
   TokenStore store(catalog_);
-  const std::string name = options_.name.empty() ? DefaultName(options_.tokenizer_path) : options_.name;
+  const std::string name =
+      options_.name.empty() ? DefaultName(options_.tokenizer_path) : options_.name;
   ASSIGN_OR_RETURN(std::vector<v1::TokenizerRecord> existing, store.ListTokenizers());
   bool found = false;
   for (const v1::TokenizerRecord& r : existing) {
@@ -278,9 +280,9 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
       record = r;
       found = true;
     } else if (r.name() == name) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the name \"", name, "\" is taken by another tokenizer (",
-          FingerprintOf(r).ToHex().substr(0, 8), "); choose another with --name"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the name \"", name, "\" is taken by another tokenizer (",
+                       FingerprintOf(r).ToHex().substr(0, 8), "); choose another with --name"));
     }
   }
   if (!found) {
@@ -295,9 +297,9 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
     record.set_description(tokenizer.Describe());
     RETURN_IF_ERROR(store.PutTokenizer(record));
   } else if (record.eos_id() != *eos && !options_.eos.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tokenizer \"", record.name(), "\" was tokenized with EOS id ", record.eos_id(),
-        "; its EOS cannot change (the packing depends on it)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokenizer \"", record.name(), "\" was tokenized with EOS id ",
+                     record.eos_id(), "; its EOS cannot change (the packing depends on it)"));
   }
   const Hash128 fp = tokenizer.fingerprint();
 

@@ -44,9 +44,9 @@ struct TokenizeSummary {
   uint64_t tokens = 0;
   std::vector<FileProblem> failed;  // unreadable, or changed on disk since `index`
   TokenStoreStatus status;          // the store afterwards
-  double seconds = 0;          // the whole run
-  double setup_seconds = 0;    // of which loading the tokenizer and planning the work
-  double flush_seconds = 0;    // of which the final flush of the store to SST files
+  double seconds = 0;               // the whole run
+  double setup_seconds = 0;         // of which loading the tokenizer and planning the work
+  double flush_seconds = 0;         // of which the final flush of the store to SST files
 };
 
 struct TokenizeProgress {

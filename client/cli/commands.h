@@ -10,7 +10,6 @@
 
 namespace shardstream::cli {
 
-
 int RunIndexCommand(const std::vector<std::string>& args);
 int RunStatsCommand(const std::vector<std::string>& args);
 int RunDumpCommand(const std::vector<std::string>& args);

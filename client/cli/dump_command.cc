@@ -4,7 +4,6 @@
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
 #include "common/big_endian.h"
-#include "common/big_endian.h"
 #include "common/hash128.h"
 #include "google/protobuf/text_format.h"
 #include "server/catalog.h"
@@ -69,8 +68,8 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   std::vector<std::string> families;
   FlagParser flags(
       "shardstream dump --db DIR [--family meta files docs dedup tokenizers token_files tokens]",
-                   "Prints every catalog record, one per line, in key order: for debugging, and\n"
-                   "to compare two catalogs with diff.");
+      "Prints every catalog record, one per line, in key order: for debugging, and\n"
+      "to compare two catalogs with diff.");
   flags.AddString("db", &db, "catalog directory");
   flags.AddList("family", &families,
                 "column families to print (default: all but tokens, which prints a hash per "
@@ -89,9 +88,10 @@ int RunDumpCommand(const std::vector<std::string>& args) {
     return Fail("dump", catalog.status().message());
   }
   for (const std::string& family : families) {
-    absl::Status s = (*catalog)->ForEachEntry(family, [&](std::string_view key, std::string_view value) {
-      std::cout << DescribeEntry(family, key, value) << "\n";
-    });
+    absl::Status s =
+        (*catalog)->ForEachEntry(family, [&](std::string_view key, std::string_view value) {
+          std::cout << DescribeEntry(family, key, value) << "\n";
+        });
     if (!s.ok()) {
       return Fail("dump", s.message(), absl::IsInvalidArgument(s) ? kExitUsage : kExitFailed);
     }

@@ -76,11 +76,13 @@ absl::Status FlagParser::Parse(const std::vector<std::string>& args) {
       values.push_back(inline_value);
     }
     if (flag->kind == Kind::kList) {
-      while (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) values.push_back(args[++i]);
+      while (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--"))
+        values.push_back(args[++i]);
     } else if (!has_inline && i + 1 < args.size()) {
       values.push_back(args[++i]);
     }
-    if (values.empty()) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+    if (values.empty())
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
     switch (flag->kind) {
       case Kind::kString:
         *static_cast<std::string*>(flag->target) = values[0];

@@ -57,7 +57,8 @@ int RunIndexCommand(const std::vector<std::string>& args) {
     result = job.Run();
   }
   if (!result.ok()) {
-    return Fail("index", result.status().message(), absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed);
+    return Fail("index", result.status().message(),
+                absl::IsInvalidArgument(result.status()) ? kExitUsage : kExitFailed);
   }
   const IndexSummary& s = *result;
   for (const FileProblem& p : s.unreadable) {
@@ -84,8 +85,8 @@ int RunIndexCommand(const std::vector<std::string>& args) {
       s.files_found, s.files_added, s.files_reindexed, s.files_refreshed, s.files_unchanged,
       s.files_removed, s.unreadable.size(), s.files_ignored, s.docs_added, s.docs_removed,
       Mib(s.text_bytes_added), s.bad_lines_read, s.catalog_files, s.catalog_docs, bad_lines,
-      damaged, options.text_field, s.version.ToHex().substr(0, 16), s.version_changed ? "" : " (unchanged)",
-      s.seconds, mb_per_s);
+      damaged, options.text_field, s.version.ToHex().substr(0, 16),
+      s.version_changed ? "" : " (unchanged)", s.seconds, mb_per_s);
   if (s.catalog_docs == 0) {
     std::cerr << "shardstream index: nothing could be indexed: no document in " << db << "\n";
     return kExitFailed;

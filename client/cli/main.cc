@@ -34,7 +34,8 @@ constexpr Command kCommands[] = {
 void PrintUsage(std::ostream& out) {
   out << "usage: shardstream <command> [flags]   (shardstream <command> --help for its flags)\n\n"
          "commands:\n";
-  for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  for (const Command& c : kCommands)
+    out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
 }
 
 }  // namespace

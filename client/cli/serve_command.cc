@@ -20,17 +20,18 @@ int RunServeCommand(const std::vector<std::string>& args) {
   FlagParser flags(
       "shardstream serve --db DIR --listen HOST:PORT [--threads N] [--max-streams N] "
       "[--grace-seconds S]",
-                   "The shard server daemon: serves the catalog's token stores over gRPC\n"
-                   "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
-                   "reflection). Logs `listening on HOST:PORT` once ready (port 0 picks a free\n"
-                   "port). SIGTERM or SIGINT: stop accepting, end open streams with UNAVAILABLE after\n"
-                   "their current batch (clients resume elsewhere), exit 0.");
+      "The shard server daemon: serves the catalog's token stores over gRPC\n"
+      "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
+      "reflection). Logs `listening on HOST:PORT` once ready (port 0 picks a free\n"
+      "port). SIGTERM or SIGINT: stop accepting, end open streams with UNAVAILABLE after\n"
+      "their current batch (clients resume elsewhere), exit 0.");
   flags.AddString("db", &db, "catalog directory (indexed and tokenized)");
   flags.AddString("listen", &options.listen, "address to listen on, HOST:PORT");
   flags.AddInt("threads", &options.threads,
                "threads polling for new calls (0: gRPC's default); each stream has its own");
   flags.AddInt("max-streams", &max_streams, "concurrent streams; more get RESOURCE_EXHAUSTED");
-  flags.AddInt("grace-seconds", &grace_seconds, "on SIGTERM, cancel calls still running after this");
+  flags.AddInt("grace-seconds", &grace_seconds,
+               "on SIGTERM, cancel calls still running after this");
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "serve")) return *exit_status;
   if (max_streams < 1 || grace_seconds < 0) {
@@ -53,15 +54,15 @@ int RunServeCommand(const std::vector<std::string>& args) {
   }
   absl::StatusOr<std::unique_ptr<ShardServer>> server = ShardServer::Start(catalog->get(), options);
   if (!server.ok()) {
-    return Fail("serve", server.status().message(), absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed);
+    return Fail("serve", server.status().message(),
+                absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed);
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
   LogInfo("listening on ", host, ":", (*server)->port(), " (catalog ", db, ", version ",
           (*catalog)->version().ToHex().substr(0, 16), ")");
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  LogInfo("signal ", signal_number, ": draining ", (*server)->logic().active_streams(),
-          " streams");
+  LogInfo("signal ", signal_number, ": draining ", (*server)->logic().active_streams(), " streams");
   (*server)->Shutdown(absl::Seconds(grace_seconds));
   (*server)->Wait();
   LogInfo("stopped");

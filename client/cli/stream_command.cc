@@ -1,3 +1,4 @@
+#include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -7,16 +8,15 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
 #include "client/reader.h"
-#include "absl/strings/str_split.h"
-#include <grpcpp/grpcpp.h>
-#include "shardstream/v1/shard_service.grpc.pb.h"
 #include "common/json_writer.h"
 #include "server/batch_stream.h"
 #include "server/catalog.h"
+#include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream::cli {
 namespace {
@@ -45,9 +45,9 @@ class NpyWriter {
     }
   }
   bool Close() {
-    std::string dict = absl::StrFormat(
-        "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }", wide_ ? "<i4" : "<u2",
-        batches_, rows_, seq_len_);
+    std::string dict =
+        absl::StrFormat("{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d, %d), }",
+                        wide_ ? "<i4" : "<u2", batches_, rows_, seq_len_);
     std::string header("\x93NUMPY\x01\x00", 8);  // magic, format version 1.0
     const uint16_t len = kHeaderBytes - 10;
     header.push_back(static_cast<char>(len & 0xFF));
@@ -133,7 +133,8 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   std::string seed_text = "0";
   bool no_dedup = false, doc_boundaries = false;
   FlagParser flags(
-      "shardstream stream (--db DIR | --server HOST:PORT[,...]) --tokenizer NAME --seq-len L --batch-size B --seed S "
+      "shardstream stream (--db DIR | --server HOST:PORT[,...]) --tokenizer NAME --seq-len L "
+      "--batch-size B --seed S "
       "[--rank r --world-size W] [--epochs N] [--max-batches N] [--resume CURSOR] [--no-dedup] "
       "[--filter PRESET] [--doc-boundaries] [--format jsonl|text|npy] [--out PATH]",
       "Streams shuffled, packed [batch, seq_len] token batches of one rank from the catalog's\n"
@@ -215,7 +216,8 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     catalog = std::move(*opened);
     absl::StatusOr<std::unique_ptr<BatchStream>> s = BatchStream::Open(catalog.get(), options);
     if (!s.ok()) {
-      return Fail("stream", s.status().message(), absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed);
+      return Fail("stream", s.status().message(),
+                  absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed);
     }
     stream = std::move(*s);
     const Plan& plan = stream->plan();
@@ -279,7 +281,8 @@ int RunStreamCommand(const std::vector<std::string>& args) {
       v1::DecodeResponse response;
       grpc::ClientContext context;
       grpc::Status s = decode_stub->Decode(&context, request, &response);
-      if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+      if (!s.ok())
+        return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
       return response.text();
     };
   }
@@ -332,7 +335,8 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     out->write(buffer.data(), static_cast<std::streamsize>(buffer.size()));
   }
   out->flush();
-  if (format == "npy" && npy == nullptr) npy = std::make_unique<NpyWriter>(out_path, wide.value_or(false));
+  if (format == "npy" && npy == nullptr)
+    npy = std::make_unique<NpyWriter>(out_path, wide.value_or(false));
   if (npy != nullptr && !npy->Close()) {
     std::cerr << "shardstream stream: cannot write " << out_path << "\n";
     return kExitFailed;

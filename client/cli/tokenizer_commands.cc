@@ -55,7 +55,8 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
   flags.AddInt("jobs", &jobs, "threads encoding --jsonl lines");
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "encode")) return *exit_status;
-  for (const std::string& a : args) text_given = text_given || a == "--text" || a.rfind("--text=", 0) == 0;
+  for (const std::string& a : args)
+    text_given = text_given || a == "--text" || a.rfind("--text=", 0) == 0;
   if (text_given == !jsonl.empty()) {
     std::cerr << "shardstream encode: give exactly one of --text and --jsonl\n";
     return kExitUsage;
@@ -158,7 +159,8 @@ int RunDecodeCommand(const std::vector<std::string>& args) {
   auto decode_line = [&](const std::string& json, size_t number) -> bool {
     simdjson::dom::array array;
     std::vector<TokenId> ids;
-    bool ok = parser.parse(simdjson::padded_string(json)).get_array().get(array) == simdjson::SUCCESS;
+    bool ok =
+        parser.parse(simdjson::padded_string(json)).get_array().get(array) == simdjson::SUCCESS;
     for (simdjson::dom::element e : ok ? array : simdjson::dom::array()) {
       uint64_t id;
       if (e.get_uint64().get(id) != simdjson::SUCCESS || id > UINT32_MAX) {
@@ -173,7 +175,8 @@ int RunDecodeCommand(const std::vector<std::string>& args) {
     }
     absl::StatusOr<std::string> text = (*tokenizer)->Decode(ids);
     if (!text.ok()) {
-      std::cerr << "shardstream decode: input " << number << ": " << text.status().message() << "\n";
+      std::cerr << "shardstream decode: input " << number << ": " << text.status().message()
+                << "\n";
       return false;
     }
     std::string out;

@@ -10,8 +10,8 @@
 namespace shardstream {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Gzip;
+using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::WriteFile;
 using testing::Zstd;
@@ -19,8 +19,9 @@ using testing::Zstd;
 // Text that compresses like real code but not trivially.
 std::string SampleText(size_t bytes, uint32_t seed) {
   std::mt19937 rng(seed);
-  const char* words[] = {"def ", "return ", "self", ".value", " = ", "\n", "    ", "(x)", "if ",
-                         "for i in range(n):", "import os\n", "\"doc\"", "# comment\n"};
+  const char* words[] = {"def ",        "return ", "self",       ".value", " = ",
+                         "\n",          "    ",    "(x)",        "if ",    "for i in range(n):",
+                         "import os\n", "\"doc\"", "# comment\n"};
   std::string out;
   while (out.size() < bytes) out += words[rng() % (sizeof(words) / sizeof(words[0]))];
   out.resize(bytes);
@@ -74,7 +75,8 @@ TEST(DecodedStream, EmptyFilesAreEmptyNotDamaged) {
   TempDir dir;
   WriteFile(dir.Path("e.gz"), "");
   WriteFile(dir.Path("e.zst"), "");
-  for (auto [name, c] : {std::pair{"e.gz", v1::COMPRESSION_GZIP}, {"e.zst", v1::COMPRESSION_ZSTD}}) {
+  for (auto [name, c] :
+       {std::pair{"e.gz", v1::COMPRESSION_GZIP}, {"e.zst", v1::COMPRESSION_ZSTD}}) {
     ReadResult r = ReadFileAs(dir.Path(name), c);
     EXPECT_TRUE(r.status.ok()) << name << ": " << r.status;
     EXPECT_EQ(r.data, "");

@@ -12,7 +12,10 @@ using ::testing::Pair;
 // simdjson needs readable padding after the line: keep lines in a padded buffer.
 class Padded {
  public:
-  explicit Padded(std::string_view line) : buf_(line) { buf_.append(64, ' '); size_ = line.size(); }
+  explicit Padded(std::string_view line) : buf_(line) {
+    buf_.append(64, ' ');
+    size_ = line.size();
+  }
   std::string_view view() const { return std::string_view(buf_.data(), size_); }
 
  private:
@@ -46,9 +49,9 @@ TEST(JsonLineParser, TakesTheTextFieldAndKeepsScalarMetadataInOrder) {
                     R"("size":12,"stars":null,"ok":true,"tags":["x"],"meta":{"k":1}})");
   ASSERT_TRUE(o.ok) << o.error.message;
   EXPECT_EQ(o.text, "print(1)\n");
-  EXPECT_THAT(o.metadata, ElementsAre(Pair("repo_name", "a/b"), Pair("path", "x.py"),
-                                    Pair("copies", "3"), Pair("size", "12"), Pair("stars", "null"),
-                                    Pair("ok", "true")));
+  EXPECT_THAT(o.metadata,
+              ElementsAre(Pair("repo_name", "a/b"), Pair("path", "x.py"), Pair("copies", "3"),
+                          Pair("size", "12"), Pair("stars", "null"), Pair("ok", "true")));
 }
 
 TEST(JsonLineParser, UnescapesTheTextIncludingSurrogatePairs) {

@@ -26,8 +26,13 @@ TEST(JsonWriter, NestsWithCommasAndEscapes) {
 
 TEST(JsonWriter, InvalidUtf8BecomesReplacementCharacter) {
   std::string out;
-  JsonWriter::AppendQuoted("a\xff" "b\xC3\xA9\xED\xA0\x80", &out);  // 0xFF, é, encoded surrogate
-  EXPECT_EQ(out, "\"a\xEF\xBF\xBD" "b\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  JsonWriter::AppendQuoted(
+      "a\xff"
+      "b\xC3\xA9\xED\xA0\x80",
+      &out);  // 0xFF, é, encoded surrogate
+  EXPECT_EQ(out,
+            "\"a\xEF\xBF\xBD"
+            "b\xC3\xA9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");
 }
 
 }  // namespace

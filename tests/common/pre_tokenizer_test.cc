@@ -1,8 +1,8 @@
 #include "common/pre_tokenizer.h"
 
+#include "common/unicode_classes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/unicode_classes.h"
 
 namespace shardstream {
 namespace {
@@ -43,14 +43,14 @@ TEST(PreTokenizer, RegexSourcesRoundTrip) {
 
 TEST(UnicodeClasses, SpotChecks) {
   EXPECT_EQ(ClassOf('a'), CharClass::kLetter);
-  EXPECT_EQ(ClassOf(0x4E2D), CharClass::kLetter);   // 中
-  EXPECT_EQ(ClassOf(0x0663), CharClass::kNumber);   // Arabic-Indic three
-  EXPECT_EQ(ClassOf(0x216B), CharClass::kNumber);   // Roman numeral twelve
-  EXPECT_EQ(ClassOf(0x3000), CharClass::kSpace);    // ideographic space
-  EXPECT_EQ(ClassOf(0x00A0), CharClass::kSpace);    // no-break space
-  EXPECT_EQ(ClassOf(0x0301), CharClass::kOther);    // combining acute
+  EXPECT_EQ(ClassOf(0x4E2D), CharClass::kLetter);  // 中
+  EXPECT_EQ(ClassOf(0x0663), CharClass::kNumber);  // Arabic-Indic three
+  EXPECT_EQ(ClassOf(0x216B), CharClass::kNumber);  // Roman numeral twelve
+  EXPECT_EQ(ClassOf(0x3000), CharClass::kSpace);   // ideographic space
+  EXPECT_EQ(ClassOf(0x00A0), CharClass::kSpace);   // no-break space
+  EXPECT_EQ(ClassOf(0x0301), CharClass::kOther);   // combining acute
   EXPECT_EQ(ClassOf('_'), CharClass::kOther);
-  EXPECT_EQ(ClassOf(0x1F600), CharClass::kOther);   // emoji
+  EXPECT_EQ(ClassOf(0x1F600), CharClass::kOther);  // emoji
   char32_t cp;
   EXPECT_EQ(DecodeUtf8("\xF0\x9F\x98\x80", &cp), 4u);
   EXPECT_EQ(cp, 0x1F600u);

@@ -42,10 +42,23 @@ TEST(QualitySignals, LineBreaksAreThoseOfPythonSplitlines) {
   EXPECT_EQ(Compute("ab\r\ncd").max_line_chars(), 2u);
   EXPECT_EQ(Compute("ab\r\ncd").code_points(), 6u);
   EXPECT_EQ(Compute("ab\rcd").num_lines(), 2u);
-  EXPECT_EQ(Compute("a\vb\fc\x1c" "d").num_lines(), 4u);
-  EXPECT_EQ(Compute("a\xC2\x85" "b").num_lines(), 2u);          // U+0085
-  EXPECT_EQ(Compute("a\xE2\x80\xA8" "b\xE2\x80\xA9" "c").num_lines(), 3u);  // U+2028, U+2029
-  EXPECT_EQ(Compute("a\xE2\x80\xA7" "b").num_lines(), 1u);      // U+2027 is not a break
+  EXPECT_EQ(Compute("a\vb\fc\x1c"
+                    "d")
+                .num_lines(),
+            4u);
+  EXPECT_EQ(Compute("a\xC2\x85"
+                    "b")
+                .num_lines(),
+            2u);  // U+0085
+  EXPECT_EQ(Compute("a\xE2\x80\xA8"
+                    "b\xE2\x80\xA9"
+                    "c")
+                .num_lines(),
+            3u);  // U+2028, U+2029
+  EXPECT_EQ(Compute("a\xE2\x80\xA7"
+                    "b")
+                .num_lines(),
+            1u);  // U+2027 is not a break
   EXPECT_EQ(Compute("\n").num_lines(), 1u);
   EXPECT_EQ(Compute("a\n\n").num_lines(), 2u);
 }
@@ -84,7 +97,7 @@ TEST(QualitySignals, KeywordsNeedTheirTrailingSpace) {
 }
 
 TEST(QualitySignals, FewAssignmentsCountsEveryEqualsSign) {
-  EXPECT_TRUE(Compute("a = 1\nb = 2\nc == d\n").few_assignments());  // 4
+  EXPECT_TRUE(Compute("a = 1\nb = 2\nc == d\n").few_assignments());          // 4
   EXPECT_FALSE(Compute("a = 1\nb = 2\nc == d\ne = 3\n").few_assignments());  // 5
 }
 

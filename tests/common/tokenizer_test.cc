@@ -1,10 +1,10 @@
 #include "common/tokenizer.h"
 
+#include <zlib.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
-
-#include <zlib.h>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -113,8 +113,8 @@ TEST(Tokenizer, SpecialTokensAreTextUnlessAllowed) {
 TEST(Tokenizer, InvalidUtf8IsRefusedWithItsOffset) {
   auto t = LoadOrDie(kData + "/gpt2/tokenizer.json");
   Encoder encoder(t.get());
-  for (std::string bad : {std::string("ok \xff"), std::string("ok \xC3"), std::string("ok \xED\xA0\x80"),
-                          std::string("ok \xC0\xAF")}) {
+  for (std::string bad : {std::string("ok \xff"), std::string("ok \xC3"),
+                          std::string("ok \xED\xA0\x80"), std::string("ok \xC0\xAF")}) {
     absl::StatusOr<std::vector<TokenId>> ids = encoder.Encode(bad, EncodeMode::kOrdinary);
     EXPECT_EQ(ids.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(ids.status().message(), HasSubstr("at byte 3"));
@@ -124,8 +124,8 @@ TEST(Tokenizer, InvalidUtf8IsRefusedWithItsOffset) {
 
 TEST(Tokenizer, FingerprintDependsOnMeaningNotOnFileSyntax) {
   auto json = LoadOrDie(kData + "/gpt2/tokenizer.json");
-  absl::StatusOr<std::unique_ptr<Tokenizer>> classic = Tokenizer::FromVocabAndMerges(
-      kData + "/gpt2/vocab.json", kData + "/gpt2/merges.txt");
+  absl::StatusOr<std::unique_ptr<Tokenizer>> classic =
+      Tokenizer::FromVocabAndMerges(kData + "/gpt2/vocab.json", kData + "/gpt2/merges.txt");
   ASSERT_TRUE(classic.ok()) << classic.status();
   // vocab.json + merges.txt ("a b" merges) describe the same tokenizer as tokenizer.json
   // ([a, b] merges, pretty-printed).
@@ -171,19 +171,22 @@ TEST(Tokenizer, LongPiecesTakeTheHeapPathWithTheSameResult) {
 }
 
 TEST(Tokenizer, RefusesWhatItDoesNotImplement) {
-  const std::string ok_model =
-      R"("model":{"type":"BPE","vocab":{"a":0},"merges":[]})";
+  const std::string ok_model = R"("model":{"type":"BPE","vocab":{"a":0},"merges":[]})";
   auto load = [](const std::string& json) { return Tokenizer::FromJson(json).status(); };
-  EXPECT_THAT(load(R"({"normalizer":{"type":"NFC"},"pre_tokenizer":{"type":"ByteLevel"},)" + ok_model + "}")
-                  .message(),
-              HasSubstr("normalizer NFC"));
+  EXPECT_THAT(
+      load(R"({"normalizer":{"type":"NFC"},"pre_tokenizer":{"type":"ByteLevel"},)" + ok_model + "}")
+          .message(),
+      HasSubstr("normalizer NFC"));
   EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"Whitespace"},)" + ok_model + "}").message(),
               HasSubstr("pre_tokenizer Whitespace"));
-  EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"Unigram"}})").message(),
-              HasSubstr("model Unigram"));
-  EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}})")
-                  .message(),
-              HasSubstr("byte_fallback"));
+  EXPECT_THAT(
+      load(R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"Unigram"}})").message(),
+      HasSubstr("model Unigram"));
+  EXPECT_THAT(
+      load(
+          R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}})")
+          .message(),
+      HasSubstr("byte_fallback"));
   // A BPE vocabulary without the 256 byte tokens is not byte-level.
   EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"ByteLevel"},)" + ok_model + "}").message(),
               HasSubstr("no token for byte"));

@@ -28,14 +28,15 @@ class StreamTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     std::mt19937 rng(7);
-    const char* words[] = {"def", "return", "self", "x", "=", "1", "\n", "    ", "import", "os",
-                           "(", ")", ":", "class", "é", "😀", "#", "comment"};
+    const char* words[] = {"def", "return", "self", "x", "=",     "1", "\n", "    ", "import",
+                           "os",  "(",      ")",    ":", "class", "é", "😀",  "#",    "comment"};
     texts_ = new std::vector<std::string>();
     for (int f = 0; f < 4; ++f) {
       std::string lines;
       for (int d = 0; d < 60; ++d) {
         std::string text;
-        const int n = (d % 13 == 0) ? 400 + static_cast<int>(rng() % 800) : static_cast<int>(rng() % 60);
+        const int n =
+            (d % 13 == 0) ? 400 + static_cast<int>(rng() % 800) : static_cast<int>(rng() % 60);
         for (int w = 0; w < n; ++w) text += std::string(words[rng() % 18]) + " ";
         if (d % 17 == 3) text = "duplicated text";
         texts_->push_back(text);
@@ -189,8 +190,8 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
     const uint64_t sequences = (*plan)->sequences_per_epoch();
     ASSERT_EQ(rows.size(), sequences / 4 * 4);  // the tail of < one global batch is dropped
     for (size_t k = 0; k < rows.size(); ++k) {
-      ASSERT_EQ(rows[k], std::vector<uint32_t>(expected.begin() + k * 64,
-                                               expected.begin() + (k + 1) * 64))
+      ASSERT_EQ(rows[k],
+                std::vector<uint32_t>(expected.begin() + k * 64, expected.begin() + (k + 1) * 64))
           << "epoch " << epoch << " sequence " << k;
     }
   }
@@ -304,7 +305,8 @@ TEST_F(StreamTest, DocumentBoundariesMarkWhereDocumentsStart) {
 
 TEST_F(StreamTest, BadRequestsGetStatusesThatSayWhatToFix) {
   StreamOptions o = Options(32, 2, 2, 2);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
   o = Options(32, 2);
   o.plan.tokenizer = "nope";
   absl::Status s = BatchStream::Open(catalog_.get(), o).status();
@@ -316,12 +318,15 @@ TEST_F(StreamTest, BadRequestsGetStatusesThatSayWhatToFix) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("seq_len 64"));
   o = Options(1 << 20, 65536);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
   o = Options(4096, 64);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
+            absl::StatusCode::kFailedPrecondition);
   o = Options(32, 2);
   o.plan.filters.preset = "bogus";
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(StreamTest, EpochTotalsAreTheSumOfTokenCounts) {

@@ -149,8 +149,7 @@ TEST(Catalog, ReopenedCatalogHasTheSameState) {
   EXPECT_EQ(c->files().size(), 1u);
   EXPECT_EQ(c->GetDoc(1)->duplicate_of(), 0u);
   EXPECT_EQ(c->GetDoc(7).status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(c->AddFile(File("b", {}), {}).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(c->AddFile(File("b", {}), {}).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(Catalog, TextFieldOfAnIndexedCatalogCannotChange) {

@@ -18,11 +18,16 @@ TEST(CorpusStats, CountsAHandMadeCorpus) {
   // 4 documents: "x = 1" twice (one duplicate), a long-line one, and one without license.
   std::string long_line(1500, 'a');
   WriteFile(dir.Path("corpus/a.jsonl"),
-            R"({"repo_name":"r/1","license":"mit","content":"x = 1"})" "\n"
-            R"({"repo_name":"r/2","license":"mit","content":"x = 1"})" "\n"
-            R"({"repo_name":"r/1","license":"apache-2.0","content":")" + long_line + "\"}\n"
-            R"({"repo_name":"r/1","content":"def f():\n    return 1\n"})" "\n"
-            "not json\n");
+            R"({"repo_name":"r/1","license":"mit","content":"x = 1"})"
+            "\n"
+            R"({"repo_name":"r/2","license":"mit","content":"x = 1"})"
+            "\n"
+            R"({"repo_name":"r/1","license":"apache-2.0","content":")" +
+                long_line +
+                "\"}\n"
+                R"({"repo_name":"r/1","content":"def f():\n    return 1\n"})"
+                "\n"
+                "not json\n");
   absl::StatusOr<std::unique_ptr<Catalog>> c = Catalog::Open(dir.Path("db"), {});
   ASSERT_TRUE(c.ok());
   IndexOptions options;

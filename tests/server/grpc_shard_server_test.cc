@@ -160,7 +160,8 @@ TEST_F(GrpcServerTest, InvalidRequestsGetTheirExactCodes) {
   r = Request();
   r.set_seq_len(1 << 15);
   r.set_batch_size(1);
-  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::FAILED_PRECONDITION);  // too little data
+  EXPECT_EQ(StreamStatus(r).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);  // too little data
   r = Request();
   r.set_filter_preset("bogus");
   EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -178,7 +179,8 @@ TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
   context->TryCancel();
   first->Finish();
   // The slot comes back once the server notices the cancellation.
-  for (int i = 0; i < 200 && server_->logic().active_streams() > 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  for (int i = 0; i < 200 && server_->logic().active_streams() > 0; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
   EXPECT_EQ(server_->logic().active_streams(), 0u);
   grpc::ClientContext again;
   auto second = stub_->StreamBatches(&again, Request());
@@ -204,21 +206,22 @@ TEST_F(GrpcServerTest, ShutdownEndsOpenStreamsWithUnavailable) {
 // HealthCheckRequest (overall health); the response is HealthCheckResponse{status} encoded as
 // field 1, varint: 08 01 = SERVING.
 std::string HealthCheck(int port) {
-  grpc::GenericStub stub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                             grpc::InsecureChannelCredentials()));
+  grpc::GenericStub stub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   grpc::ByteBuffer request, response;
   grpc::Slice empty("");
   request = grpc::ByteBuffer(&empty, 1);
   grpc::ClientContext context;
   std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&done](grpc::Status s) { done.set_value(s); });
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&done](grpc::Status s) { done.set_value(s); });
   grpc::Status status = done.get_future().get();
   if (!status.ok()) return absl::StrCat("error ", status.error_code());
   std::vector<grpc::Slice> slices;
   (void)response.Dump(&slices);
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes;
 }
 

@@ -13,8 +13,8 @@
 namespace shardstream {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Gzip;
+using ::testing::HasSubstr;
 using testing::TempDir;
 using testing::WriteFile;
 using testing::Zstd;
@@ -63,9 +63,13 @@ class IndexJobTest : public ::testing::Test {
     return s.ok() ? *s : IndexSummary{};
   }
   std::string corpus() const { return dir_.Path("corpus"); }
-  std::string CorpusFile(const std::string& name) const { return dir_.Path(absl::StrCat("corpus/", name)); }
+  std::string CorpusFile(const std::string& name) const {
+    return dir_.Path(absl::StrCat("corpus/", name));
+  }
   void SetMtime(const std::string& name, time_t seconds) {
-    struct utimbuf t{seconds, seconds};
+    struct utimbuf t {
+      seconds, seconds
+    };
     ASSERT_EQ(::utime(CorpusFile(name).c_str(), &t), 0);
   }
 
@@ -174,14 +178,20 @@ TEST_F(IndexJobTest, ChangedFileIsReindexedAddedAddedRemovedDropped) {
   // Ids are never reused: b's new documents and d's come after the old maximum (8), in path order.
   std::map<std::string, uint64_t> first;
   for (const auto& [id, f] : c->files()) first[f.path()] = f.first_doc_id();
-  EXPECT_EQ(first, (std::map<std::string, uint64_t>{{"a.jsonl", 0}, {"b.jsonl", 9}, {"d.jsonl", 13}}));
+  EXPECT_EQ(first,
+            (std::map<std::string, uint64_t>{{"a.jsonl", 0}, {"b.jsonl", 9}, {"d.jsonl", 13}}));
   EXPECT_EQ(c->GetDoc(3).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(IndexJobTest, BadLinesAreCountedByKindWithTheFirstLineAndGoodOnesKept) {
-  std::string text = Line("good-1") + "{not json\n" + R"({"content": 5})" "\n" +
-                     R"({"path": "x"})" "\n\n" + "{\"content\": \"\xff\"}\n" + Line("good-2") +
-                     "[1]\n" + R"({"content": "\udc00"})" "\n";
+  std::string text = Line("good-1") + "{not json\n" +
+                     R"({"content": 5})"
+                     "\n" +
+                     R"({"path": "x"})"
+                     "\n\n" +
+                     "{\"content\": \"\xff\"}\n" + Line("good-2") + "[1]\n" +
+                     R"({"content": "\udc00"})"
+                     "\n";
   WriteFile(CorpusFile("a.jsonl"), text);
   auto c = Open();
   IndexSummary s = Index(*c);
@@ -229,8 +239,9 @@ TEST_F(IndexJobTest, TruncatedFileKeepsEveryCompleteDocumentAndIsMarkedDamaged) 
   EXPECT_LT(f.num_docs(), 20000u);
   EXPECT_EQ(f.bad_lines_size(), 0);  // the cut line is damage, not a bad line
   // The kept documents are exactly the first ones of the file.
-  EXPECT_EQ(Hash128({c->GetDoc(f.num_docs() - 1)->hash_hi(), c->GetDoc(f.num_docs() - 1)->hash_lo()}),
-            HashBytes(absl::StrCat("t-", f.num_docs() - 1)));
+  EXPECT_EQ(
+      Hash128({c->GetDoc(f.num_docs() - 1)->hash_hi(), c->GetDoc(f.num_docs() - 1)->hash_lo()}),
+      HashBytes(absl::StrCat("t-", f.num_docs() - 1)));
 }
 
 TEST_F(IndexJobTest, OtherTextFieldOnAnIndexedCatalogIsRefused) {
