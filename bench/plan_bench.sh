@@ -29,5 +29,6 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 "$BIN" tokenize --db "$WORK/db" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)" | sed 's/^/  /'
 t2=$(date +%s.%N)
-echo "index $(echo "$t1 - $t0" | bc) s, tokenize $(echo "$t2 - $t1" | bc) s for $DOCS documents"
+awk -v a="$t0" -v b="$t1" -v c="$t2" -v n="$DOCS" \
+  'BEGIN { printf "index %.2f s, tokenize %.2f s for %d documents\n", b - a, c - b, n }'
 build/bench/stream_throughput "$WORK/db" gpt2 --tokens 300000000
