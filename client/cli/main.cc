@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
      "stream shuffled, packed token batches of one rank (embedded: --db)"},
     {"serve", shardstream::cli::RunServeCommand,
      "the shard server daemon: token batches over gRPC"},
+    {"train-tokenizer", shardstream::cli::RunTrainTokenizerCommand,
+     "train a byte-level BPE tokenizer on the indexed documents (= Hugging Face's trainer)"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},
     {"encode", shardstream::cli::RunEncodeCommand,
      "encode text or JSON lines with a tokenizer.json (exact Hugging Face ids)"},
