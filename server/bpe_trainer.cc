@@ -52,9 +52,9 @@ std::string ByteLevelString(std::string_view bytes) {
 
 absl::Status BpeTrainerOptions::Validate() const {
   if (vocab_size < special_tokens.size() + (full_alphabet ? 256 : 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--vocab-size must hold the special tokens and the alphabet: at least ",
-        special_tokens.size() + (full_alphabet ? 256 : 1)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--vocab-size must hold the special tokens and the alphabet: at least ",
+                     special_tokens.size() + (full_alphabet ? 256 : 1)));
   }
   return absl::OkStatus();
 }
@@ -134,8 +134,8 @@ absl::StatusOr<TrainedBpe> TrainBpe(const absl::flat_hash_map<std::string, uint6
     for (auto& [key, pos] : pending) {
       const int64_t count = pair_counts[key];
       if (count > 0) {
-        queue.push(Candidate{count, static_cast<uint32_t>(key >> 32),
-                             static_cast<uint32_t>(key), std::move(pos)});
+        queue.push(Candidate{count, static_cast<uint32_t>(key >> 32), static_cast<uint32_t>(key),
+                             std::move(pos)});
       }
     }
     pending.clear();
@@ -253,7 +253,8 @@ std::string TrainedBpe::ToTokenizerJson() const {
   w.BeginObject();
   w.Key("type");
   w.String("BPE");
-  for (const char* key : {"dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix"}) {
+  for (const char* key :
+       {"dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix"}) {
     w.Key(key);
     w.Null();
   }

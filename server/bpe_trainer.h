@@ -14,8 +14,8 @@
 namespace shardstream {
 
 struct BpeTrainerOptions {
-  size_t vocab_size = 32768;             // special tokens + 256 bytes + merges
-  uint64_t min_frequency = 0;            // stop when the best pair occurs fewer times
+  size_t vocab_size = 32768;   // special tokens + 256 bytes + merges
+  uint64_t min_frequency = 0;  // stop when the best pair occurs fewer times
   std::vector<std::string> special_tokens = {"<|endoftext|>"};  // ids 0, 1, ... in this order
   // true: all 256 byte-level characters start the vocabulary (initial_alphabet =
   // ByteLevel.alphabet(), the CodeParrot recipe); false: only the bytes the words contain
@@ -26,9 +26,9 @@ struct BpeTrainerOptions {
 
 // The trained model: ids and merges as raw bytes.
 struct TrainedBpe {
-  std::vector<std::string> vocab;                         // id → token bytes (specials as text)
-  size_t num_special = 0;                                 // ids [0, num_special) are specials
-  std::vector<std::pair<uint32_t, uint32_t>> merges;      // in rank order, each pair once
+  std::vector<std::string> vocab;                     // id → token bytes (specials as text)
+  size_t num_special = 0;                             // ids [0, num_special) are specials
+  std::vector<std::pair<uint32_t, uint32_t>> merges;  // in rank order, each pair once
 
   // A Hugging Face tokenizer.json (ByteLevel pre-tokenizer without prefix space, ByteLevel
   // decoder, specials as added tokens) that this project and Hugging Face load.

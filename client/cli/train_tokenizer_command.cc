@@ -8,7 +8,9 @@
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
 #include "common/corpus_file_reader.h"
+#include "common/json_writer.h"
 #include "common/ordered_parallel.h"
+#include "common/tokenizer.h"
 #include "server/bpe_trainer.h"
 #include "server/catalog.h"
 #include "server/plan.h"
@@ -22,18 +24,111 @@ struct FileWords {
   absl::Status status;
   WordCounter words;
   uint64_t docs = 0, bytes = 0;
+  std::vector<std::string> held_out;  // with --report: every N-th selected document
 };
 
+// Python's keywords and the builtins code uses most: the CodeParrot chapter's check of a code
+// tokenizer is how many of these are single tokens.
+constexpr const char* kPythonWords[] = {
+    "False",      "None",      "True",     "and",    "as",     "assert",   "async",   "await",
+    "break",      "class",     "continue", "def",    "del",    "elif",     "else",    "except",
+    "finally",    "for",       "from",     "global", "if",     "import",   "in",      "is",
+    "lambda",     "nonlocal",  "not",      "or",     "pass",   "raise",    "return",  "try",
+    "while",      "with",      "yield",    "abs",    "all",    "any",      "bool",    "dict",
+    "dir",        "enumerate", "filter",   "float",  "format", "getattr",  "hasattr", "int",
+    "isinstance", "iter",      "len",      "list",   "map",    "max",      "min",     "next",
+    "object",     "open",      "print",    "range",  "repr",   "reversed", "round",   "set",
+    "setattr",    "sorted",    "str",      "sum",    "super",  "tuple",    "type",    "zip"};
+
+// What --report prints for one tokenizer on the held-out documents.
+struct HeldOutScore {
+  uint64_t tokens = 0, bytes = 0, docs = 0;
+  size_t used_ids = 0, vocab = 0;
+};
+
+HeldOutScore Score(const Tokenizer& tokenizer, const std::vector<std::string>& docs) {
+  HeldOutScore s;
+  Encoder encoder(&tokenizer);
+  std::vector<bool> used(tokenizer.vocab_size(), false);
+  std::vector<TokenId> ids;
+  for (const std::string& doc : docs) {
+    ids.clear();
+    if (!encoder.EncodeTo(doc, EncodeMode::kOrdinary, &ids).ok()) continue;
+    s.tokens += ids.size();
+    s.bytes += doc.size();
+    ++s.docs;
+    for (TokenId id : ids) used[id] = true;
+  }
+  s.vocab = tokenizer.vocab_size();
+  s.used_ids = static_cast<size_t>(std::count(used.begin(), used.end(), true));
+  return s;
+}
+
+std::string Report(const Tokenizer& trained, const Tokenizer* baseline,
+                   const std::vector<std::string>& held_out) {
+  std::string out = absl::StrFormat("report on %d held-out documents:\n", held_out.size());
+  auto line = [&out](const std::string& name, const HeldOutScore& s) {
+    absl::StrAppendFormat(&out,
+                          "  %-10s %.2f bytes/token, %.0f tokens/document, %d of %d ids used "
+                          "(%.1f%% never used)\n",
+                          name, static_cast<double>(s.bytes) / std::max<uint64_t>(s.tokens, 1),
+                          static_cast<double>(s.tokens) / std::max<uint64_t>(s.docs, 1), s.used_ids,
+                          s.vocab, 100.0 * (s.vocab - s.used_ids) / std::max<size_t>(s.vocab, 1));
+  };
+  const HeldOutScore mine = Score(trained, held_out);
+  line("trained", mine);
+  if (baseline != nullptr) {
+    const HeldOutScore base = Score(*baseline, held_out);
+    line("baseline", base);
+    absl::StrAppendFormat(&out, "  the trained tokenizer needs %.1f%% of the baseline's tokens\n",
+                          100.0 * mine.tokens / std::max<uint64_t>(base.tokens, 1));
+  }
+  auto single_tokens = [](const Tokenizer& t, const char* prefix) {
+    Encoder encoder(&t);
+    int n = 0;
+    for (const char* word : kPythonWords) {
+      auto ids = encoder.Encode(std::string(prefix) + word, EncodeMode::kOrdinary);
+      n += ids.ok() && ids->size() == 1;
+    }
+    return n;
+  };
+  const int total = static_cast<int>(std::size(kPythonWords));
+  absl::StrAppendFormat(
+      &out, "  Python keywords and builtins that are one token: %d/%d alone, %d/%d after a space",
+      single_tokens(trained, ""), total, single_tokens(trained, " "), total);
+  if (baseline != nullptr) {
+    absl::StrAppendFormat(&out, " (baseline: %d/%d, %d/%d)", single_tokens(*baseline, ""), total,
+                          single_tokens(*baseline, " "), total);
+  }
+  std::vector<std::pair<size_t, TokenId>> lengths;
+  for (TokenId id = 0; id < trained.vocab_size(); ++id) {
+    if (auto bytes = trained.TokenBytes(id)) lengths.emplace_back(bytes->size(), id);
+  }
+  std::sort(lengths.rbegin(), lengths.rend());
+  absl::StrAppend(&out, "\n  longest tokens:");
+  for (size_t i = 0; i < std::min<size_t>(8, lengths.size()); ++i) {
+    std::string quoted;
+    JsonWriter::AppendQuoted(*trained.TokenBytes(lengths[i].second), &quoted);
+    absl::StrAppend(&out, " ", quoted);
+  }
+  out += "\n";
+  return out;
+}
+
 FileWords CountFile(const Catalog& catalog, const v1::FileRecord& file, const DocFilters& filters,
-                    bool all_docs, CorpusFileReader& reader) {
+                    bool all_docs, int held_out_every, CorpusFileReader& reader) {
   FileWords out;
-  std::vector<std::pair<uint64_t, Hash128>> wanted;  // (line, hash) of selected documents
-  std::vector<uint64_t> lines;                        // lines of all indexed documents
+  struct Wanted {
+    uint64_t line;
+    Hash128 hash;
+    uint64_t id;
+  };
+  std::vector<Wanted> wanted;  // the selected documents, in line order
   out.status = catalog.ForEachDocInRange(
       file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-      [&](uint64_t, const v1::DocRecord& doc) {
+      [&](uint64_t id, const v1::DocRecord& doc) {
         if (all_docs || filters.Keeps(doc)) {
-          wanted.emplace_back(doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()});
+          wanted.push_back({doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()}, id});
         }
         return true;
       });
@@ -42,15 +137,20 @@ FileWords CountFile(const Catalog& catalog, const v1::FileRecord& file, const Do
   const std::string path = (std::filesystem::path(file.root()) / file.path()).string();
   absl::StatusOr<FileScanResult> scan =
       reader.Read(path, file.compression(), [&](uint64_t line, const ParsedLine& doc) {
-        if (line < wanted[next].first) return true;  // not selected
-        if (line != wanted[next].first || HashBytes(doc.text) != wanted[next].second) {
+        if (line < wanted[next].line) return true;  // not selected
+        if (line != wanted[next].line || HashBytes(doc.text) != wanted[next].hash) {
           out.status = absl::FailedPreconditionError(absl::StrCat(
               path, " changed since it was indexed (line ", line, "); run `shardstream index`"));
           return false;
         }
-        out.words.AddText(doc.text);
-        ++out.docs;
-        out.bytes += doc.text.size();
+        // Held out: documents whose id is a multiple of held_out_every (0: none).
+        if (held_out_every > 0 && wanted[next].id % held_out_every == 0) {
+          out.held_out.emplace_back(doc.text);
+        } else {
+          out.words.AddText(doc.text);
+          ++out.docs;
+          out.bytes += doc.text.size();
+        }
         return ++next < wanted.size();
       });
   if (!scan.ok()) out.status = scan.status();
@@ -85,6 +185,16 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   flags.AddBool("no-dedup", &no_dedup, "keep duplicates (with --filter)");
   flags.AddString("filter", &filter, "document filter preset: none, codeparrot-clean");
   flags.AddInt("jobs", &jobs, "files read and counted in parallel");
+  bool report = false;
+  int held_out_every = 20;
+  std::string compare_with;
+  flags.AddBool("report", &report,
+                "hold out documents and report bytes/token, tokens/document, unused ids, "
+                "Python keywords as single tokens, longest tokens");
+  flags.AddInt("held-out-every", &held_out_every,
+               "with --report: hold out the documents whose id is a multiple of N");
+  flags.AddString("compare-with", &compare_with,
+                  "with --report: a baseline tokenizer.json (for example GPT-2's)");
   flags.Require("db");
   flags.Require("out");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "train-tokenizer")) {
@@ -102,8 +212,10 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   DocFilters filters;
   filters.dedup = !no_dedup;
   filters.preset = filter;
-  if (absl::Status s = options.Validate(); !s.ok()) return Fail("train-tokenizer", s.message(), kExitUsage);
-  if (absl::Status s = filters.Validate(); !s.ok()) return Fail("train-tokenizer", s.message(), kExitUsage);
+  if (absl::Status s = options.Validate(); !s.ok())
+    return Fail("train-tokenizer", s.message(), kExitUsage);
+  if (absl::Status s = filters.Validate(); !s.ok())
+    return Fail("train-tokenizer", s.message(), kExitUsage);
   if (jobs < 1) return Fail("train-tokenizer", "--jobs must be at least 1", kExitUsage);
 
   CatalogOptions catalog_options;
@@ -118,18 +230,21 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   });
   WordCounter words;
   uint64_t docs = 0, bytes = 0;
+  std::vector<std::string> held_out;
   CorpusFileReaderOptions reader_options;
   reader_options.text_field = (*catalog)->meta().text_field();
   absl::Status status = RunOrdered<FileWords>(
       files.size(), jobs,
       [&] {
         return [&, reader = std::make_shared<CorpusFileReader>(reader_options)](size_t i) {
-          return CountFile(**catalog, *files[i], filters, all_docs, *reader);
+          return CountFile(**catalog, *files[i], filters, all_docs,
+                           report ? std::max(held_out_every, 2) : 0, *reader);
         };
       },
       [&](size_t, FileWords counted) {
         if (!counted.status.ok()) return counted.status;
         words.Merge(std::move(counted.words));
+        for (std::string& doc : counted.held_out) held_out.push_back(std::move(doc));
         docs += counted.docs;
         bytes += counted.bytes;
         return absl::OkStatus();
@@ -144,10 +259,21 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   std::cout << absl::StrFormat(
       "trained on %d documents (%.1f MiB, %d distinct pre-tokens): %d tokens, %d merges; "
       "%.2f s (counting %.2f s, merging %.2f s); wrote %s\n",
-      docs, bytes / 1048576.0, words.counts().size(), trained->vocab.size(),
-      trained->merges.size(), absl::ToDoubleSeconds(absl::Now() - start),
-      absl::ToDoubleSeconds(counted - start), absl::ToDoubleSeconds(absl::Now() - counted),
-      out_path);
+      docs, bytes / 1048576.0, words.counts().size(), trained->vocab.size(), trained->merges.size(),
+      absl::ToDoubleSeconds(absl::Now() - start), absl::ToDoubleSeconds(counted - start),
+      absl::ToDoubleSeconds(absl::Now() - counted), out_path);
+  if (report) {
+    absl::StatusOr<std::unique_ptr<Tokenizer>> mine =
+        Tokenizer::FromJson(trained->ToTokenizerJson());
+    if (!mine.ok()) return Fail("train-tokenizer", mine.status().message());
+    std::unique_ptr<Tokenizer> baseline;
+    if (!compare_with.empty()) {
+      absl::StatusOr<std::unique_ptr<Tokenizer>> b = Tokenizer::FromJsonFile(compare_with);
+      if (!b.ok()) return Fail("train-tokenizer", b.status().message(), kExitUsage);
+      baseline = std::move(*b);
+    }
+    std::cout << Report(**mine, baseline.get(), held_out);
+  }
   return kExitOk;
 }
 

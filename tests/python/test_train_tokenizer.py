@@ -75,3 +75,18 @@ def test_bad_options_exit_2(shardstream_bin, tmp_path):
     for args in (("--vocab-size", "100"), ("--alphabet", "some"), ("--filter", "bogus")):
         proc = run(shardstream_bin, "train-tokenizer", "--db", db, "--out", out, *args, check=False)
         assert proc.returncode == 2, args
+
+
+def test_report_holds_out_documents_and_compares_with_a_baseline(shardstream_bin, tmp_path):
+    db, out = str(tmp_path / "db"), str(tmp_path / "t.json")
+    run(shardstream_bin, "index", "--db", db, "--corpus", os.path.join(DATA, "corpus-sample"))
+    report = run(shardstream_bin, "train-tokenizer", "--db", db, "--vocab-size", "2000", "--out",
+                 out, "--all-docs", "--report", "--held-out-every", "20", "--compare-with",
+                 os.path.join(DATA, "gpt2", "tokenizer.json")).stdout
+    # Ids 0..2791, multiples of 20 held out: 140 documents; the rest trained on.
+    held_out = len(range(0, len(sample_documents()), 20))
+    assert f"report on {held_out} held-out documents" in report
+    assert f"trained on {len(sample_documents()) - held_out} documents" in report
+    for needle in ("trained ", "baseline ", "bytes/token", "of the baseline's tokens",
+                   "Python keywords and builtins", "longest tokens:"):
+        assert needle in report, needle
