@@ -1,12 +1,15 @@
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "client/cli/commands.h"
 #include "client/cli/flags.h"
+#include "client/cli/progress_line.h"
 #include "common/corpus_file_reader.h"
 #include "common/json_writer.h"
 #include "common/ordered_parallel.h"
@@ -116,7 +119,8 @@ std::string Report(const Tokenizer& trained, const Tokenizer* baseline,
 }
 
 FileWords CountFile(const Catalog& catalog, const v1::FileRecord& file, const DocFilters& filters,
-                    bool all_docs, int held_out_every, CorpusFileReader& reader) {
+                    bool all_docs, int held_out_every, uint64_t last_doc_id,
+                    CorpusFileReader& reader) {
   FileWords out;
   struct Wanted {
     uint64_t line;
@@ -127,6 +131,7 @@ FileWords CountFile(const Catalog& catalog, const v1::FileRecord& file, const Do
   out.status = catalog.ForEachDocInRange(
       file.first_doc_id(), file.first_doc_id() + file.num_docs(),
       [&](uint64_t id, const v1::DocRecord& doc) {
+        if (id > last_doc_id) return false;  // past the sample
         if (all_docs || filters.Keeps(doc)) {
           wanted.push_back({doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()}, id});
         }
@@ -168,7 +173,7 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   FlagParser flags(
       "shardstream train-tokenizer --db DIR --vocab-size N --out tokenizer.json "
       "[--min-frequency F] [--special TOKEN...] [--all-docs | --no-dedup --filter PRESET] "
-      "[--jobs N]",
+      "[--sample-docs N | --sample-bytes N] [--jobs N] [--report]",
       "Trains a byte-level BPE tokenizer (the CodeParrot recipe: GPT-2 regex, no prefix space,\n"
       "all 256 bytes, special tokens first) on the indexed documents, read from the corpus\n"
       "files in id order. The result equals Hugging Face's BpeTrainer on the same documents:\n"
@@ -185,6 +190,11 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   flags.AddBool("no-dedup", &no_dedup, "keep duplicates (with --filter)");
   flags.AddString("filter", &filter, "document filter preset: none, codeparrot-clean");
   flags.AddInt("jobs", &jobs, "files read and counted in parallel");
+  int sample_docs = 0;
+  std::string sample_bytes_text = "0";
+  flags.AddInt("sample-docs", &sample_docs, "train on the first N selected documents (by id)");
+  flags.AddString("sample-bytes", &sample_bytes_text,
+                  "train on the first selected documents up to N bytes of text");
   bool report = false;
   int held_out_every = 20;
   std::string compare_with;
@@ -228,30 +238,57 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   std::sort(files.begin(), files.end(), [](const v1::FileRecord* a, const v1::FileRecord* b) {
     return a->first_doc_id() < b->first_doc_id();
   });
+  // A sample is the first selected documents in id order: find the last id it takes.
+  uint64_t last_doc_id = UINT64_MAX;
+  uint64_t sample_bytes = 0;
+  if (!absl::SimpleAtoi(sample_bytes_text, &sample_bytes) || sample_docs < 0) {
+    return Fail("train-tokenizer", "--sample-docs and --sample-bytes take non-negative integers",
+                kExitUsage);
+  }
+  if (sample_docs > 0 || sample_bytes > 0) {
+    uint64_t n = 0, sampled_bytes = 0;
+    absl::Status s = (*catalog)->ForEachDoc([&](uint64_t id, const v1::DocRecord& doc) {
+      if (!all_docs && !filters.Keeps(doc)) return true;
+      ++n;
+      sampled_bytes += doc.text_bytes();
+      last_doc_id = id;
+      return !((sample_docs > 0 && n >= static_cast<uint64_t>(sample_docs)) ||
+               (sample_bytes > 0 && sampled_bytes >= sample_bytes));
+    });
+    if (!s.ok()) return Fail("train-tokenizer", s.message());
+  }
   WordCounter words;
   uint64_t docs = 0, bytes = 0;
   std::vector<std::string> held_out;
+  std::atomic<uint64_t> files_done{0};
   CorpusFileReaderOptions reader_options;
   reader_options.text_field = (*catalog)->meta().text_field();
+  std::unique_ptr<ProgressLine> progress = std::make_unique<ProgressLine>([&] {
+    return absl::StrFormat("counting pre-tokens: %d/%d files", files_done.load(), files.size());
+  });
   absl::Status status = RunOrdered<FileWords>(
       files.size(), jobs,
       [&] {
         return [&, reader = std::make_shared<CorpusFileReader>(reader_options)](size_t i) {
           return CountFile(**catalog, *files[i], filters, all_docs,
-                           report ? std::max(held_out_every, 2) : 0, *reader);
+                           report ? std::max(held_out_every, 2) : 0, last_doc_id, *reader);
         };
       },
       [&](size_t, FileWords counted) {
         if (!counted.status.ok()) return counted.status;
+        files_done.fetch_add(1);
         words.Merge(std::move(counted.words));
         for (std::string& doc : counted.held_out) held_out.push_back(std::move(doc));
         docs += counted.docs;
         bytes += counted.bytes;
         return absl::OkStatus();
       });
+  progress.reset();
   if (!status.ok()) return Fail("train-tokenizer", status.message());
   const absl::Time counted = absl::Now();
+  progress = std::make_unique<ProgressLine>([] { return std::string("merging pairs"); });
   absl::StatusOr<TrainedBpe> trained = TrainBpe(words.counts(), options);
+  progress.reset();
   if (!trained.ok()) return Fail("train-tokenizer", trained.status().message());
   std::ofstream out(out_path, std::ios::binary | std::ios::trunc);
   out << trained->ToTokenizerJson();

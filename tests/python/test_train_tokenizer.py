@@ -90,3 +90,22 @@ def test_report_holds_out_documents_and_compares_with_a_baseline(shardstream_bin
     for needle in ("trained ", "baseline ", "bytes/token", "of the baseline's tokens",
                    "Python keywords and builtins", "longest tokens:"):
         assert needle in report, needle
+
+
+def test_samples_take_the_first_documents_by_id(shardstream_bin, tmp_path):
+    db = str(tmp_path / "db")
+    run(shardstream_bin, "index", "--db", db, "--corpus", os.path.join(DATA, "corpus-sample"))
+    docs = sample_documents()
+    by_docs = run(shardstream_bin, "train-tokenizer", "--db", db, "--vocab-size", "500", "--out",
+                  str(tmp_path / "a.json"), "--all-docs", "--sample-docs", "100").stdout
+    assert "trained on 100 documents" in by_docs
+    # --sample-bytes: the first documents until their text reaches the limit (inclusive).
+    limit, total, n = 1_000_000, 0, 0
+    for d in docs:
+        total += len(d.encode())
+        n += 1
+        if total >= limit:
+            break
+    by_bytes = run(shardstream_bin, "train-tokenizer", "--db", db, "--vocab-size", "500", "--out",
+                   str(tmp_path / "b.json"), "--all-docs", "--sample-bytes", str(limit)).stdout
+    assert f"trained on {n} documents" in by_bytes
