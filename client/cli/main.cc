@@ -22,7 +22,7 @@ constexpr Command kCommands[] = {
     {"tokenize", shardstream::cli::RunTokenizeCommand,
      "tokenize every indexed document into the catalog's token store (incremental)"},
     {"stream", shardstream::cli::RunStreamCommand,
-     "stream shuffled, packed token batches of one rank (embedded: --db)"},
+     "stream shuffled, packed token batches of one rank (--db embedded, --server remote)"},
     {"serve", shardstream::cli::RunServeCommand,
      "the shard server daemon: token batches over gRPC"},
     {"train-tokenizer", shardstream::cli::RunTrainTokenizerCommand,
@@ -36,8 +36,11 @@ constexpr Command kCommands[] = {
 void PrintUsage(std::ostream& out) {
   out << "usage: shardstream <command> [flags]   (shardstream <command> --help for its flags)\n\n"
          "commands:\n";
-  for (const Command& c : kCommands)
-    out << "  " << c.name << std::string(10 - std::string(c.name).size(), ' ') << c.summary << "\n";
+  for (const Command& c : kCommands) {
+    const std::string name = c.name;
+    out << "  " << name << std::string(name.size() < 17 ? 17 - name.size() : 1, ' ') << c.summary
+        << "\n";
+  }
 }
 
 }  // namespace
