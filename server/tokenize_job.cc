@@ -12,6 +12,7 @@
 #include "common/corpus_file_reader.h"
 #include "common/ordered_parallel.h"
 #include "common/status_macros.h"
+#include "server/indexed_documents.h"
 
 namespace shardstream {
 namespace {
@@ -125,17 +126,6 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
                                                   const v1::TokenizerRecord& record,
                                                   CorpusFileReader& reader, Encoder& encoder) {
   FileTokens out;
-  // The catalog's view of the file: which lines are documents, and their hashes.
-  std::vector<std::pair<uint64_t, Hash128>> expected;  // (line, hash) in id order
-  expected.reserve(file.num_docs());
-  out.status = catalog_->ForEachDocInRange(
-      file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-      [&](uint64_t, const v1::DocRecord& doc) {
-        expected.emplace_back(doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()});
-        return true;
-      });
-  if (!out.status.ok()) return out;
-  const std::string path = (std::filesystem::path(file.root()) / file.path()).string();
   absl::StatusOr<std::unique_ptr<TokenSstWriter>> sst =
       TokenStore(catalog_).NewSstWriter(FingerprintOf(record), file.file_id());
   if (!sst.ok()) {
@@ -145,38 +135,21 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
   // Two stages: a reader thread decompresses, parses and checks documents against the catalog;
   // this thread encodes them and writes the SST file. The hand-over holds a few MiB of text.
   DocQueue queue(/*max_batches=*/4);
-  std::string mismatch;  // written by the reader, read after it joined
-  FileScanResult scan;
-  absl::Status read_status;
+  absl::Status read_status;  // written by the reader, read after it joined
   std::thread read_thread([&] {
-    size_t next = 0;
     DocQueue::Batch batch;
-    auto on_document = [&](uint64_t line, const ParsedLine& doc) {
-      if (queue.cancelled()) return false;
-      if (next < expected.size() && line < expected[next].first) return true;  // not indexed
-      if (next >= expected.size() || line != expected[next].first ||
-          HashBytes(doc.text) != expected[next].second) {
-        mismatch = absl::StrCat("line ", line, " is not the indexed document");
-        return false;
-      }
-      batch.texts.emplace_back(doc.text);
-      batch.bytes += doc.text.size();
-      ++next;
-      if (batch.bytes >= (size_t{1} << 20)) {
-        queue.Push(std::move(batch));
-        batch = DocQueue::Batch();
-      }
-      return true;
-    };
-    absl::StatusOr<FileScanResult> result = reader.Read(path, file.compression(), on_document);
-    if (result.ok()) {
-      scan = *std::move(result);
-      if (mismatch.empty() && next != expected.size()) {
-        mismatch = absl::StrCat(expected.size() - next, " indexed documents are missing");
-      }
-    } else {
-      read_status = result.status();
-    }
+    read_status = ReadIndexedDocuments(
+        *catalog_, file, reader, [](uint64_t, const v1::DocRecord&) { return true; },
+        [&](uint64_t, std::string_view text) {
+          if (queue.cancelled()) return false;
+          batch.texts.emplace_back(text);
+          batch.bytes += text.size();
+          if (batch.bytes >= (size_t{1} << 20)) {
+            queue.Push(std::move(batch));
+            batch = DocQueue::Batch();
+          }
+          return true;
+        });
     queue.Push(std::move(batch));
     queue.Close();
   });
@@ -203,15 +176,9 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
     if (!write_status.ok()) queue.Cancel();
   }
   read_thread.join();
-  if (!read_status.ok()) {
-    out.status = read_status;
-  } else if (!write_status.ok()) {
-    out.status = write_status;
-  } else if (!mismatch.empty() ||
-             scan.checksum != Hash128{file.checksum_hi(), file.checksum_lo()}) {
-    out.status = absl::FailedPreconditionError(absl::StrCat(
-        path, " changed since it was indexed",
-        mismatch.empty() ? "" : absl::StrCat(" (", mismatch, ")"), "; run `shardstream index`"));
+  out.status = !write_status.ok() ? write_status : read_status;
+  if (out.status.ok() && doc_index != file.num_docs()) {
+    out.status = absl::InternalError("the reader stopped before the end of the file");
   }
   if (out.status.ok()) {
     absl::StatusOr<std::string> finished = (*sst)->Finish();

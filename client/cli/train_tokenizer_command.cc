@@ -16,13 +16,14 @@
 #include "common/tokenizer.h"
 #include "server/bpe_trainer.h"
 #include "server/catalog.h"
+#include "server/indexed_documents.h"
 #include "server/plan.h"
 
 namespace shardstream::cli {
 namespace {
 
-// The pre-token counts of one file's selected documents (those the catalog has at those lines,
-// with those hashes, that `filters` keep; all with `all_docs`).
+// The pre-token counts of one file's selected documents (those `filters` keep, or all with
+// `all_docs`, up to `last_doc_id`), and the held-out ones.
 struct FileWords {
   absl::Status status;
   WordCounter words;
@@ -122,43 +123,22 @@ FileWords CountFile(const Catalog& catalog, const v1::FileRecord& file, const Do
                     bool all_docs, int held_out_every, uint64_t last_doc_id,
                     CorpusFileReader& reader) {
   FileWords out;
-  struct Wanted {
-    uint64_t line;
-    Hash128 hash;
-    uint64_t id;
-  };
-  std::vector<Wanted> wanted;  // the selected documents, in line order
-  out.status = catalog.ForEachDocInRange(
-      file.first_doc_id(), file.first_doc_id() + file.num_docs(),
+  out.status = ReadIndexedDocuments(
+      catalog, file, reader,
       [&](uint64_t id, const v1::DocRecord& doc) {
-        if (id > last_doc_id) return false;  // past the sample
-        if (all_docs || filters.Keeps(doc)) {
-          wanted.push_back({doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()}, id});
+        return id <= last_doc_id && (all_docs || filters.Keeps(doc));
+      },
+      [&](uint64_t id, std::string_view text) {
+        // Held out: documents whose id is a multiple of held_out_every (0: none).
+        if (held_out_every > 0 && id % held_out_every == 0) {
+          out.held_out.emplace_back(text);
+        } else {
+          out.words.AddText(text);
+          ++out.docs;
+          out.bytes += text.size();
         }
         return true;
       });
-  if (!out.status.ok() || wanted.empty()) return out;
-  size_t next = 0;
-  const std::string path = (std::filesystem::path(file.root()) / file.path()).string();
-  absl::StatusOr<FileScanResult> scan =
-      reader.Read(path, file.compression(), [&](uint64_t line, const ParsedLine& doc) {
-        if (line < wanted[next].line) return true;  // not selected
-        if (line != wanted[next].line || HashBytes(doc.text) != wanted[next].hash) {
-          out.status = absl::FailedPreconditionError(absl::StrCat(
-              path, " changed since it was indexed (line ", line, "); run `shardstream index`"));
-          return false;
-        }
-        // Held out: documents whose id is a multiple of held_out_every (0: none).
-        if (held_out_every > 0 && wanted[next].id % held_out_every == 0) {
-          out.held_out.emplace_back(doc.text);
-        } else {
-          out.words.AddText(doc.text);
-          ++out.docs;
-          out.bytes += doc.text.size();
-        }
-        return ++next < wanted.size();
-      });
-  if (!scan.ok()) out.status = scan.status();
   return out;
 }
 
