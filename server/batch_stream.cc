@@ -1,5 +1,7 @@
 #include "server/batch_stream.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
@@ -15,6 +17,9 @@ absl::Status StreamOptions::Validate() const {
   if (batch_size < 1 || batch_size > 65536) {
     return absl::InvalidArgumentError(
         absl::StrCat("batch_size must be in [1, 65536], got ", batch_size));
+  }
+  if (packed_bytes != 0 && packed_bytes != 2 && packed_bytes != 4) {
+    return absl::InvalidArgumentError("packed_bytes must be 0, 2 or 4");
   }
   if (uint64_t{batch_size} * plan.seq_len > (uint64_t{1} << 28)) {
     return absl::InvalidArgumentError("batch_size × seq_len must be at most 2^28 tokens");
@@ -80,28 +85,35 @@ absl::Status BatchStream::LoadDoc(size_t plan_index) {
   RETURN_IF_ERROR(
       store_.ReadTokens(plan_->identity().tokenizer, plan_->doc_id(plan_index), &packed_));
   const uint32_t width = plan_->tokenizer().token_bytes();
-  const size_t n = packed_.size() / width;
-  if (n != plan_->token_count(plan_index) || packed_.size() % width != 0) {
+  if (packed_.size() != size_t{plan_->token_count(plan_index)} * width) {
     return absl::DataLossError(absl::StrCat("tokens of document ", plan_->doc_id(plan_index),
                                             " do not match their count; re-run tokenize"));
-  }
-  doc_tokens_.resize(n);
-  const auto* p = reinterpret_cast<const uint8_t*>(packed_.data());
-  if (width == 2) {
-    for (size_t i = 0; i < n; ++i) doc_tokens_[i] = p[2 * i] | (uint32_t{p[2 * i + 1]} << 8);
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      doc_tokens_[i] = p[4 * i] | (uint32_t{p[4 * i + 1]} << 8) | (uint32_t{p[4 * i + 2]} << 16) |
-                       (uint32_t{p[4 * i + 3]} << 24);
-    }
   }
   loaded_doc_ = plan_index;
   return absl::OkStatus();
 }
 
-absl::Status BatchStream::FillRow(uint64_t sequence, uint32_t* out, std::vector<uint32_t>* starts) {
+namespace {
+
+// Id i of little-endian ids `width` bytes wide.
+inline uint32_t IdAt(const uint8_t* p, uint32_t width, size_t i) {
+  p += size_t{i} * width;
+  return width == 2
+             ? p[0] | (uint32_t{p[1]} << 8)
+             : p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+inline void PutId(uint8_t* out, uint32_t width, uint32_t id) {
+  for (uint32_t b = 0; b < width; ++b) out[b] = static_cast<uint8_t>(id >> (8 * b));
+}
+
+}  // namespace
+
+absl::Status BatchStream::FillRow(uint64_t sequence, uint32_t* out32, uint8_t* out_bytes,
+                                  std::vector<uint32_t>* starts) {
   layout_->Pieces(sequence, &pieces_);
   const uint32_t eos = plan_->tokenizer().eos_id();
+  const uint32_t stored = plan_->tokenizer().token_bytes(), wanted = options_.packed_bytes;
   uint32_t at = 0;
   for (const EpochLayout::Piece& piece : pieces_) {
     const size_t doc = layout_->DocAt(piece.position);
@@ -110,10 +122,28 @@ absl::Status BatchStream::FillRow(uint64_t sequence, uint32_t* out, std::vector<
     const uint32_t text_end = std::min(piece.end, count);
     if (piece.begin < text_end) {
       RETURN_IF_ERROR(LoadDoc(doc));
-      std::copy(doc_tokens_.begin() + piece.begin, doc_tokens_.begin() + text_end, out + at);
-      at += text_end - piece.begin;
+      const auto* src = reinterpret_cast<const uint8_t*>(packed_.data());
+      const uint32_t n = text_end - piece.begin;
+      if (out32 != nullptr) {
+        for (uint32_t i = 0; i < n; ++i) out32[at + i] = IdAt(src, stored, piece.begin + i);
+      } else if (wanted == stored) {  // the served path: bytes as stored
+        std::memcpy(out_bytes + size_t{at} * wanted, src + size_t{piece.begin} * stored,
+                    size_t{n} * stored);
+      } else {
+        for (uint32_t i = 0; i < n; ++i) {
+          PutId(out_bytes + size_t{at + i} * wanted, wanted, IdAt(src, stored, piece.begin + i));
+        }
+      }
+      at += n;
     }
-    if (piece.end == count + 1) out[at++] = eos;  // the piece includes the document's EOS
+    if (piece.end == count + 1) {  // the piece includes the document's EOS
+      if (out32 != nullptr) {
+        out32[at] = eos;
+      } else {
+        PutId(out_bytes + size_t{at} * wanted, wanted, eos);
+      }
+      ++at;
+    }
   }
   return absl::OkStatus();
 }
@@ -136,12 +166,22 @@ absl::StatusOr<bool> BatchStream::Next(Batch* batch) {
   batch->rank = options_.rank;
   batch->rows = rows;
   batch->seq_len = len;
-  batch->tokens.resize(size_t{rows} * len);
+  const uint32_t width = options_.packed_bytes;
+  if (width == 0) {
+    batch->tokens.resize(size_t{rows} * len);
+    batch->packed.clear();
+  } else {
+    batch->packed.resize(size_t{rows} * len * width);
+    batch->tokens.clear();
+  }
   batch->doc_starts.assign(options_.doc_boundaries ? rows : 0, {});
   const uint64_t first = next_sequence_ + uint64_t{options_.rank} * rows;
   for (uint32_t r = 0; r < rows; ++r) {
-    RETURN_IF_ERROR(FillRow(first + r, batch->tokens.data() + size_t{r} * len,
-                            options_.doc_boundaries ? &batch->doc_starts[r] : nullptr));
+    const size_t offset = size_t{r} * len;
+    RETURN_IF_ERROR(FillRow(
+        first + r, width == 0 ? batch->tokens.data() + offset : nullptr,
+        width == 0 ? nullptr : reinterpret_cast<uint8_t*>(batch->packed.data()) + offset * width,
+        options_.doc_boundaries ? &batch->doc_starts[r] : nullptr));
   }
   next_sequence_ += global_batch_;
   batch->cursor = cursor();

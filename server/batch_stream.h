@@ -28,6 +28,10 @@ struct StreamOptions {
   uint64_t epochs = 0;          // stop after this many epochs (counted from epoch 0); 0: never
   std::string resume_cursor;    // start after this cursor; empty: epoch 0, sequence 0
   bool doc_boundaries = false;  // also report where documents start in each row
+  // 0: batches in Batch::tokens (uint32). 2 or 4: in Batch::packed, little-endian ids of that
+  // many bytes, copied straight from the token store when its width is the same (the served
+  // path). 2 requires ids below 65,536.
+  uint32_t packed_bytes = 0;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the bad field
 };
@@ -38,7 +42,8 @@ struct Batch {
   uint32_t rank = 0;
   uint32_t rows = 0;
   uint32_t seq_len = 0;
-  std::vector<uint32_t> tokens;  // rows × seq_len, row-major
+  std::vector<uint32_t> tokens;  // rows × seq_len, row-major (packed_bytes == 0)
+  std::string packed;            // the same, little-endian, packed_bytes each (packed_bytes > 0)
   // With doc_boundaries: per row, the offsets (ascending) where a document's first token is.
   std::vector<std::vector<uint32_t>> doc_starts;
   std::string cursor;  // resumes after this batch
@@ -74,7 +79,10 @@ class BatchStream {
  private:
   BatchStream(const Catalog* catalog, std::shared_ptr<const Plan> plan, StreamOptions options,
               LayoutSource layouts);
-  absl::Status FillRow(uint64_t sequence, uint32_t* out, std::vector<uint32_t>* starts);
+  // Fills one row into `out32` (uint32 ids) or, when null, `out_bytes` (options_.packed_bytes
+  // each).
+  absl::Status FillRow(uint64_t sequence, uint32_t* out32, uint8_t* out_bytes,
+                       std::vector<uint32_t>* starts);
   absl::Status LoadDoc(size_t plan_index);
 
   const Catalog* const catalog_;
@@ -87,9 +95,8 @@ class BatchStream {
   const LayoutSource layouts_;
   std::shared_ptr<const EpochLayout> layout_;
   std::vector<EpochLayout::Piece> pieces_;
-  // The last document read, unpacked (a document often spans two sequences).
+  // The last document read, as stored (a document often spans two sequences).
   size_t loaded_doc_ = SIZE_MAX;
-  std::vector<uint32_t> doc_tokens_;
   std::string packed_;
 };
 

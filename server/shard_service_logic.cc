@@ -154,6 +154,7 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
         absl::StrCat("dtype UINT16 cannot hold the ids of tokenizer \"", plan->tokenizer().name(),
                      "\" (", plan->tokenizer().vocab_size(), " ids); ask for INT32"));
   }
+  options.packed_bytes = dtype == v1::TOKEN_DTYPE_UINT16 ? 2 : 4;
   ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream,
                    BatchStream::Open(catalog_, plan, options,
                                      [this](std::shared_ptr<const Plan> p, uint64_t epoch) {
@@ -168,27 +169,10 @@ ServedStream::~ServedStream() { owner_->active_.fetch_sub(1); }
 absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   ASSIGN_OR_RETURN(bool more, stream_->Next(&scratch_));
   if (!more) return false;
-  batch->Clear();  // keeps the tokens string's capacity: no allocation per batch
-  const size_t n = scratch_.tokens.size();
-  std::string* bytes = batch->mutable_tokens();
-  const uint32_t* __restrict in = scratch_.tokens.data();
-  if (dtype_ == v1::TOKEN_DTYPE_UINT16) {
-    bytes->resize(n * 2);
-    auto* __restrict out = reinterpret_cast<uint8_t*>(bytes->data());
-    for (size_t i = 0; i < n; ++i) {  // little-endian whatever the host: shifts, not memcpy
-      out[2 * i] = static_cast<uint8_t>(in[i]);
-      out[2 * i + 1] = static_cast<uint8_t>(in[i] >> 8);
-    }
-  } else {
-    bytes->resize(n * 4);
-    auto* __restrict out = reinterpret_cast<uint8_t*>(bytes->data());
-    for (size_t i = 0; i < n; ++i) {
-      out[4 * i] = static_cast<uint8_t>(in[i]);
-      out[4 * i + 1] = static_cast<uint8_t>(in[i] >> 8);
-      out[4 * i + 2] = static_cast<uint8_t>(in[i] >> 16);
-      out[4 * i + 3] = static_cast<uint8_t>(in[i] >> 24);
-    }
-  }
+  batch->Clear();
+  // The packed ids were written in the requested dtype; swapping buffers reuses the previous
+  // batch's allocation next time.
+  batch->mutable_tokens()->swap(scratch_.packed);
   batch->set_dtype(dtype_);
   batch->set_rows(scratch_.rows);
   batch->set_seq_len(scratch_.seq_len);

@@ -130,6 +130,29 @@ TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
   EXPECT_GT(batches, 10u);
 }
 
+TEST_F(GrpcServerTest, Int32DtypeCarriesTheSameIds) {
+  StartServer();
+  std::vector<std::string> payloads;
+  for (v1::TokenDtype dtype : {v1::TOKEN_DTYPE_UINT16, v1::TOKEN_DTYPE_INT32}) {
+    v1::StreamRequest request = Request();
+    request.set_dtype(dtype);
+    grpc::ClientContext context;
+    auto call = stub_->StreamBatches(&context, request);
+    v1::Batch batch;
+    ASSERT_TRUE(call->Read(&batch));
+    EXPECT_EQ(batch.dtype(), dtype);
+    payloads.push_back(batch.tokens());
+    context.TryCancel();
+    call->Finish();
+  }
+  ASSERT_EQ(payloads[1].size(), 2 * payloads[0].size());
+  for (size_t i = 0; i < payloads[0].size() / 2; ++i) {
+    const auto* a = reinterpret_cast<const uint8_t*>(payloads[0].data()) + 2 * i;
+    const auto* b = reinterpret_cast<const uint8_t*>(payloads[1].data()) + 4 * i;
+    ASSERT_EQ(a[0] | (a[1] << 8), b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) << i;
+  }
+}
+
 TEST_F(GrpcServerTest, InvalidRequestsGetTheirExactCodes) {
   StartServer();
   v1::StreamRequest r = Request();
