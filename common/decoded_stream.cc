@@ -210,6 +210,17 @@ absl::StatusOr<Hash128> RawFile::FinishChecksum() {
   return hasher_.Digest();
 }
 
+absl::StatusOr<std::string> ReadFileContents(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<RawFile> file, RawFile::Open(path));
+  std::string out;
+  std::vector<uint8_t> buf(kRawChunkBytes);
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, file->Read(buf.data(), buf.size()));
+    if (n == 0) return out;
+    out.append(reinterpret_cast<const char*>(buf.data()), n);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<DecodedStream>> DecodedStream::Open(const std::string& path,
                                                                    v1::Compression compression) {
   ASSIGN_OR_RETURN(std::unique_ptr<RawFile> raw, RawFile::Open(path));

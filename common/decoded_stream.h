@@ -41,6 +41,10 @@ class RawFile {
   Hasher128 hasher_;
 };
 
+// The whole content of a (small) file, such as a tokenizer definition. NOT_FOUND /
+// PERMISSION_DENIED / INTERNAL with the OS message, as RawFile::Open and Read say.
+absl::StatusOr<std::string> ReadFileContents(const std::string& path);
+
 // The decompressed content of one corpus file. Not thread-safe.
 class DecodedStream {
  public:

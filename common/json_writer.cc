@@ -5,37 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/unicode_classes.h"
 
 namespace shardstream {
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not valid.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[k]); };
-  const uint8_t c = b(i);
-  size_t len;
-  uint32_t min;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  uint32_t cp = c & (0x7F >> len);
-  for (size_t k = 1; k < len; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
-}  // namespace
 
 void JsonWriter::AppendQuoted(std::string_view value, std::string* out) {
   out->push_back('"');
@@ -70,7 +42,8 @@ void JsonWriter::AppendQuoted(std::string_view value, std::string* out) {
       ++i;
       continue;
     }
-    size_t len = Utf8SequenceLength(value, i);
+    char32_t code_point;
+    const size_t len = DecodeUtf8(value.substr(i), &code_point);
     if (len == 0) {
       out->append("\xEF\xBF\xBD");  // U+FFFD for a byte that is not UTF-8
       ++i;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <queue>
 #include <sstream>
 #include <thread>
@@ -12,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/decoded_stream.h"
 #include "common/status_macros.h"
 #include "common/unicode_classes.h"
 
@@ -399,11 +399,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read tokenizer file ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  absl::StatusOr<std::unique_ptr<Tokenizer>> t = FromJson(ss.str());
+  ASSIGN_OR_RETURN(std::string json, ReadFileContents(path));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = FromJson(json);
   if (!t.ok()) {
     return absl::Status(t.status().code(), absl::StrCat(path, ": ", t.status().message()));
   }
@@ -412,13 +409,9 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJsonFile(const std::st
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMerges(
     const std::string& vocab_json_path, const std::string& merges_txt_path) {
-  std::ifstream vin(vocab_json_path, std::ios::binary), min(merges_txt_path, std::ios::binary);
-  if (!vin) return absl::NotFoundError(absl::StrCat("cannot read ", vocab_json_path));
-  if (!min) return absl::NotFoundError(absl::StrCat("cannot read ", merges_txt_path));
-  std::stringstream vs, ms;
-  vs << vin.rdbuf();
-  ms << min.rdbuf();
-  absl::StatusOr<std::unique_ptr<Tokenizer>> t = FromVocabAndMergesText(vs.str(), ms.str());
+  ASSIGN_OR_RETURN(std::string vocab, ReadFileContents(vocab_json_path));
+  ASSIGN_OR_RETURN(std::string merges, ReadFileContents(merges_txt_path));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = FromVocabAndMergesText(vocab, merges);
   if (!t.ok()) {
     return absl::Status(t.status().code(), absl::StrCat(vocab_json_path, " + ", merges_txt_path,
                                                         ": ", t.status().message()));

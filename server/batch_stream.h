@@ -89,10 +89,10 @@ class BatchStream {
   const TokenStore store_;
   const std::shared_ptr<const Plan> plan_;
   const StreamOptions options_;
+  const LayoutSource layouts_;
   const uint64_t global_batch_;
   uint64_t epoch_ = 0;
   uint64_t next_sequence_ = 0;
-  const LayoutSource layouts_;
   std::shared_ptr<const EpochLayout> layout_;
   std::vector<EpochLayout::Piece> pieces_;
   // The last document read, as stored (a document often spans two sequences).

@@ -2,28 +2,19 @@
 
 #include <deque>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/corpus_file_reader.h"
+#include "common/decoded_stream.h"
 #include "common/ordered_parallel.h"
 #include "common/status_macros.h"
 #include "server/indexed_documents.h"
 
 namespace shardstream {
 namespace {
-
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string DefaultName(const std::string& path) {
   std::filesystem::path p(path);
@@ -206,10 +197,10 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   }
   // The tokenizer, and its record (created on first use).
   v1::TokenizerRecord record;
-  ASSIGN_OR_RETURN(std::string definition, ReadWholeFile(options_.tokenizer_path));
+  ASSIGN_OR_RETURN(std::string definition, ReadFileContents(options_.tokenizer_path));
   std::string merges;
   if (!options_.merges_path.empty()) {
-    ASSIGN_OR_RETURN(merges, ReadWholeFile(options_.merges_path));
+    ASSIGN_OR_RETURN(merges, ReadFileContents(options_.merges_path));
   }
   absl::StatusOr<std::unique_ptr<Tokenizer>> loaded =
       merges.empty() ? Tokenizer::FromJson(definition)

@@ -140,7 +140,9 @@ TEST(Permutation, IsABijectionThatDependsOnTheKey) {
     }
     EXPECT_EQ(seen.size(), n);
     EXPECT_EQ(*seen.rbegin(), n - 1);
-    if (n >= 1000) EXPECT_LT(same, n / 50);
+    if (n >= 1000) {
+      EXPECT_LT(same, n / 50);
+    }
   }
 }
 
@@ -294,10 +296,14 @@ TEST_F(StreamTest, DocumentBoundariesMarkWhereDocumentsStart) {
       for (uint32_t s : b.doc_starts[r]) {
         // A document starts at 0 only if the previous sequence ended with EOS; elsewhere the
         // token before a start is always the EOS of the previous document.
-        if (s > 0) EXPECT_EQ(row[s - 1], 50256u);
+        if (s > 0) {
+          EXPECT_EQ(row[s - 1], 50256u);
+        }
       }
       for (uint32_t c = 0; c + 1 < b.seq_len; ++c) {
-        if (row[c] == 50256u) EXPECT_THAT(b.doc_starts[r], ::testing::Contains(c + 1));
+        if (row[c] == 50256u) {
+          EXPECT_THAT(b.doc_starts[r], ::testing::Contains(c + 1));
+        }
       }
     }
   }
