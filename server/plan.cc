@@ -48,7 +48,9 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
                                                         const PlanSpec& spec) {
   RETURN_IF_ERROR(spec.Validate());
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
-  ASSIGN_OR_RETURN(TokenStoreStatus status, store.Status(tokenizer));
+  // The per-file records (token counts) serve both the completeness check and the plan.
+  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(FingerprintOf(tokenizer)));
+  const TokenStoreStatus status = store.Status(tokenizer, tokenized);
   if (!status.complete()) {
     return absl::FailedPreconditionError(
         absl::StrCat("tokenizer \"", tokenizer.name(),
@@ -58,7 +60,6 @@ absl::StatusOr<std::shared_ptr<const Plan>> Plan::Build(const Catalog& catalog,
   if (catalog.meta().next_doc_id() > UINT32_MAX) {
     return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
   }
-  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(FingerprintOf(tokenizer)));
   auto plan = std::shared_ptr<Plan>(new Plan());
   plan->tokenizer_ = tokenizer;
   plan->identity_.dataset_version = catalog.version();

@@ -93,18 +93,19 @@ absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles
 }
 
 absl::StatusOr<TokenStoreStatus> TokenStore::Status(const v1::TokenizerRecord& tokenizer) const {
+  ASSIGN_OR_RETURN(auto done, TokenizedFiles(FingerprintOf(tokenizer)));
+  return Status(tokenizer, done);
+}
+
+TokenStoreStatus TokenStore::Status(const v1::TokenizerRecord& tokenizer,
+                                    const std::map<uint32_t, v1::TokenizedFile>& done) const {
   TokenStoreStatus s;
   s.tokenizer = tokenizer;
-  ASSIGN_OR_RETURN(auto done, TokenizedFiles(FingerprintOf(tokenizer)));
   for (const auto& [id, file] : catalog_->files()) {
     if (file.num_docs() == 0) continue;
     ++s.files;
     auto it = done.find(id);
-    if (it == done.end() || it->second.digest_hi() != file.digest_hi() ||
-        it->second.digest_lo() != file.digest_lo() ||
-        it->second.first_doc_id() != file.first_doc_id()) {
-      continue;
-    }
+    if (it == done.end() || !IsCurrent(it->second, file)) continue;
     ++s.files_done;
     s.docs += it->second.num_docs();
     s.tokens += it->second.tokens();

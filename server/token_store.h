@@ -22,6 +22,13 @@ inline Hash128 FingerprintOf(const v1::TokenizerRecord& r) {
   return Hash128{r.fingerprint_hi(), r.fingerprint_lo()};
 }
 
+// True when `tokenized` holds the tokens of `file` as the catalog has it now (same documents,
+// same ids). The one test of "already tokenized" for the tokenize job, plans and status.
+inline bool IsCurrent(const v1::TokenizedFile& tokenized, const v1::FileRecord& file) {
+  return tokenized.digest_hi() == file.digest_hi() && tokenized.digest_lo() == file.digest_lo() &&
+         tokenized.first_doc_id() == file.first_doc_id() && tokenized.num_docs() == file.num_docs();
+}
+
 // How complete a tokenizer's store is against the catalog.
 struct TokenStoreStatus {
   v1::TokenizerRecord tokenizer;
@@ -70,6 +77,9 @@ class TokenStore {
       const Hash128& tokenizer) const;
   // Completeness against the catalog's current files.
   absl::StatusOr<TokenStoreStatus> Status(const v1::TokenizerRecord& tokenizer) const;
+  // The same from the tokenizer's TokenizedFiles(), for callers that already loaded them.
+  TokenStoreStatus Status(const v1::TokenizerRecord& tokenizer,
+                          const std::map<uint32_t, v1::TokenizedFile>& tokenized) const;
 
   // A writer for the tokens of `file_id`; thread-safe (each call makes its own file).
   absl::StatusOr<std::unique_ptr<TokenSstWriter>> NewSstWriter(const Hash128& tokenizer,

@@ -268,10 +268,7 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   std::vector<const v1::TokenizedFile*> replaces;
   for (const auto& [id, file] : catalog_->files()) {
     auto it = done.find(id);
-    const bool current = it != done.end() && it->second.digest_hi() == file.digest_hi() &&
-                         it->second.digest_lo() == file.digest_lo() &&
-                         it->second.first_doc_id() == file.first_doc_id() &&
-                         it->second.num_docs() == file.num_docs();
+    const bool current = it != done.end() && IsCurrent(it->second, file);
     if (current || file.num_docs() == 0) {
       if (current) ++summary.files_unchanged;
       continue;
