@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "client/reader.h"
+#include "client/server_info.h"
 
 namespace py = pybind11;
 
@@ -127,6 +128,42 @@ class PyReader {
   std::unique_ptr<Reader> reader_;
 };
 
+// GetInfo as a dict (field names as in shard_service.proto).
+py::dict ServerInfo(const std::string& server, double timeout_s) {
+  absl::StatusOr<v1::GetInfoResponse> info;
+  {
+    py::gil_scoped_release release;
+    info = GetServerInfo(server, absl::Seconds(timeout_s));
+  }
+  if (!info.ok()) RaiseStatus(info.status());
+  py::list tokenizers;
+  for (const v1::TokenizerInfo& t : info->tokenizers()) {
+    py::dict d;
+    d["name"] = t.name();
+    d["fingerprint"] = t.fingerprint();
+    d["vocab_size"] = t.vocab_size();
+    d["eos_id"] = t.eos_id();
+    d["docs"] = t.docs();
+    d["tokens"] = t.tokens();
+    d["ready"] = t.ready();
+    d["files_done"] = t.files_done();
+    d["files"] = t.files();
+    tokenizers.append(d);
+  }
+  py::dict d;
+  d["server_version"] = info->server_version();
+  d["dataset_version"] = info->dataset_version();
+  d["text_field"] = info->text_field();
+  d["files"] = info->files();
+  d["docs"] = info->docs();
+  d["tokenizers"] = tokenizers;
+  d["max_streams"] = info->max_streams();
+  d["active_streams"] = info->active_streams();
+  d["max_seq_len"] = info->max_seq_len();
+  d["max_batch_tokens"] = info->max_batch_tokens();
+  return d;
+}
+
 }  // namespace
 }  // namespace shardstream
 
@@ -145,4 +182,5 @@ PYBIND11_MODULE(_reader, m) {
       .def("cursor", &shardstream::PyReader::Cursor)
       .def("reconnects", &shardstream::PyReader::Reconnects)
       .def("close", &shardstream::PyReader::Close);
+  m.def("server_info", &shardstream::ServerInfo, py::arg("server"), py::arg("timeout_s"));
 }

@@ -19,7 +19,7 @@ import numpy as np
 from shardstream import _reader
 from shardstream.errors import ShardstreamError
 
-__all__ = ["Batch", "Reader", "ShardstreamError"]
+__all__ = ["Batch", "Reader", "ShardstreamError", "server_info"]
 __version__ = "0.1.0"
 
 _STATE_VERSION = 1
@@ -160,6 +160,16 @@ class Reader(Iterator[Batch]):
     def __del__(self) -> None:
         if getattr(self, "_native", None) is not None:
             self.close()
+
+
+def server_info(server: str, timeout: float = 10.0) -> dict:
+    """What the server at ``"HOST:PORT"`` holds: dataset version, documents, limits, and its
+    tokenizers (``name``, ``vocab_size``, ``eos_id``, ``ready``, ...), as in GetInfo.
+
+    Waits up to ``timeout`` seconds for a server that is starting; then raises
+    ``ShardstreamError`` (UNAVAILABLE or DEADLINE_EXCEEDED).
+    """
+    return _reader.server_info(server, float(timeout))
 
 
 def _cursor_from_state(state: Mapping[str, Any]) -> str:
