@@ -4,12 +4,15 @@ The binary comes from $SHARDSTREAM_BIN (ctest sets it). Expected values in these
 computed by `reference_reader.py`, an independent reader written with Python's own gzip/json.
 """
 import os
+import signal
 import subprocess
 import sys
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(os.path.dirname(HERE), "data")
+GPT2 = os.path.join(DATA, "gpt2", "tokenizer.json")
 sys.path.insert(0, HERE)
 
 
@@ -42,3 +45,55 @@ def run(bin_path, *args, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} exited {proc.returncode}:\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="session")
+def catalog(tmp_path_factory, machine_corpus):
+    """The machine corpus indexed and tokenized with GPT-2 (tokenizer name "gpt2")."""
+    db = str(tmp_path_factory.mktemp("serve") / "db")
+    run(os.environ["SHARDSTREAM_BIN"], "index", "--db", db, "--corpus", machine_corpus)
+    run(os.environ["SHARDSTREAM_BIN"], "tokenize", "--db", db, "--tokenizer", GPT2, "--jobs", "2")
+    return db
+
+
+class Server:
+    """`shardstream serve` on 127.0.0.1 (port 0 first; the same port again on restart)."""
+
+    def __init__(self, bin_path, db, port=0, extra=()):
+        self.bin, self.db, self.extra = bin_path, db, extra
+        self.start(port)
+
+    def start(self, port):
+        self.proc = subprocess.Popen([self.bin, "serve", "--db", self.db, "--listen",
+                                      f"127.0.0.1:{port}", *self.extra],
+                                     stderr=subprocess.PIPE, text=True)
+        line = self.proc.stderr.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        self.port = int(line.split("listening on 127.0.0.1:")[1].split()[0])
+        self.address = f"127.0.0.1:{self.port}"
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def rss_kb(self, field="VmRSS"):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(timeout=30)
+        return self.proc.returncode
+
+
+@pytest.fixture
+def servers():
+    started = []
+    yield started
+    for s in started:
+        if s.proc.poll() is None:
+            s.kill9()

@@ -12,63 +12,10 @@ import time
 
 import pytest
 
-from conftest import run
+from conftest import Server, run
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-GPT2 = os.path.join(DATA, "gpt2", "tokenizer.json")
 REQUEST = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "--seed", "5",
            "--doc-boundaries")
-
-
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory, machine_corpus):
-    db = str(tmp_path_factory.mktemp("serve") / "db")
-    run(os.environ["SHARDSTREAM_BIN"], "index", "--db", db, "--corpus", machine_corpus)
-    run(os.environ["SHARDSTREAM_BIN"], "tokenize", "--db", db, "--tokenizer", GPT2, "--jobs", "2")
-    return db
-
-
-class Server:
-    """`shardstream serve` on 127.0.0.1 (port 0 first; the same port again on restart)."""
-
-    def __init__(self, bin_path, db, port=0, extra=()):
-        self.bin, self.db, self.extra = bin_path, db, extra
-        self.start(port)
-
-    def start(self, port):
-        self.proc = subprocess.Popen([self.bin, "serve", "--db", self.db, "--listen",
-                                      f"127.0.0.1:{port}", *self.extra],
-                                     stderr=subprocess.PIPE, text=True)
-        line = self.proc.stderr.readline()
-        assert "listening on 127.0.0.1:" in line, line
-        self.port = int(line.split("listening on 127.0.0.1:")[1].split()[0])
-        self.address = f"127.0.0.1:{self.port}"
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def rss_kb(self, field="VmRSS"):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        return 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            return self.proc.wait(timeout=30)
-        return self.proc.returncode
-
-
-@pytest.fixture
-def servers():
-    started = []
-    yield started
-    for s in started:
-        if s.proc.poll() is None:
-            s.kill9()
 
 
 def embedded(bin_path, db, *args):

@@ -16,10 +16,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import run
-
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
-GPT2 = os.path.join(DATA, "gpt2", "tokenizer.json")
+from conftest import DATA, GPT2, run
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,8 @@ import subprocess
 
 import pytest
 
-from conftest import run
+from conftest import DATA, run
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 BASES = {"gpt2": os.path.join(DATA, "gpt2", "tokenizer.json"),
          "codeparrot": os.path.join(DATA, "codeparrot", "tokenizer.json")}
 

@@ -9,9 +9,7 @@ import gzip
 import json
 import os
 
-from conftest import run
-
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+from conftest import DATA, run
 
 
 def sample_documents():
