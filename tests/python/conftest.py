@@ -3,6 +3,7 @@
 The binary comes from $SHARDSTREAM_BIN (ctest sets it). Expected values in these tests are
 computed by `reference_reader.py`, an independent reader written with Python's own gzip/json.
 """
+import json
 import os
 import signal
 import subprocess
@@ -97,3 +98,11 @@ def servers():
     for s in started:
         if s.proc.poll() is None:
             s.kill9()
+
+
+def embedded_batches(db, *args):
+    """Batches of `shardstream stream --db DB ARGS --format jsonl`, as dicts. The embedded stream
+    is the reference: test_tokenize_stream_cli.py checks it against independent encodings."""
+    out = subprocess.run([os.environ["SHARDSTREAM_BIN"], "stream", "--db", db, "--format",
+                          "jsonl", *args], capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines()]

@@ -8,7 +8,6 @@ It implements the documented rules (docs/index.md, docs/quality.md):
     string value that is not UTF-8), invalid_json (syntax, or not an object), missing_field,
     field_not_string, or a good document.
 """
-import gzip
 import hashlib
 import json
 import os

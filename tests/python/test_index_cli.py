@@ -12,8 +12,6 @@ import signal
 import subprocess
 import time
 
-import pytest
-
 from conftest import run
 from reference_reader import expected_stats, read_file
 

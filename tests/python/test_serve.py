@@ -6,11 +6,8 @@ across server crashes, restarts and failovers.
 """
 import os
 import shutil
-import signal
 import subprocess
 import time
-
-import pytest
 
 from conftest import Server, run
 

@@ -11,12 +11,11 @@ import random
 import shutil
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
 
-from conftest import DATA, GPT2, run
+from conftest import GPT2, run
 
 
 @pytest.fixture(scope="module")

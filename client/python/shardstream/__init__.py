@@ -88,6 +88,8 @@ class Reader(Iterator[Batch]):
                 raise ValueError(f"{name} must be >= 1, got {value}")
         if not 0 <= rank < max(world_size, 1):
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
+        if dtype not in (None, "uint16", "int32"):
+            raise ValueError(f"dtype must be None, 'uint16' or 'int32', got {dtype!r}")
         if retry_deadline <= 0:
             raise ValueError(f"retry_deadline must be > 0 seconds, got {retry_deadline}")
         self._options = dict(
