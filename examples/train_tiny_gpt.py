@@ -77,12 +77,45 @@ class TinyGPT(nn.Module):
         return self.ln_f(x) @ self.tok.weight.T
 
 
-def all_equal(values: torch.Tensor) -> bool:
-    """True when `values` is the same on every rank."""
-    low, high = values.clone(), values.clone()
-    dist.all_reduce(low, op=dist.ReduceOp.MIN)
-    dist.all_reduce(high, op=dist.ReduceOp.MAX)
-    return bool(torch.equal(low, high))
+class RankSync:
+    """The loop's own collectives (besides DDP's gradient all-reduce), on tensors allocated once.
+
+    Keeping them for the whole run also avoids a torch 1.13 shutdown deadlock: if gloo's worker
+    thread drops the last reference to a tensor created in Python while the main thread tears
+    the process group down (holding the GIL), both wait forever.
+    """
+
+    def __init__(self, world_size: int) -> None:
+        self.world_size = world_size
+        self.low = torch.zeros(2, dtype=torch.int64)
+        self.high = torch.zeros(2, dtype=torch.int64)
+        self.total = torch.zeros((), dtype=torch.float64)
+
+    def same_position(self, epoch: int, step: int) -> bool:
+        """True when every rank is at this (epoch, step) of the stream."""
+        for t, op in ((self.low, dist.ReduceOp.MIN), (self.high, dist.ReduceOp.MAX)):
+            t[0], t[1] = epoch, step
+            dist.all_reduce(t, op=op)
+        return bool(torch.equal(self.low, self.high))
+
+    def mean(self, value: float) -> float:
+        """`value` averaged over the ranks."""
+        self.total.fill_(value)
+        dist.all_reduce(self.total)
+        return self.total.item() / self.world_size
+
+
+def language_model_loss(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of predicting each token from the ones before it in its row."""
+    logits = model(ids[:, :-1])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+
+
+def evaluate(model: nn.Module, batches: list, sync: RankSync) -> float:
+    """Mean loss over fixed batches (this rank's rows), averaged over the ranks."""
+    with torch.no_grad():
+        loss = torch.stack([language_model_loss(model, ids) for ids in batches]).mean()
+    return sync.mean(loss.item())
 
 
 def save_checkpoint(path: str, model: nn.Module, optimizer, dataset, step: int) -> None:
@@ -116,30 +149,48 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
         dataset.load_state_dict(checkpoint["stream"])
         step = checkpoint["step"]
     ddp = DistributedDataParallel(model)
+    sync = RankSync(world_size)
     log = open(f"{args.log}.rank{rank}", "a") if args.log else None
     if rank == 0:
         print(f"training on {world_size} rank(s): {sum(p.numel() for p in model.parameters()):,} "
               f"parameters, vocabulary {vocab['vocab_size']}, {args.batch_size}x{args.seq_len} "
               f"tokens per rank and step, from step {step}", flush=True)
+    # Evaluation batches: the first ones of another shuffle (seed + 1), the same in every run,
+    # so that losses before and after training compare the same tokens.
+    with shardstream.Reader(args.server, tokenizer=args.tokenizer, seq_len=args.seq_len,
+                            batch_size=args.batch_size, seed=args.seed + 1, rank=rank,
+                            world_size=world_size) as reader:
+        eval_batches = [torch.from_numpy(b.tokens.astype("int64"))
+                        for _, b in zip(range(args.eval_batches), reader)]
 
+    def report_eval() -> None:
+        if not eval_batches:
+            return
+        loss = evaluate(model, eval_batches, sync)
+        if log:
+            log.write(json.dumps({"step": step, "eval_loss": loss}) + "\n")
+        if rank == 0:
+            print(f"step {step:5d}  eval loss {loss:7.4f} on {args.eval_batches} fixed batches",
+                  flush=True)
+
+    report_eval()
     start, tokens_seen = time.perf_counter(), 0
     for batch in torch.utils.data.DataLoader(dataset, batch_size=None):
         if step >= args.steps:
             break
         # Lockstep: every rank holds the rows of the same global batch.
-        if not all_equal(torch.tensor([batch.epoch, batch.step])):
+        if not sync.same_position(batch.epoch, batch.step):
             raise RuntimeError(f"rank {rank} is at epoch {batch.epoch} step {batch.step}, "
                                "another rank is not")
         ids = batch.tokens.long()
-        logits = ddp(ids[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
+        loss = language_model_loss(ddp, ids)
+        for group in optimizer.param_groups:  # linear warmup: a function of the step alone
+            group["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # DDP averages the gradients over the ranks
         optimizer.step()
         step += 1
-        mean_loss = loss.detach().clone()
-        dist.all_reduce(mean_loss)
-        mean_loss = mean_loss.item() / world_size
+        mean_loss = sync.mean(loss.item())
         tokens_seen += ids.numel() * world_size
         if log:
             log.write(json.dumps({
@@ -158,13 +209,19 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
             if rank == 0:
                 save_checkpoint(args.checkpoint, model, optimizer, dataset, step)
             dist.barrier()
+        if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+            report_eval()
         if step == args.stop_after:
             if rank == 0:
                 print(f"stopping after step {step} (--stop-after)", flush=True)
             break
+    if step == args.steps:
+        report_eval()
     if log:
         log.close()
+    del ddp  # before the process group (see RankSync)
     dist.destroy_process_group()
+    del sync
 
 
 def free_port() -> int:
@@ -178,7 +235,7 @@ def main() -> int:
     parser.add_argument("--server", required=True, help="HOST:PORT[,HOST:PORT...]")
     parser.add_argument("--tokenizer", default="gpt2")
     parser.add_argument("--seq-len", type=int, default=128, help="tokens per row (context + 1)")
-    parser.add_argument("--batch-size", type=int, default=4, help="rows per rank and step")
+    parser.add_argument("--batch-size", type=int, default=8, help="rows per rank and step")
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed and weight init")
     parser.add_argument("--steps", type=int, default=200, help="train until this global step")
     parser.add_argument("--nproc", type=int, default=2, help="ranks to spawn (without torchrun)")
@@ -186,7 +243,11 @@ def main() -> int:
     parser.add_argument("--d-model", type=int, default=128)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--heads", type=int, default=4)
-    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (AdamW)")
+    parser.add_argument("--warmup", type=int, default=10, help="steps of linear warmup")
+    parser.add_argument("--eval-batches", type=int, default=8,
+                        help="fixed batches per rank evaluated at the start and the end")
+    parser.add_argument("--eval-every", type=int, default=0, help="also every N steps")
     parser.add_argument("--checkpoint", help="checkpoint file (model, optimizer, stream)")
     parser.add_argument("--checkpoint-every", type=int, default=0, help="steps; 0: never")
     parser.add_argument("--resume", action="store_true", help="start from --checkpoint")
