@@ -219,9 +219,8 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
         report_eval()
     if log:
         log.close()
-    del ddp  # before the process group (see RankSync)
+    del ddp  # then the process group, while `sync` still holds its tensors (see RankSync)
     dist.destroy_process_group()
-    del sync
 
 
 def free_port() -> int:
