@@ -13,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev
   # tools the tests, the demo and the benchmarks run
   python3 python3-dev python3-numpy python3-pytest gzip zstd isal procps
+  # the Python client's PyTorch side (tests, examples/train_tiny_gpt.py); OpenBLAS because
+  # Debian's torch otherwise runs its CPU matrix products on the reference BLAS (~7x slower)
+  python3-torch libopenblas0-pthread
 )
 
 missing=()
