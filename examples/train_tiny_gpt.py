@@ -2,11 +2,11 @@
 """Trains a tiny GPT on CPU from a shardstream server, data-parallel over torch.distributed (gloo).
 
     # N processes on this machine (spawned here), each one rank of the stream:
-    python3 examples/train_tiny_gpt.py --server 127.0.0.1:7711 --tokenizer gpt2 \
+    /usr/bin/python3 examples/train_tiny_gpt.py --server 127.0.0.1:7711 --tokenizer gpt2 \
         --nproc 2 --steps 200 --checkpoint /tmp/tiny-gpt.pt --checkpoint-every 50
     # ... interrupted? The same command with --resume continues with exactly the batches the
     # uninterrupted run would have seen (the stream position is inside the checkpoint):
-    python3 examples/train_tiny_gpt.py ... --resume
+    /usr/bin/python3 examples/train_tiny_gpt.py ... --resume
     # Under torchrun (RANK/WORLD_SIZE/MASTER_ADDR in the environment) it runs one rank per process.
 
 The data side is three lines: a StreamingDataset (rank and world size from torch.distributed), a
