@@ -3,7 +3,8 @@
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
 # RocksDB catalog, print what is inside, tokenize it with GPT-2, start the shard server daemon,
 # stream shuffled, packed batches from it (a few decoded for people, then many with the
-# throughput), check they equal the embedded stream, and stop the daemon.
+# throughput), check they equal the embedded stream and what the Python client reads, and stop
+# the daemon.
 # Re-runnable; work files go to ${WORK:-/tmp/shardstream-demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,21 @@ echo "== the same from the catalog directly (embedded): byte-identical"
 "$BIN" stream --db "$WORK/catalog" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
   --max-batches 2000 --format npy --out "$WORK/embedded.npy" 2>/dev/null
 cmp "$WORK/batches.npy" "$WORK/embedded.npy" && echo "identical: $WORK/batches.npy = $WORK/embedded.npy"
+echo "== the Python client (shardstream.Reader, NumPy views, no copy): the same 2,000 batches"
+PYTHONPATH=build/python /usr/bin/python3 - "$ADDRESS" "$WORK/batches.npy" <<'PYTHON'
+import sys, time
+import numpy as np
+import shardstream
+address, saved = sys.argv[1], np.load(sys.argv[2])
+reader = shardstream.Reader(address, tokenizer="gpt2", seq_len=1024, batch_size=8, seed=7)
+start, same = time.perf_counter(), True
+for i, batch in zip(range(len(saved)), reader):
+    same &= np.array_equal(batch.tokens, saved[i])
+seconds = time.perf_counter() - start
+print(f"python: {len(saved)} batches, {saved.size / seconds / 1e6:.1f} M tokens/s, "
+      f"{'identical to' if same else 'DIFFERENT FROM'} the CLI's; resume with {reader.state_dict()}")
+sys.exit(0 if same else 1)
+PYTHON
 echo "== stopping the daemon (SIGTERM)"
 kill -TERM $SERVER_PID
 wait $SERVER_PID && echo "daemon exited 0"
