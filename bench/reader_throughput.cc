@@ -12,8 +12,10 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s SERVER TOKENIZER [--seq-len N] [--batch-size N] "
-                 "[--batches N] [--seed N] [--dtype uint16|int32]\n", argv[0]);
+    std::fprintf(stderr,
+                 "usage: %s SERVER TOKENIZER [--seq-len N] [--batch-size N] "
+                 "[--batches N] [--seed N] [--dtype uint16|int32]\n",
+                 argv[0]);
     return 2;
   }
   shardstream::ReaderOptions options;
@@ -57,7 +59,8 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("batches=%llu tokens=%llu seconds=%.6f\n", static_cast<unsigned long long>(received - 1),
+  std::printf("batches=%llu tokens=%llu seconds=%.6f\n",
+              static_cast<unsigned long long>(received - 1),
               static_cast<unsigned long long>(tokens), seconds);
   return 0;
 }

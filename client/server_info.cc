@@ -10,8 +10,8 @@ namespace shardstream {
 
 absl::StatusOr<v1::GetInfoResponse> GetServerInfo(const std::string& server,
                                                   absl::Duration timeout) {
-  auto stub = v1::ShardService::NewStub(
-      grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  auto stub =
+      v1::ShardService::NewStub(grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context.set_wait_for_ready(true);  // a server still starting is waited for, up to timeout

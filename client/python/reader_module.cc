@@ -29,8 +29,8 @@ namespace {
 // type hints and docs). Never returns.
 [[noreturn]] void RaiseStatus(const absl::Status& status) {
   py::object error_class = py::module_::import("shardstream.errors").attr("ShardstreamError");
-  py::object error = error_class(absl::StatusCodeToString(status.code()),
-                                 std::string(status.message()));
+  py::object error =
+      error_class(absl::StatusCodeToString(status.code()), std::string(status.message()));
   PyErr_SetObject(error_class.ptr(), error.ptr());
   throw py::error_already_set();
 }
@@ -73,10 +73,10 @@ py::tuple BatchToTuple(std::unique_ptr<v1::Batch> owned) {
 class PyReader {
  public:
   PyReader(std::vector<std::string> servers, const std::string& tokenizer, uint32_t seq_len,
-           uint32_t batch_size, uint64_t seed, uint32_t rank, uint32_t world_size,
-           uint64_t epochs, const std::string& cursor, bool no_dedup,
-           const std::string& filter_preset, bool doc_boundaries, const std::string& dtype,
-           size_t prefetch_batches, double retry_deadline_s) {
+           uint32_t batch_size, uint64_t seed, uint32_t rank, uint32_t world_size, uint64_t epochs,
+           const std::string& cursor, bool no_dedup, const std::string& filter_preset,
+           bool doc_boundaries, const std::string& dtype, size_t prefetch_batches,
+           double retry_deadline_s) {
     ReaderOptions options;
     options.servers = std::move(servers);
     v1::StreamRequest& r = options.request;
@@ -95,7 +95,8 @@ class PyReader {
     options.prefetch_batches = prefetch_batches;
     options.retry_deadline = absl::Seconds(retry_deadline_s);
     // Argument mistakes the caller can see before any connection: ValueError.
-    if (absl::Status s = options.Validate(); !s.ok()) throw py::value_error(std::string(s.message()));
+    if (absl::Status s = options.Validate(); !s.ok())
+      throw py::value_error(std::string(s.message()));
     auto reader = Reader::Open(std::move(options));
     if (!reader.ok()) RaiseStatus(reader.status());
     reader_ = std::move(*reader);

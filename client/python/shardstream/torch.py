@@ -14,7 +14,7 @@ raises a RuntimeError that says so.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
+from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.distributed
@@ -76,7 +76,7 @@ class StreamingDataset(torch.utils.data.IterableDataset):
         self._metadata = metadata
         self._cursor = ""
 
-    def rank_and_world_size(self) -> tuple:
+    def rank_and_world_size(self) -> Tuple[int, int]:
         """(rank, world_size) this dataset streams for: the given ones, else the process
         group's."""
         if self._rank is not None:
