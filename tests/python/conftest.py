@@ -106,3 +106,16 @@ def embedded_batches(db, *args):
     out = subprocess.run([os.environ["SHARDSTREAM_BIN"], "stream", "--db", db, "--format",
                           "jsonl", *args], capture_output=True, text=True, check=True).stdout
     return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def server(shardstream_bin, catalog):
+    """`shardstream serve` over `catalog`, for one test module."""
+    s = Server(shardstream_bin, catalog)
+    yield s
+    s.kill9()
+
+
+def take(iterable, n):
+    """The first n items of an iterable (fewer if it ends)."""
+    return [item for _, item in zip(range(n), iterable)]

@@ -13,27 +13,16 @@ import numpy as np
 import pytest
 
 import shardstream
-from conftest import Server, embedded_batches
+from conftest import Server, embedded_batches, take
 
 PLAN = dict(tokenizer="gpt2", seq_len=256, batch_size=4, seed=7)
 PLAN_FLAGS = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "--seed", "7")
 
 
 @pytest.fixture(scope="module")
-def server(shardstream_bin, catalog):
-    s = Server(shardstream_bin, catalog)
-    yield s
-    s.kill9()
-
-
-@pytest.fixture(scope="module")
 def expected(catalog):
     """The first 40 batches of PLAN, with document starts."""
     return embedded_batches(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "40")
-
-
-def take(reader, n):
-    return [b for _, b in zip(range(n), reader)]
 
 
 def assert_batch_equals(batch, want):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import shardstream
-from conftest import HERE, Server, embedded_batches
+from conftest import HERE, embedded_batches, take
 from shardstream.torch import StreamingDataset, TorchBatch
 
 PLAN = dict(tokenizer="gpt2", seq_len=256, batch_size=4, seed=3)
@@ -17,19 +17,8 @@ PLAN_FLAGS = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "-
 
 
 @pytest.fixture(scope="module")
-def server(shardstream_bin, catalog):
-    s = Server(shardstream_bin, catalog)
-    yield s
-    s.kill9()
-
-
-@pytest.fixture(scope="module")
 def expected(catalog):
     return embedded_batches(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "12")
-
-
-def take(loader, n):
-    return [t for _, t in zip(range(n), loader)]
 
 
 def test_dataloader_yields_int32_tensors_of_the_stream(server, expected):
