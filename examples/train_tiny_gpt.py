@@ -7,7 +7,8 @@
     # ... interrupted? The same command with --resume continues with exactly the batches the
     # uninterrupted run would have seen (the stream position is inside the checkpoint):
     /usr/bin/python3 examples/train_tiny_gpt.py ... --resume
-    # Under torchrun (RANK/WORLD_SIZE/MASTER_ADDR in the environment) it runs one rank per process.
+    # With RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT in the environment (torchrun, or set by
+    # hand: Debian 12's torchrun fails on Python 3.11) it runs as that one rank.
 
 The data side is three lines: a StreamingDataset (rank and world size from torch.distributed), a
 DataLoader with batch_size=None, and dataset.state_dict() in the checkpoint. Every step checks
