@@ -132,7 +132,7 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
         dist.init_process_group("gloo", init_method=args.init_method, rank=rank,
                                 world_size=world_size)
     else:
-        dist.init_process_group("gloo")  # torchrun's environment
+        dist.init_process_group("gloo")  # from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # the same initial weights on every rank
 
@@ -175,10 +175,10 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
                   flush=True)
 
     report_eval()
-    start, tokens_seen = time.perf_counter(), 0
-    for batch in torch.utils.data.DataLoader(dataset, batch_size=None):
-        if step >= args.steps:
-            break
+    first_step, start, tokens_seen = step, time.perf_counter(), 0
+    loader = torch.utils.data.DataLoader(dataset, batch_size=None)
+    # The loop stops right after a step, so the dataset's state never runs ahead of the model.
+    for batch in (loader if step < args.steps else ()):
         # Lockstep: every rank holds the rows of the same global batch.
         if not sync.same_position(batch.epoch, batch.step):
             raise RuntimeError(f"rank {rank} is at epoch {batch.epoch} step {batch.step}, "
@@ -216,7 +216,9 @@ def train(rank: int, world_size: int, args: argparse.Namespace) -> None:
             if rank == 0:
                 print(f"stopping after step {step} (--stop-after)", flush=True)
             break
-    if step == args.steps:
+        if step >= args.steps:
+            break
+    if step == args.steps > first_step:
         report_eval()
     if log:
         log.close()
