@@ -10,11 +10,6 @@
 #include "server/index_job.h"
 
 namespace shardstream::cli {
-namespace {
-
-std::string Mib(uint64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
-
-}  // namespace
 
 int RunIndexCommand(const std::vector<std::string>& args) {
   std::string db;

@@ -4,9 +4,12 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 
 namespace shardstream::cli {
+
+std::string Mib(uint64_t bytes) { return absl::StrFormat("%.1f MiB", bytes / 1048576.0); }
 
 ProgressLine::ProgressLine(std::function<std::string()> render) : render_(std::move(render)) {
   if (!::isatty(STDERR_FILENO)) return;

@@ -1,8 +1,10 @@
-// A progress line redrawn in place on a terminal, for long jobs. Does nothing when stderr is not
+// A progress line redrawn in place on a terminal, for long jobs, and the size format of the
+// progress and summary lines. Does nothing when stderr is not
 // a TTY, so logs and pipes only get the final summary.
 #ifndef SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
 #define SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <thread>
@@ -10,6 +12,9 @@
 #include "absl/synchronization/notification.h"
 
 namespace shardstream::cli {
+
+// `bytes` as "12.3 MiB".
+std::string Mib(uint64_t bytes);
 
 // Calls `render` every 250 ms from a background thread and draws its result on stderr until
 // destroyed, then erases the line. Thread-safe as long as `render` is.

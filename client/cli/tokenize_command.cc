@@ -43,8 +43,8 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
   {
     ProgressLine progress([&job] {
       TokenizeProgress p = job.progress();
-      return absl::StrFormat("tokenizing: %d/%d files, %d docs, %.1f MiB of text", p.files_done,
-                             p.files_total, p.docs, p.text_bytes / 1048576.0);
+      return absl::StrFormat("tokenizing: %d/%d files, %d docs, %s of text", p.files_done,
+                             p.files_total, p.docs, Mib(p.text_bytes));
     });
     result = job.Run();
   }
@@ -56,12 +56,12 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
   for (const FileProblem& p : s.failed)
     std::cerr << "warning: not tokenized: " << p.path << ": " << p.error << "\n";
   std::cout << absl::StrFormat(
-      "tokenized %d files (%d unchanged, %d dropped, %d failed): %d docs, %.1f MiB of text, %d "
+      "tokenized %d files (%d unchanged, %d dropped, %d failed): %d docs, %s of text, %d "
       "tokens, %.2f s (setup %.2f s, flush %.2f s; %.1f MB/s in between); tokenizer \"%s\" (%s, "
       "EOS %d): %d/%d files, %d docs, %d "
       "tokens%s\n",
       s.files_tokenized, s.files_unchanged, s.files_dropped, s.failed.size(), s.docs,
-      s.text_bytes / 1048576.0, s.tokens, s.seconds, s.setup_seconds, s.flush_seconds,
+      Mib(s.text_bytes), s.tokens, s.seconds, s.setup_seconds, s.flush_seconds,
       s.text_bytes / 1e6 / std::max(1e-9, s.seconds - s.setup_seconds - s.flush_seconds),
       s.tokenizer.name(), FingerprintOf(s.tokenizer).ToHex().substr(0, 16), s.tokenizer.eos_id(),
       s.status.files_done, s.status.files, s.status.docs, s.status.tokens,

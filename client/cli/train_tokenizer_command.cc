@@ -274,9 +274,9 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
   out << trained->ToTokenizerJson();
   if (!out) return Fail("train-tokenizer", absl::StrCat("cannot write ", out_path));
   std::cout << absl::StrFormat(
-      "trained on %d documents (%.1f MiB, %d distinct pre-tokens): %d tokens, %d merges; "
+      "trained on %d documents (%s, %d distinct pre-tokens): %d tokens, %d merges; "
       "%.2f s (counting %.2f s, merging %.2f s); wrote %s\n",
-      docs, bytes / 1048576.0, words.counts().size(), trained->vocab.size(), trained->merges.size(),
+      docs, Mib(bytes), words.counts().size(), trained->vocab.size(), trained->merges.size(),
       absl::ToDoubleSeconds(absl::Now() - start), absl::ToDoubleSeconds(counted - start),
       absl::ToDoubleSeconds(absl::Now() - counted), out_path);
   if (report) {

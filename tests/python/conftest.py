@@ -6,6 +6,7 @@ computed by `reference_reader.py`, an independent reader written with Python's o
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -100,12 +101,19 @@ def servers():
             s.kill9()
 
 
-def embedded_batches(db, *args):
-    """Batches of `shardstream stream --db DB ARGS --format jsonl`, as dicts. The embedded stream
-    is the reference: test_tokenize_stream_cli.py checks it against independent encodings."""
-    out = subprocess.run([os.environ["SHARDSTREAM_BIN"], "stream", "--db", db, "--format",
-                          "jsonl", *args], capture_output=True, text=True, check=True).stdout
-    return [json.loads(line) for line in out.splitlines()]
+def stream_jsonl(db, *args):
+    """(batches as dicts, stderr) of `shardstream stream --db DB --format jsonl ARGS`. The
+    embedded stream is the reference of the client tests: test_tokenize_stream_cli.py checks it
+    against documents encoded one by one."""
+    out = run(os.environ["SHARDSTREAM_BIN"], "stream", "--db", db, "--format", "jsonl", *args)
+    return [json.loads(line) for line in out.stdout.splitlines()], out.stderr
+
+
+def free_port():
+    """A loopback port nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ and OUT_DIR/rank<r>.json (epoch, step and cursor of every batch).
 """
 import json
 import os
-import socket
 import sys
 
 import numpy as np
@@ -14,6 +13,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
+from conftest import free_port
 from shardstream.torch import StreamingDataset
 
 PLAN = dict(tokenizer="gpt2", seq_len=1024, batch_size=4, seed=11, epochs=1)
@@ -36,7 +36,4 @@ def rank_main(rank, world, port, server, out_dir):
 
 if __name__ == "__main__":
     server, out_dir, world = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(rank_main, args=(world, port, server, out_dir), nprocs=world)
+    mp.spawn(rank_main, args=(world, free_port(), server, out_dir), nprocs=world)

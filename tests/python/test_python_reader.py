@@ -5,7 +5,6 @@ test_tokenize_stream_cli.py checks against documents encoded one by one.
 """
 import gc
 import json
-import socket
 import threading
 import time
 
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 import shardstream
-from conftest import Server, embedded_batches, take
+from conftest import Server, free_port, stream_jsonl, take
 
 PLAN = dict(tokenizer="gpt2", seq_len=256, batch_size=4, seed=7)
 PLAN_FLAGS = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "--seed", "7")
@@ -22,7 +21,7 @@ PLAN_FLAGS = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "-
 @pytest.fixture(scope="module")
 def expected(catalog):
     """The first 40 batches of PLAN, with document starts."""
-    return embedded_batches(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "40")
+    return stream_jsonl(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "40")[0]
 
 
 def assert_batch_equals(batch, want):
@@ -87,8 +86,8 @@ def test_resume_after_the_server_is_killed_mid_iteration(shardstream_bin, catalo
     # 256 KiB batches: 30 of them are more than HTTP/2 windows and socket buffers hold, so the
     # kill cuts the stream for real.
     plan = dict(PLAN, seq_len=8192, batch_size=16)
-    want = embedded_batches(catalog, "--tokenizer", "gpt2", "--seq-len", "8192", "--batch-size",
-                            "16", "--seed", "7", "--max-batches", "30")
+    want, _ = stream_jsonl(catalog, "--tokenizer", "gpt2", "--seq-len", "8192", "--batch-size",
+                           "16", "--seed", "7", "--max-batches", "30")
     server = Server(shardstream_bin, catalog)
     try:
         reader = shardstream.Reader(server.address, prefetch_batches=2, retry_deadline=60,
@@ -107,8 +106,8 @@ def test_resume_after_the_server_is_killed_mid_iteration(shardstream_bin, catalo
 
 def test_a_finite_stream_ends_with_stop_iteration(server, catalog):
     plan = dict(PLAN, seq_len=4096, batch_size=8)
-    want = embedded_batches(catalog, "--tokenizer", "gpt2", "--seq-len", "4096", "--batch-size",
-                            "8", "--seed", "7", "--epochs", "2")
+    want, _ = stream_jsonl(catalog, "--tokenizer", "gpt2", "--seq-len", "4096", "--batch-size",
+                           "8", "--seed", "7", "--epochs", "2")
     reader = shardstream.Reader(server.address, epochs=2, **plan)
     got = list(reader)
     assert len(got) == len(want) > 0
@@ -128,14 +127,12 @@ def test_server_errors_arrive_as_exceptions_with_the_grpc_status(server, catalog
     assert e.code == "NOT_FOUND" and "no-such-tokenizer" in e.message
     e = first_batch(filter_preset="no-such-preset")
     assert e.code == "INVALID_ARGUMENT" and "no-such-preset" in e.message
-    other_plan = embedded_batches(catalog, *PLAN_FLAGS[:-1], "8", "--max-batches", "1")
+    other_plan = stream_jsonl(catalog, *PLAN_FLAGS[:-1], "8", "--max-batches", "1")[0]
     e = first_batch(cursor=other_plan[0]["cursor"])  # seed 8's cursor, seed 7's request
     assert e.code == "FAILED_PRECONDITION" and "seed" in e.message
     assert str(e).startswith("FAILED_PRECONDITION: ")
 
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        closed = f"127.0.0.1:{s.getsockname()[1]}"
+    closed = f"127.0.0.1:{free_port()}"
     with pytest.raises(shardstream.ShardstreamError) as info:
         next(shardstream.Reader(closed, retry_deadline=0.5, **PLAN))
     assert info.value.code == "UNAVAILABLE" and closed in info.value.message
@@ -157,9 +154,7 @@ def test_bad_arguments_raise_value_error_at_once(server, overrides, message):
 def test_next_releases_the_gil_while_waiting(shardstream_bin, catalog, expected):
     """A reader waits for a server that is not up yet; only this (main) thread can start it, so
     the batch arrives only if the waiting thread let go of the GIL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     reader = shardstream.Reader(f"127.0.0.1:{port}", retry_deadline=60, **PLAN)
     waiting, result = threading.Event(), {}
 

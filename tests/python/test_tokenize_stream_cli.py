@@ -15,7 +15,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import GPT2, run
+from conftest import GPT2, run, stream_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +40,6 @@ def index_and_tokenize(bin_path, corpus, db, jobs="2"):
 
 def store_dump(bin_path, db):
     return run(bin_path, "dump", "--db", db, "--family", "tokenizers", "token_files", "tokens").stdout
-
-
-def stream_jsonl(bin_path, db, *args):
-    out = run(bin_path, "stream", "--db", db, "--tokenizer", "gpt2", "--format", "jsonl", *args)
-    return [json.loads(l) for l in out.stdout.splitlines()], out.stderr
 
 
 def test_store_is_identical_across_jobs_and_reruns(shardstream_bin, small_corpus, tmp_path):
@@ -104,8 +99,8 @@ def test_stream_matches_independent_packing(shardstream_bin, small_corpus, tmp_p
     corpus, texts = small_corpus
     db = str(tmp_path / "db")
     index_and_tokenize(shardstream_bin, corpus, db)
-    batches, stderr = stream_jsonl(shardstream_bin, db, "--seq-len", "256", "--batch-size", "8",
-                                   "--seed", "9", "--max-batches", "100", "--no-dedup",
+    batches, stderr = stream_jsonl(db, "--tokenizer", "gpt2", "--seq-len", "256", "--batch-size",
+                                   "8", "--seed", "9", "--max-batches", "100", "--no-dedup",
                                    "--doc-boundaries")
     assert len(batches) == 100 and "plan: 600 documents" in stderr
     # Independent check of packing: every row is a window of documents joined by EOS, and each
@@ -138,22 +133,22 @@ def test_stream_resume_ranks_npy_and_errors(shardstream_bin, small_corpus, tmp_p
     corpus, _ = small_corpus
     db = str(tmp_path / "db")
     index_and_tokenize(shardstream_bin, corpus, db)
-    common = ("--seq-len", "64", "--seed", "3")
-    full, _ = stream_jsonl(shardstream_bin, db, *common, "--batch-size", "4", "--max-batches", "12")
-    again, _ = stream_jsonl(shardstream_bin, db, *common, "--batch-size", "4", "--max-batches", "12")
+    common = ("--tokenizer", "gpt2", "--seq-len", "64", "--seed", "3")
+    full, _ = stream_jsonl(db, *common, "--batch-size", "4", "--max-batches", "12")
+    again, _ = stream_jsonl(db, *common, "--batch-size", "4", "--max-batches", "12")
     assert full == again
-    tail, _ = stream_jsonl(shardstream_bin, db, *common, "--batch-size", "4", "--max-batches", "7",
+    tail, _ = stream_jsonl(db, *common, "--batch-size", "4", "--max-batches", "7",
                            "--resume", full[4]["cursor"])
     assert [b["tokens"] for b in tail] == [b["tokens"] for b in full[5:]]
     # Two ranks of batch 2 = one rank of batch 4, row for row.
-    ranks = [stream_jsonl(shardstream_bin, db, *common, "--batch-size", "2", "--world-size", "2",
+    ranks = [stream_jsonl(db, *common, "--batch-size", "2", "--world-size", "2",
                           "--rank", str(r), "--max-batches", "12")[0] for r in (0, 1)]
     for step in range(12):
         assert ranks[0][step]["tokens"] + ranks[1][step]["tokens"] == full[step]["tokens"]
         assert ranks[0][step]["cursor"] == ranks[1][step]["cursor"] == full[step]["cursor"]
     # NumPy output holds the same tokens.
     npy = tmp_path / "b.npy"
-    run(shardstream_bin, "stream", "--db", db, "--tokenizer", "gpt2", *common, "--batch-size", "4",
+    run(shardstream_bin, "stream", "--db", db, *common, "--batch-size", "4",
         "--max-batches", "12", "--format", "npy", "--out", str(npy))
     array = np.load(npy)
     assert array.shape == (12, 4, 64) and array.dtype == np.uint16

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import shardstream
-from conftest import HERE, embedded_batches, take
+from conftest import HERE, stream_jsonl, take
 from shardstream.torch import StreamingDataset, TorchBatch
 
 PLAN = dict(tokenizer="gpt2", seq_len=256, batch_size=4, seed=3)
@@ -18,7 +18,7 @@ PLAN_FLAGS = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "-
 
 @pytest.fixture(scope="module")
 def expected(catalog):
-    return embedded_batches(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "12")
+    return stream_jsonl(catalog, *PLAN_FLAGS, "--doc-boundaries", "--max-batches", "12")[0]
 
 
 def test_dataloader_yields_int32_tensors_of_the_stream(server, expected):
