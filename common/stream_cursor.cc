@@ -17,10 +17,11 @@ uint32_t Short(const Hash128& h) { return static_cast<uint32_t>(h.hi >> 32); }
 
 Hash128 PlanIdentity::Fingerprint() const {
   Hasher128 h;
-  h.UpdateString("shardstream.plan.v1");
+  h.UpdateString("shardstream.plan.v2");
   h.UpdateHash(dataset_version);
   h.UpdateHash(tokenizer);
   h.UpdateHash(filters);
+  h.UpdateHash(mixture);
   h.UpdateU64(seq_len);
   h.UpdateU64(seed);
   return h.Digest();
@@ -31,6 +32,7 @@ StreamCursor StreamCursor::At(const PlanIdentity& plan, uint64_t epoch, uint64_t
   c.dataset_version = Short(plan.dataset_version);
   c.tokenizer = Short(plan.tokenizer);
   c.filters = Short(plan.filters);
+  c.mixture = Short(plan.mixture);
   c.seq_len = plan.seq_len;
   c.seed = plan.seed;
   c.epoch = epoch;
@@ -39,27 +41,35 @@ StreamCursor StreamCursor::At(const PlanIdentity& plan, uint64_t epoch, uint64_t
 }
 
 std::string StreamCursor::ToString() const {
-  return absl::StrFormat("ss1.%08x.%08x.%08x.%d.%d.%d.%d", dataset_version, tokenizer, filters,
-                         seq_len, seed, epoch, next_sequence);
+  return absl::StrFormat("ss2.%08x.%08x.%08x.%08x.%d.%d.%d.%d", dataset_version, tokenizer,
+                         filters, mixture, seq_len, seed, epoch, next_sequence);
 }
 
 absl::StatusOr<StreamCursor> StreamCursor::Parse(std::string_view text) {
-  std::vector<std::string> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), '.');
   auto bad = [&text](std::string_view why) {
+    // Long input is cut, so an error never carries a whole pasted blob.
+    const std::string shown = text.size() > 80 ? std::string(text.substr(0, 80)) + "..."
+                                               : std::string(text);
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", std::string(text), "\" is not a stream cursor (", std::string(why),
+        absl::StrCat("\"", shown, "\" is not a stream cursor (", std::string(why),
                      "); pass a cursor printed by `shardstream stream`, like "
-                     "ss1.0e424d33.f9022d5c.5d41402a.1024.42.0.64"));
+                     "ss2.0e424d33.f9022d5c.5d41402a.00000000.1024.42.0.64"));
   };
-  if (parts.size() != 8 || parts[0] != "ss1") return bad("expected ss1 and 7 dot-separated fields");
+  if (text.size() > 256) return bad("too long");
+  std::vector<std::string> parts = absl::StrSplit(absl::string_view(text.data(), text.size()), '.');
+  if (parts.size() == 8 && parts[0] == "ss1") {
+    return bad("a cursor of shardstream 0.1, before partitions and mixtures; restart the stream");
+  }
+  if (parts.size() != 9 || parts[0] != "ss2") return bad("expected ss2 and 8 dot-separated fields");
   StreamCursor c;
   uint32_t seq_len;
   if (!absl::SimpleHexAtoi(parts[1], &c.dataset_version) ||
-      !absl::SimpleHexAtoi(parts[2], &c.tokenizer) || !absl::SimpleHexAtoi(parts[3], &c.filters)) {
+      !absl::SimpleHexAtoi(parts[2], &c.tokenizer) || !absl::SimpleHexAtoi(parts[3], &c.filters) ||
+      !absl::SimpleHexAtoi(parts[4], &c.mixture)) {
     return bad("a fingerprint is not hex");
   }
-  if (!absl::SimpleAtoi(parts[4], &seq_len) || !absl::SimpleAtoi(parts[5], &c.seed) ||
-      !absl::SimpleAtoi(parts[6], &c.epoch) || !absl::SimpleAtoi(parts[7], &c.next_sequence)) {
+  if (!absl::SimpleAtoi(parts[5], &seq_len) || !absl::SimpleAtoi(parts[6], &c.seed) ||
+      !absl::SimpleAtoi(parts[7], &c.epoch) || !absl::SimpleAtoi(parts[8], &c.next_sequence)) {
     return bad("a number is malformed");
   }
   c.seq_len = seq_len;
@@ -80,6 +90,9 @@ absl::Status StreamCursor::CheckBelongsTo(const PlanIdentity& plan) const {
   if (filters != mine.filters) {
     differ.push_back(absl::StrFormat("filters %08x (this stream: %08x)", filters, mine.filters));
   }
+  if (mixture != mine.mixture) {
+    differ.push_back(absl::StrFormat("mixture %08x (this stream: %08x)", mixture, mine.mixture));
+  }
   if (seq_len != mine.seq_len) {
     differ.push_back(absl::StrFormat("seq_len %d (this stream: %d)", seq_len, mine.seq_len));
   }
@@ -89,7 +102,7 @@ absl::Status StreamCursor::CheckBelongsTo(const PlanIdentity& plan) const {
   if (differ.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(
       absl::StrCat("the cursor belongs to another plan: its ", absl::StrJoin(differ, ", "),
-                   "; resume with the same data, tokenizer, filters, seq_len and seed"));
+                   "; resume with the same data, tokenizer, filters, mixture, seq_len and seed"));
 }
 
 }  // namespace shardstream

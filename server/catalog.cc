@@ -184,6 +184,76 @@ rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<uint32_t> Catalog::owned_partitions() const {
+  if (meta_.owned_partitions_size() > 0) {
+    return {meta_.owned_partitions().begin(), meta_.owned_partitions().end()};
+  }
+  std::vector<uint32_t> all(partitions());
+  for (uint32_t p = 0; p < all.size(); ++p) all[p] = p;
+  return all;
+}
+
+absl::Status Catalog::SetPartitioning(uint32_t partitions, const std::vector<uint32_t>* owned) {
+  if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
+  if (partitions > kMaxPartitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--partitions must be in [1, ", kMaxPartitions, "], got ", partitions));
+  }
+  v1::DatasetMeta meta = meta_;
+  const bool fixed = meta_.partitions() != 0 || !files_.empty();
+  if (partitions != 0 && partitions != this->partitions() && fixed) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "catalog ", dir_, " is a dataset of ", this->partitions(),
+        " partitions, fixed when it was first indexed; re-partitioning is a new dataset: index "
+        "into a new --db directory with --partitions ", partitions));
+  }
+  meta.set_partitions(partitions != 0 ? partitions : this->partitions());
+  if (owned != nullptr) {
+    meta.clear_owned_partitions();
+    for (uint32_t p : *owned) {
+      if (p >= meta.partitions()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("partition ", p, " does not exist (P = ", meta.partitions(), ")"));
+      }
+    }
+    if (owned->size() != meta.partitions()) {  // all: stored as none
+      for (uint32_t p : *owned) meta.add_owned_partitions(p);
+    }
+  }
+  if (meta.SerializeAsString() == meta_.SerializeAsString()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  return Commit(&batch, std::move(meta), std::nullopt, "set partitions");
+}
+
+std::vector<PartFiles> Catalog::Parts() const {
+  std::map<PartKey, PartFiles> parts;
+  for (const auto& [id, file] : files_) {
+    if (file.num_docs() == 0) continue;
+    PartFiles& part = parts[PartOf(file)];
+    part.files.push_back(&file);
+    part.docs += file.num_docs();
+  }
+  std::vector<PartFiles> out;
+  for (auto& [key, part] : parts) {
+    part.key = key;
+    std::sort(part.files.begin(), part.files.end(),
+              [](const v1::FileRecord* a, const v1::FileRecord* b) { return a->path() < b->path(); });
+    Hasher128 h;
+    h.UpdateString("shardstream.part-version.v1");
+    h.UpdateString(meta_.text_field());
+    h.UpdateU64(partitions());
+    h.UpdateString(key.source);
+    h.UpdateU64(key.partition);
+    for (const v1::FileRecord* f : part.files) {
+      h.UpdateU64(f->num_docs());
+      h.UpdateHash(Hash128{f->digest_hi(), f->digest_lo()});
+    }
+    part.version = h.Digest();
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
 absl::Status Catalog::SetTextField(const std::string& text_field) {
   if (text_field.empty()) return absl::InvalidArgumentError("the text field name is empty");
   if (meta_.text_field() == text_field) return absl::OkStatus();

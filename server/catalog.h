@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
+#include "common/part_key.h"
 #include "shardstream/v1/catalog.pb.h"
 
 namespace rocksdb {
@@ -36,6 +37,27 @@ struct CatalogOptions {
   size_t block_cache_bytes = size_t{64} << 20;
 };
 
+// The source label of a file ("default" for catalogs written before sources existed).
+inline std::string SourceOf(const v1::FileRecord& file) {
+  return file.source().empty() ? std::string(kDefaultSource) : file.source();
+}
+inline PartKey PartOf(const v1::FileRecord& file) {
+  return PartKey{SourceOf(file), file.partition()};
+}
+
+// The files of one part (partition × source) of the catalog.
+struct PartFiles {
+  PartKey key;
+  // Fingerprint of the part's content in its canonical order: a function of the text field, P,
+  // the part's key and, for its files by relative path, their document counts and digests. It
+  // does not depend on ids, indexing history, other parts or which partitions a catalog owns.
+  Hash128 version;
+  uint64_t docs = 0;
+  // The part's files by relative path (the canonical document order); borrowed from the
+  // catalog's mirror, valid until its next write.
+  std::vector<const v1::FileRecord*> files;
+};
+
 // Thread-safety: none. One thread at a time may use a Catalog; reading methods may run
 // concurrently with each other but not with writing ones.
 class Catalog {
@@ -53,6 +75,17 @@ class Catalog {
   Hash128 version() const { return Hash128{meta_.version_hi(), meta_.version_lo()}; }
   // Every file, by file id.
   const std::map<uint32_t, v1::FileRecord>& files() const { return files_; }
+
+  // P, the dataset's number of partitions (1 for catalogs from before partitions).
+  uint32_t partitions() const { return meta_.partitions() == 0 ? 1 : meta_.partitions(); }
+  // The partitions this catalog holds, ascending.
+  std::vector<uint32_t> owned_partitions() const;
+  // Sets P (0: keep the catalog's, 1 for a new one) and, when given, the partitions held.
+  // P is fixed once the catalog has files: FAILED_PRECONDITION when `partitions` differs.
+  // Files of partitions no longer owned are not removed here (the index job does it).
+  absl::Status SetPartitioning(uint32_t partitions, const std::vector<uint32_t>* owned);
+  // Every part with documents, by key. Computed from the mirror (O(files · log files)).
+  std::vector<PartFiles> Parts() const;
 
   // Fixes the JSON field documents are read from. An empty catalog takes any field; one with
   // files keeps its own: FAILED_PRECONDITION names it when `text_field` differs.

@@ -138,6 +138,7 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
   s.mean_line_chars = MakeHistogram({0, 10, 20, 30, 40, 50, 60, 80, 100, 101});
   s.alnum_percent = MakeHistogram({0, 10, 20, 25, 30, 40, 50, 60, 70, 80, 90, 100});
   const std::span<const CleaningRule> rules = CleaningRules();
+  const FilterPreset& clean_preset = *FindFilterPreset("codeparrot-clean");
   for (const CleaningRule& rule : rules) s.rule_flags[rule.name] = 0;
   std::unordered_map<std::string, uint64_t> repos;
 
@@ -161,13 +162,10 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
     s.max_line_chars.Add(q.max_line_chars());
     s.mean_line_chars.Add(q.num_lines() == 0 ? 0 : q.line_chars_total() / q.num_lines());
     s.alnum_percent.Add(q.code_points() == 0 ? 0 : 100 * q.alnum_chars() / q.code_points());
-    bool clean = !duplicate;
     for (const CleaningRule& rule : rules) {
-      if (!rule.drops(q)) continue;
-      ++s.rule_flags[rule.name];
-      if (InCodeParrotCleanPreset(rule)) clean = false;
+      if (rule.drops(q)) ++s.rule_flags[rule.name];
     }
-    if (clean) {
+    if (!duplicate && !clean_preset.Drops(q)) {
       ++s.codeparrot_clean_docs;
       s.codeparrot_clean_bytes += doc.text_bytes();
     }

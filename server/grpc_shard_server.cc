@@ -50,6 +50,24 @@ class ShardServer::Service final : public v1::ShardService::Service {
     return ToGrpc(out.status());
   }
 
+  grpc::Status GetPlan(grpc::ServerContext*, const v1::PlanRequest* request,
+                       v1::PlanResponse* response) override {
+    absl::StatusOr<v1::PlanResponse> out = logic_->GetPlan(*request);
+    if (out.ok()) *response = std::move(*out);
+    return ToGrpc(out.status());
+  }
+
+  grpc::Status ReadSequences(grpc::ServerContext*, const v1::SequencesRequest* request,
+                             v1::SequencesResponse* response) override {
+    if (shutting_down_->load()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "the server is shutting down; ask another holder of the part or retry");
+    }
+    absl::StatusOr<v1::SequencesResponse> out = logic_->ReadSequences(*request);
+    if (out.ok()) *response = std::move(*out);
+    return ToGrpc(out.status());
+  }
+
   // Write() blocks while the client's flow-control window is full, so a slow reader holds one
   // batch here (plus gRPC's window), never more.
   grpc::Status StreamBatches(grpc::ServerContext* context, const v1::StreamRequest* request,

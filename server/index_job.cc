@@ -23,6 +23,11 @@ absl::Status IndexOptions::Validate() const {
   if (jobs < 1 || jobs > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [1, 256], got ", jobs));
   }
+  RETURN_IF_ERROR(ValidateSourceName(source));
+  if (partitions > kMaxPartitions) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--partitions must be in [1, ", kMaxPartitions, "], got ", partitions));
+  }
   if (max_line_bytes < 1024) {
     return absl::InvalidArgumentError("max_line_bytes must be at least 1024");
   }
@@ -86,6 +91,7 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
   v1::FileRecord& r = outcome.record;
   r.set_path(file.relative_path);
   r.set_root(file.root);
+  r.set_source(options_.source);
   r.set_compression(file.compression);
   r.set_size_bytes(file.size_bytes);
   r.set_mtime_ns(file.mtime_ns);
@@ -111,6 +117,8 @@ absl::Status IndexJob::Commit(const WorkItem& item, FileOutcome outcome, IndexSu
     summary->unreadable.push_back({file.absolute_path, std::string(outcome.status.message())});
     return absl::OkStatus();
   }
+  // Here, not in the readers: the committer is the one thread that reads the catalog's meta.
+  outcome.record.set_partition(PartitionOfPath(file.relative_path, catalog_->partitions()));
   const v1::FileRecord& r = outcome.record;
   summary->raw_bytes_read += file.size_bytes;
   summary->decoded_bytes_read += r.decoded_bytes();
@@ -152,12 +160,30 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     summary.unreadable.push_back({std::move(u.path), std::move(u.error)});
   }
   RETURN_IF_ERROR(catalog_->SetTextField(options_.text_field));
+  {
+    // P first (fixed at the first index), then the owned set parsed against it.
+    RETURN_IF_ERROR(catalog_->SetPartitioning(options_.partitions, nullptr));
+    if (!options_.own.empty()) {
+      ASSIGN_OR_RETURN(std::vector<uint32_t> owned,
+                       ParsePartitionSet(options_.own, catalog_->partitions()));
+      RETURN_IF_ERROR(catalog_->SetPartitioning(0, &owned));
+    }
+  }
+  const uint32_t partitions = catalog_->partitions();
+  std::vector<bool> owned(partitions, false);
+  for (uint32_t p : catalog_->owned_partitions()) owned[p] = true;
 
-  // Plan: what to drop, what to read.
+  // Plan: what to drop, what to read. Only this run's source is compared with the disk.
   std::map<std::string, v1::FileRecord> indexed;  // by relative path
-  for (const auto& [id, record] : catalog_->files()) indexed.emplace(record.path(), record);
+  for (const auto& [id, record] : catalog_->files()) {
+    if (SourceOf(record) == options_.source) indexed.emplace(record.path(), record);
+  }
   std::vector<WorkItem> work;
   for (const CorpusFile& file : listing.files) {
+    if (!owned[PartitionOfPath(file.relative_path, partitions)]) {
+      ++summary.files_not_owned;  // stays in `indexed` if it was: removed below
+      continue;
+    }
     auto found = indexed.find(file.relative_path);
     if (found == indexed.end()) {
       work.push_back({&file, std::nullopt});
@@ -172,7 +198,8 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     }
     indexed.erase(found);
   }
-  // What is left of `indexed` is gone from disk: drop it first, in path order.
+  // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
+  // order.
   for (const auto& [path, record] : indexed) {
     RETURN_IF_ERROR(catalog_->RemoveFile(record.file_id()));
     ++summary.files_removed;

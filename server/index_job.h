@@ -23,6 +23,16 @@ namespace shardstream {
 struct IndexOptions {
   std::vector<std::string> corpus_paths;  // directories (searched recursively) or files
   std::string text_field = "content";     // JSON field holding the document text
+  // Source label of these corpus paths' files. A run touches only the files of its source:
+  // files of other sources in the catalog are left as they are.
+  std::string source = "default";
+  // P, the dataset's partitions: 0 keeps the catalog's (1 for a new catalog). Fixed at the
+  // first index; another value is refused with FAILED_PRECONDITION.
+  uint32_t partitions = 0;
+  // Partitions this catalog holds (common/part_key.h ParsePartitionSet: "0-2,5", "i/N",
+  // "all"); "" keeps the catalog's (all for a new one). Files of other partitions are not read;
+  // those indexed before are removed.
+  std::string own;
   // Files read in parallel. Memory grows with it: each file being read or waiting for its
   // turn to commit holds its document records (~200 bytes per document).
   int jobs = 1;
@@ -44,6 +54,7 @@ struct IndexSummary {
   // On disk.
   uint64_t files_found = 0;             // corpus files listed
   uint64_t files_ignored = 0;           // other files under the corpus paths
+  uint64_t files_not_owned = 0;         // corpus files of partitions this catalog does not hold
   std::vector<FileProblem> unreadable;  // could not be listed or opened; catalog left as it was
   // Done.
   uint64_t files_unchanged = 0;  // same root, size and mtime: not read

@@ -6,6 +6,27 @@
 #include "common/status_macros.h"
 
 namespace shardstream {
+namespace {
+
+PartPlanSpec PartPlanSpecOf(const v1::PlanRequest& r) {
+  PartPlanSpec spec;
+  spec.tokenizer = r.tokenizer();
+  spec.seq_len = r.seq_len();
+  spec.filters.dedup = !r.no_dedup();
+  spec.filters.preset = r.filter_preset().empty() ? "none" : r.filter_preset();
+  return spec;
+}
+
+v1::PlanRequest PlanRequestOf(const v1::StreamRequest& r) {
+  v1::PlanRequest out;
+  out.set_tokenizer(r.tokenizer());
+  out.set_seq_len(r.seq_len());
+  out.set_no_dedup(r.no_dedup());
+  out.set_filter_preset(r.filter_preset());
+  return out;
+}
+
+}  // namespace
 
 absl::Status ServerLimits::Validate() const {
   if (max_streams < 1) return absl::InvalidArgumentError("--max-streams must be at least 1");
@@ -13,16 +34,6 @@ absl::Status ServerLimits::Validate() const {
     return absl::InvalidArgumentError("limits must be positive");
   }
   return absl::OkStatus();
-}
-
-// Moves `item` to the front of `recent`, keeping at most kRecent entries.
-template <typename T>
-void ShardServiceLogic::Remember(const std::shared_ptr<T>& item,
-                                 std::deque<std::shared_ptr<T>>* recent) {
-  auto it = std::find(recent->begin(), recent->end(), item);
-  if (it != recent->end()) recent->erase(it);
-  recent->push_front(item);
-  if (recent->size() > kRecent) recent->pop_back();
 }
 
 ShardServiceLogic::ShardServiceLogic(const Catalog* catalog, ServerLimits limits)
@@ -56,17 +67,39 @@ absl::StatusOr<v1::GetInfoResponse> ShardServiceLogic::GetInfo() const {
   out.set_active_streams(active_.load());
   out.set_max_seq_len(limits_.max_seq_len);
   out.set_max_batch_tokens(limits_.max_batch_tokens);
+  out.set_partitions(catalog_->partitions());
+  for (uint32_t p : catalog_->owned_partitions()) out.add_held_partitions(p);
+  for (const PartFiles& part : catalog_->Parts()) {
+    v1::PartInfo* info = out.add_parts();
+    info->set_source(part.key.source);
+    info->set_partition(part.key.partition);
+    info->set_version(part.version.ToHex());
+    info->set_files(part.files.size());
+    info->set_docs(part.docs);
+  }
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const Plan>> ShardServiceLogic::SharedPlan(const PlanSpec& spec) {
+absl::StatusOr<std::shared_ptr<const CatalogPlan>> ShardServiceLogic::SharedPlan(
+    const v1::PlanRequest& request) {
+  const PartPlanSpec spec = PartPlanSpecOf(request);
+  RETURN_IF_ERROR(spec.Validate());
+  if (spec.seq_len > limits_.max_seq_len) {
+    return absl::InvalidArgumentError(absl::StrCat("seq_len ", spec.seq_len,
+                                                   " is above this server's limit ",
+                                                   limits_.max_seq_len));
+  }
   const std::string key = absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n",
-                                       spec.filters.preset, "\n", spec.seq_len, "\n", spec.seed);
-  auto cached = [&]() -> std::shared_ptr<const Plan> {
+                                       spec.filters.preset, "\n", spec.seq_len);
+  auto cached = [&]() -> std::shared_ptr<const CatalogPlan> {
     absl::MutexLock lock(&mu_);
     auto it = plans_.find(key);
-    std::shared_ptr<const Plan> plan = it == plans_.end() ? nullptr : it->second.lock();
-    if (plan != nullptr) Remember(plan, &recent_plans_);
+    std::shared_ptr<const CatalogPlan> plan = it == plans_.end() ? nullptr : it->second.lock();
+    if (plan != nullptr) {
+      auto r = std::find(recent_plans_.begin(), recent_plans_.end(), plan);
+      if (r != recent_plans_.end()) recent_plans_.erase(r);
+      recent_plans_.push_front(plan);
+    }
     return plan;
   };
   if (auto plan = cached()) return plan;
@@ -74,54 +107,149 @@ absl::StatusOr<std::shared_ptr<const Plan>> ShardServiceLogic::SharedPlan(const 
   // and share it) instead of holding many copies of the build's working memory.
   absl::MutexLock build_lock(&build_mu_);
   if (auto plan = cached()) return plan;
-  ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan,
-                   Plan::Build(*catalog_, TokenStore(catalog_), spec));
+  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, CatalogPlan::Build(catalog_, spec));
   absl::MutexLock lock(&mu_);
   for (auto it = plans_.begin(); it != plans_.end();) {  // forget expired entries
     it = it->second.expired() ? plans_.erase(it) : std::next(it);
   }
   plans_[key] = plan;
-  Remember(plan, &recent_plans_);
+  recent_plans_.push_front(plan);
+  if (recent_plans_.size() > kRecent) recent_plans_.pop_back();
   return plan;
 }
 
-std::shared_ptr<const EpochLayout> ShardServiceLogic::SharedLayout(std::shared_ptr<const Plan> plan,
-                                                                   uint64_t epoch) {
-  const auto key = std::make_pair(plan.get(), epoch);
-  {
-    absl::MutexLock lock(&mu_);
-    if (auto it = layouts_.find(key); it != layouts_.end()) {
-      if (auto layout = it->second.lock()) {
-        Remember(layout, &recent_layouts_);
-        return layout;
+absl::StatusOr<v1::TokenDtype> ShardServiceLogic::ResolveDtype(
+    v1::TokenDtype requested, const v1::TokenizerRecord& tokenizer) {
+  if (!v1::TokenDtype_IsValid(requested)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown dtype ", requested));
+  }
+  const bool fits_16 = tokenizer.vocab_size() <= 65536;
+  if (requested == v1::TOKEN_DTYPE_UNSPECIFIED) {
+    return fits_16 ? v1::TOKEN_DTYPE_UINT16 : v1::TOKEN_DTYPE_INT32;
+  }
+  if (requested == v1::TOKEN_DTYPE_UINT16 && !fits_16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dtype UINT16 cannot hold the ids of tokenizer \"", tokenizer.name(), "\" (",
+                     tokenizer.vocab_size(), " ids); ask for INT32"));
+  }
+  return requested;
+}
+
+absl::StatusOr<v1::PlanResponse> ShardServiceLogic::GetPlan(const v1::PlanRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, SharedPlan(request));
+  v1::PlanResponse out;
+  const v1::TokenizerRecord& t = plan->tokenizer();
+  out.set_tokenizer_name(t.name());
+  out.set_tokenizer_hi(t.fingerprint_hi());
+  out.set_tokenizer_lo(t.fingerprint_lo());
+  out.set_vocab_size(t.vocab_size());
+  out.set_eos_id(t.eos_id());
+  out.set_token_bytes(t.token_bytes());
+  out.set_filters_hi(plan->filters().hi);
+  out.set_filters_lo(plan->filters().lo);
+  out.set_partitions(catalog_->partitions());
+  for (uint32_t p : catalog_->owned_partitions()) out.add_held_partitions(p);
+  for (const auto& part : plan->parts()) {
+    const PartSize size = part->size();
+    v1::PlanPart* p = out.add_parts();
+    p->set_source(size.key.source);
+    p->set_partition(size.key.partition);
+    p->set_version_hi(size.version.hi);
+    p->set_version_lo(size.version.lo);
+    p->set_docs(size.docs);
+    p->set_tokens(size.tokens);
+    p->set_sequences(size.sequences);
+  }
+  out.set_max_batch_tokens(limits_.max_batch_tokens);
+  return out;
+}
+
+absl::StatusOr<v1::SequencesResponse> ShardServiceLogic::ReadSequences(
+    const v1::SequencesRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, SharedPlan(request.plan()));
+  const uint32_t seq_len = plan->seq_len();
+  uint64_t sequences = 0;
+  for (const v1::SequenceRun& run : request.runs()) {
+    if (run.count() < 1) return absl::InvalidArgumentError("a sequence run has count 0");
+    sequences += run.count();
+  }
+  if (sequences == 0) return absl::InvalidArgumentError("no sequence requested");
+  if (sequences * seq_len > limits_.max_batch_tokens) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(sequences, " sequences of ", seq_len, " tokens are above this server's limit ",
+                     limits_.max_batch_tokens, " tokens per response; ask for fewer at a time"));
+  }
+  const PartKey key{request.source(), request.partition()};
+  const PartPlan* part = plan->Find(key);
+  if (part == nullptr) {
+    const std::vector<uint32_t> held = catalog_->owned_partitions();
+    const bool holds_partition = key.partition < catalog_->partitions() &&
+                                 std::binary_search(held.begin(), held.end(), key.partition);
+    return absl::NotFoundError(absl::StrCat(
+        "this server does not hold part ", key.ToString().substr(0, 80),
+        holds_partition ? " (its partition has no such source with documents in this plan)"
+                        : absl::StrCat(" (it holds partitions ",
+                                       FormatPartitionSet(held, catalog_->partitions()), " of ",
+                                       catalog_->partitions(), "); ask a server that holds it")));
+  }
+  if (part->version() != Hash128{request.version_hi(), request.version_lo()}) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "part ", key.ToString(), " is at version ", part->version().ToHex().substr(0, 8),
+        " here, not the requested ",
+        Hash128{request.version_hi(), request.version_lo()}.ToHex().substr(0, 8),
+        "; the data changed: restart the stream (GetPlan) to read the new version"));
+  }
+  ASSIGN_OR_RETURN(v1::TokenDtype dtype, ResolveDtype(request.dtype(), plan->tokenizer()));
+  const uint32_t width = dtype == v1::TOKEN_DTYPE_UINT16 ? 2 : 4;
+  const uint64_t per_epoch = part->packing()->sequences_per_epoch();
+  for (const v1::SequenceRun& run : request.runs()) {
+    if (run.first() >= per_epoch || run.count() > per_epoch - run.first()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sequences [", run.first(), ", ", run.first() + run.count(), ") of part ",
+          key.ToString(), " are out of range: it has ", per_epoch, " per epoch"));
+    }
+  }
+  v1::SequencesResponse out;
+  out.set_dtype(dtype);
+  out.set_sequences(static_cast<uint32_t>(sequences));
+  out.set_seq_len(seq_len);
+  std::string* tokens = out.mutable_tokens();
+  tokens->resize(sequences * seq_len * width);
+  PartReader reader({plan.get()}, &layouts_);
+  std::vector<uint32_t> starts;
+  size_t row = 0;
+  for (const v1::SequenceRun& run : request.runs()) {
+    for (uint64_t s = run.first(); s < run.first() + run.count(); ++s, ++row) {
+      SequenceOut sink;
+      sink.bytes = reinterpret_cast<uint8_t*>(tokens->data()) + row * seq_len * width;
+      sink.width = width;
+      starts.clear();
+      sink.doc_starts = request.doc_boundaries() ? &starts : nullptr;
+      RETURN_IF_ERROR(
+          reader.ReadPartSequence(*plan, *part, request.seed(), run.epoch(), s, sink));
+      if (request.doc_boundaries()) {
+        out.add_doc_starts()->mutable_offsets()->Add(starts.begin(), starts.end());
       }
     }
   }
-  auto layout = std::make_shared<const EpochLayout>(plan, epoch);
-  absl::MutexLock lock(&mu_);
-  for (auto it = layouts_.begin(); it != layouts_.end();) {
-    it = it->second.expired() ? layouts_.erase(it) : std::next(it);
-  }
-  layouts_[key] = layout;
-  Remember(layout, &recent_layouts_);
-  return layout;
+  return out;
 }
 
 absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
     const v1::StreamRequest& request) {
+  PlanSpec spec;
+  spec.parts = PartPlanSpecOf(PlanRequestOf(request));
+  spec.seed = request.seed();
+  ASSIGN_OR_RETURN(spec.mixture, Mixture::Parse(request.mix()));
   StreamOptions options;
-  options.plan.tokenizer = request.tokenizer();
-  options.plan.seq_len = request.seq_len();
-  options.plan.seed = request.seed();
-  options.plan.filters.dedup = !request.no_dedup();
-  options.plan.filters.preset = request.filter_preset().empty() ? "none" : request.filter_preset();
-  options.rank = request.rank();
-  options.world_size = request.world_size() == 0 ? 1 : request.world_size();
-  options.batch_size = request.batch_size();
-  options.epochs = request.epochs();
+  options.rank.rank = request.rank();
+  options.rank.world_size = request.world_size() == 0 ? 1 : request.world_size();
+  options.rank.batch_size = request.batch_size();
+  options.rank.epochs = request.epochs();
   options.resume_cursor = request.start_cursor();
   options.doc_boundaries = request.doc_boundaries();
-  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(spec.parts.Validate());
+  RETURN_IF_ERROR(options.Validate(spec.parts.seq_len));
   if (request.seq_len() > limits_.max_seq_len) {
     return absl::InvalidArgumentError(absl::StrCat(
         "seq_len ", request.seq_len(), " is above this server's limit ", limits_.max_seq_len));
@@ -144,22 +272,19 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   }
   auto release = [this](void*) { active_.fetch_sub(1); };
   std::unique_ptr<void, decltype(release)> slot(this, release);
-  ASSIGN_OR_RETURN(std::shared_ptr<const Plan> plan, SharedPlan(options.plan));
-  v1::TokenDtype dtype = request.dtype();
-  const bool fits_16 = plan->tokenizer().vocab_size() <= 65536;
-  if (dtype == v1::TOKEN_DTYPE_UNSPECIFIED)
-    dtype = fits_16 ? v1::TOKEN_DTYPE_UINT16 : v1::TOKEN_DTYPE_INT32;
-  if (dtype == v1::TOKEN_DTYPE_UINT16 && !fits_16) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dtype UINT16 cannot hold the ids of tokenizer \"", plan->tokenizer().name(),
-                     "\" (", plan->tokenizer().vocab_size(), " ids); ask for INT32"));
-  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, SharedPlan(PlanRequestOf(request)));
+  ASSIGN_OR_RETURN(v1::TokenDtype dtype, ResolveDtype(request.dtype(), plan->tokenizer()));
   options.packed_bytes = dtype == v1::TOKEN_DTYPE_UINT16 ? 2 : 4;
-  ASSIGN_OR_RETURN(std::unique_ptr<BatchStream> stream,
-                   BatchStream::Open(catalog_, plan, options,
-                                     [this](std::shared_ptr<const Plan> p, uint64_t epoch) {
-                                       return SharedLayout(std::move(p), epoch);
-                                     }));
+  const std::vector<uint32_t> held = catalog_->owned_partitions();
+  if (held.size() != catalog_->partitions()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this server holds partitions ", FormatPartitionSet(held, catalog_->partitions()), " of ",
+        catalog_->partitions(),
+        "; StreamBatches needs all of them: read with a client given every server's address "
+        "(it assembles batches from ReadSequences)"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<LocalStream> stream,
+                   LocalStream::Open({catalog_}, spec, options, {plan}, &layouts_));
   slot.release();  // the ServedStream gives the slot back
   return std::unique_ptr<ServedStream>(new ServedStream(this, std::move(stream), dtype));
 }

@@ -1,6 +1,6 @@
-// What the ShardService does, without gRPC: request validation, plan sharing, batches as
-// protobuf messages. The gRPC layer (grpc_shard_server.h) only moves messages and converts
-// statuses; tests drive this class directly.
+// What the ShardService does, without gRPC: request validation, plan sharing, batches and
+// sequences as protobuf messages. The gRPC layer (grpc_shard_server.h) only moves messages and
+// converts statuses; tests drive this class directly.
 #ifndef SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
 #define SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
 
@@ -13,8 +13,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "server/batch_stream.h"
 #include "server/catalog.h"
+#include "server/catalog_plan.h"
+#include "server/layout_cache.h"
+#include "server/local_stream.h"
 #include "shardstream/v1/shard_service.pb.h"
 
 namespace shardstream {
@@ -22,7 +24,7 @@ namespace shardstream {
 struct ServerLimits {
   uint32_t max_streams = 256;           // concurrent streams; more get RESOURCE_EXHAUSTED
   uint32_t max_seq_len = 1 << 20;       // tokens per row
-  uint32_t max_batch_tokens = 1 << 22;  // rows × seq_len per batch (16 MiB as int32)
+  uint32_t max_batch_tokens = 1 << 22;  // rows × seq_len per batch or response (16 MiB as int32)
   absl::Status Validate() const;
 };
 
@@ -37,15 +39,15 @@ class ServedStream {
 
  private:
   friend class ShardServiceLogic;
-  ServedStream(ShardServiceLogic* owner, std::unique_ptr<BatchStream> stream, v1::TokenDtype dtype)
+  ServedStream(ShardServiceLogic* owner, std::unique_ptr<LocalStream> stream, v1::TokenDtype dtype)
       : owner_(owner), stream_(std::move(stream)), dtype_(dtype) {}
   ShardServiceLogic* const owner_;
-  std::unique_ptr<BatchStream> stream_;
+  std::unique_ptr<LocalStream> stream_;
   const v1::TokenDtype dtype_;
   Batch scratch_;
 };
 
-// Thread-safe. Plans and epoch layouts are shared by all streams that use them.
+// Thread-safe. Plans and epoch layouts are shared by all streams and calls that use them.
 class ShardServiceLogic {
  public:
   // `catalog` (read-only is enough) is borrowed and must outlive this object.
@@ -56,38 +58,39 @@ class ShardServiceLogic {
   // RESOURCE_EXHAUSTED when max_streams are open.
   absl::StatusOr<std::unique_ptr<ServedStream>> OpenStream(const v1::StreamRequest& request);
   absl::StatusOr<v1::DecodeResponse> Decode(const v1::DecodeRequest& request) const;
+  absl::StatusOr<v1::PlanResponse> GetPlan(const v1::PlanRequest& request);
+  absl::StatusOr<v1::SequencesResponse> ReadSequences(const v1::SequencesRequest& request);
 
   uint32_t active_streams() const { return active_.load(); }
 
  private:
   friend class ServedStream;
-  absl::StatusOr<std::shared_ptr<const Plan>> SharedPlan(const PlanSpec& spec);
-  std::shared_ptr<const EpochLayout> SharedLayout(std::shared_ptr<const Plan> plan, uint64_t epoch);
-  template <typename T>
-  static void Remember(const std::shared_ptr<T>& item, std::deque<std::shared_ptr<T>>* recent)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The catalog plan of a request's plan fields, built once and shared.
+  absl::StatusOr<std::shared_ptr<const CatalogPlan>> SharedPlan(const v1::PlanRequest& request);
+  // The dtype a request gets (UNSPECIFIED: by vocabulary); INVALID_ARGUMENT when it cannot
+  // hold the ids.
+  static absl::StatusOr<v1::TokenDtype> ResolveDtype(v1::TokenDtype requested,
+                                                     const v1::TokenizerRecord& tokenizer);
 
   const Catalog* const catalog_;
   const ServerLimits limits_;
   std::atomic<uint32_t> active_{0};
+  LayoutCache layouts_;
   absl::Mutex build_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // held while building a plan
   absl::Mutex mu_;
   // Weak: a plan lives as long as a stream uses it, or while it is among the recent ones.
-  std::map<std::string, std::weak_ptr<const Plan>> plans_ ABSL_GUARDED_BY(mu_);
-  // The last few plans and layouts used stay built, so clients that reconnect (a new stream
-  // for each) do not rebuild them. A fixed cache: kRecent entries of 8 bytes per document.
+  std::map<std::string, std::weak_ptr<const CatalogPlan>> plans_ ABSL_GUARDED_BY(mu_);
+  // The last few plans used stay built, so clients that reconnect (a new stream for each) or
+  // fetch window after window do not rebuild them. A fixed cache: kRecent plans.
   static constexpr size_t kRecent = 4;
-  std::deque<std::shared_ptr<const Plan>> recent_plans_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::shared_ptr<const EpochLayout>> recent_layouts_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<const Plan*, uint64_t>, std::weak_ptr<const EpochLayout>> layouts_
-      ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<const CatalogPlan>> recent_plans_ ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex decoders_mu_;
   mutable std::map<std::string, std::shared_ptr<const Tokenizer>> decoders_
       ABSL_GUARDED_BY(decoders_mu_);
 };
 
 // The version this build reports.
-inline constexpr char kShardstreamVersion[] = "0.1.0";
+inline constexpr char kShardstreamVersion[] = "0.2.0";
 
 }  // namespace shardstream
 

@@ -17,22 +17,39 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   bool strict = false;
   int max_line_mib = static_cast<int>(options.max_line_bytes >> 20);
   FlagParser flags(
-      "shardstream index --db DIR --corpus PATH [PATH...] [--text-field content] [--jobs N]",
+      "shardstream index --db DIR --corpus PATH [PATH...] [--text-field content] [--jobs N] "
+      "[--source NAME] [--partitions P] [--own LIST]",
       "Indexes JSON-lines corpus files (.jsonl/.json, optionally .gz/.zst; directories are\n"
       "searched recursively) into the RocksDB catalog in DIR. Re-running updates the catalog:\n"
       "unchanged files are skipped, new files added, changed files re-indexed, removed files\n"
       "dropped. Safe to interrupt at any point and run again. Exits 1 when the catalog ends up\n"
-      "with no document (or, with --strict, when any line or file was bad).");
+      "with no document (or, with --strict, when any line or file was bad).\n"
+      "Every file belongs to one of P partitions by a hash of its path relative to its corpus\n"
+      "root (P is fixed at the first index); --own makes the catalog hold only some of them, for\n"
+      "a server of a scaled-out dataset. --source labels this run's files for mixtures; a run\n"
+      "updates only its own source's files.");
   flags.AddString("db", &db, "catalog directory (created if missing)");
   flags.AddList("corpus", &options.corpus_paths, "corpus directories or files");
   flags.AddString("text-field", &options.text_field, "JSON field holding the document text");
   flags.AddInt("jobs", &options.jobs, "files read in parallel");
   flags.AddInt("max-line-mib", &max_line_mib, "skip (and count) lines longer than this, MiB");
   flags.AddBool("strict", &strict, "exit 1 when any line or file was bad");
+  int partitions = 0;
+  flags.AddString("source", &options.source, "source label of these files (for --mix)");
+  flags.AddInt("partitions", &partitions,
+               "P, the dataset's partitions, fixed at the first index (default: the catalog's; 1)");
+  flags.AddString("own", &options.own,
+                  "partitions this catalog holds: ids and ranges (0-2,5), i/N (p mod N == i) or "
+                  "all (default: the catalog's; all)");
   flags.Require("db");
   flags.Require("corpus");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "index")) return *exit_status;
   options.max_line_bytes = static_cast<size_t>(std::max(max_line_mib, 1)) << 20;
+  if (partitions < 0 || partitions > static_cast<int>(kMaxPartitions)) {
+    return Fail("index", absl::StrCat("--partitions must be in [1, ", kMaxPartitions, "]"),
+                kExitUsage);
+  }
+  options.partitions = static_cast<uint32_t>(partitions);
   if (absl::Status s = options.Validate(); !s.ok()) {
     return Fail("index", s.message(), kExitUsage);
   }
@@ -74,15 +91,19 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   const double mb_per_s = s.seconds > 0 ? s.raw_bytes_read / 1e6 / s.seconds : 0;
   std::cout << absl::StrFormat(
       "indexed %d files (%d added, %d re-indexed, %d refreshed, %d unchanged, %d removed, %d "
-      "unreadable, %d ignored): +%d/-%d docs, %s text read, %d bad lines in files read; "
-      "catalog: %d files, %d docs, %d bad lines, %d damaged files, text field \"%s\", "
-      "version %s%s; %.2f s (%.1f MB/s on disk)\n",
+      "unreadable, %d ignored, %d of other partitions): +%d/-%d docs, %s text read, %d bad "
+      "lines in files read; catalog: %d files, %d docs, %d bad lines, %d damaged files, text "
+      "field \"%s\", partitions %s of %d, version %s%s; %.2f s (%.1f MB/s on disk)\n",
       s.files_found, s.files_added, s.files_reindexed, s.files_refreshed, s.files_unchanged,
-      s.files_removed, s.unreadable.size(), s.files_ignored, s.docs_added, s.docs_removed,
-      Mib(s.text_bytes_added), s.bad_lines_read, s.catalog_files, s.catalog_docs, bad_lines,
-      damaged, options.text_field, s.version.ToHex().substr(0, 16),
+      s.files_removed, s.unreadable.size(), s.files_ignored, s.files_not_owned, s.docs_added,
+      s.docs_removed, Mib(s.text_bytes_added), s.bad_lines_read, s.catalog_files,
+      s.catalog_docs, bad_lines, damaged, options.text_field,
+      FormatPartitionSet((*catalog)->owned_partitions(), (*catalog)->partitions()),
+      (*catalog)->partitions(), s.version.ToHex().substr(0, 16),
       s.version_changed ? "" : " (unchanged)", s.seconds, mb_per_s);
-  if (s.catalog_docs == 0) {
+  if (s.catalog_docs == 0 && s.files_not_owned > 0) {
+    std::cerr << "warning: the partitions this catalog holds have no document yet\n";
+  } else if (s.catalog_docs == 0) {
     std::cerr << "shardstream index: nothing could be indexed: no document in " << db << "\n";
     return kExitFailed;
   }

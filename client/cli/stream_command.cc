@@ -14,8 +14,9 @@
 #include "client/cli/flags.h"
 #include "client/reader.h"
 #include "common/json_writer.h"
-#include "server/batch_stream.h"
+#include "common/batch_stream.h"
 #include "server/catalog.h"
+#include "server/local_stream.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream::cli {
@@ -128,22 +129,28 @@ void AppendJsonBatch(const Batch& b, std::string* out) {
 }  // namespace
 
 int RunStreamCommand(const std::vector<std::string>& args) {
-  std::string db, server, format, out_path, tokenizer, resume, filter = "none";
+  std::vector<std::string> dbs;
+  std::string server, format, out_path, tokenizer, resume, filter = "none", mix;
   int seq_len = 1024, batch_size = 8, rank = 0, world_size = 1, epochs = 0, max_batches = 0;
   std::string seed_text = "0";
   bool no_dedup = false, doc_boundaries = false;
   FlagParser flags(
-      "shardstream stream (--db DIR | --server HOST:PORT[,...]) --tokenizer NAME --seq-len L "
-      "--batch-size B --seed S "
+      "shardstream stream (--db DIR [DIR...] | --server HOST:PORT[,...]) --tokenizer NAME "
+      "--seq-len L --batch-size B --seed S "
       "[--rank r --world-size W] [--epochs N] [--max-batches N] [--resume CURSOR] [--no-dedup] "
-      "[--filter PRESET] [--doc-boundaries] [--format jsonl|text|npy] [--out PATH]",
-      "Streams shuffled, packed [batch, seq_len] token batches of one rank from the catalog's\n"
-      "token store. The stream is a pure function of (data, tokenizer, filters, seq_len, seed):\n"
-      "every batch carries a cursor, and --resume CURSOR continues exactly after it, also with\n"
-      "another world size or batch size.");
-  flags.AddString("db", &db, "catalog directory (embedded mode)");
+      "[--filter PRESET] [--mix NAME=W,...] [--doc-boundaries] [--format jsonl|text|npy] "
+      "[--out PATH]",
+      "Streams shuffled, packed [batch, seq_len] token batches of one rank from the token\n"
+      "stores of catalogs (embedded) or shard servers (remote), which together must hold every\n"
+      "partition of the dataset. The stream is a pure function of (the parts' data versions,\n"
+      "tokenizer, filters, seq_len, seed, mixture) — never of how many catalogs, servers or\n"
+      "replicas hold them: every batch carries a cursor, and --resume CURSOR continues exactly\n"
+      "after it, also with another world size, batch size or set of servers.");
+  flags.AddList("db", &dbs, "catalog directories (embedded mode; repeat or list several)");
   flags.AddString("server", &server,
                   "HOST:PORT[,HOST:PORT...] of shard servers (remote mode; same output)");
+  flags.AddString("mix", &mix,
+                  "sources and weights, NAME=W[,NAME=W...] (default: all, by size)");
   flags.AddString("tokenizer", &tokenizer, "tokenizer name (or fingerprint prefix)");
   flags.AddInt("seq-len", &seq_len, "tokens per sequence");
   flags.AddInt("batch-size", &batch_size, "sequences per batch for this rank");
@@ -160,25 +167,26 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   flags.AddString("out", &out_path, "write to this file instead of stdout (required for npy)");
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "stream")) return *exit_status;
-  if (db.empty() == server.empty()) {
+  if (dbs.empty() == server.empty()) {
     std::cerr << "shardstream stream: give exactly one of --db (embedded) and --server (remote)\n";
     return kExitUsage;
   }
+  PlanSpec spec;
   StreamOptions options;
-  options.plan.tokenizer = tokenizer;
-  options.plan.filters.dedup = !no_dedup;
-  options.plan.filters.preset = filter;
+  spec.parts.tokenizer = tokenizer;
+  spec.parts.filters.dedup = !no_dedup;
+  spec.parts.filters.preset = filter;
   if (seq_len < 1 || batch_size < 1 || rank < 0 || world_size < 1 || epochs < 0 ||
-      max_batches < 0 || !absl::SimpleAtoi(seed_text, &options.plan.seed)) {
+      max_batches < 0 || !absl::SimpleAtoi(seed_text, &spec.seed)) {
     std::cerr << "shardstream stream: --seq-len, --batch-size, --world-size must be positive, "
                  "--rank, --epochs, --max-batches non-negative, --seed an unsigned integer\n";
     return kExitUsage;
   }
-  options.plan.seq_len = static_cast<uint32_t>(seq_len);
-  options.batch_size = static_cast<uint32_t>(batch_size);
-  options.rank = static_cast<uint32_t>(rank);
-  options.world_size = static_cast<uint32_t>(world_size);
-  options.epochs = static_cast<uint64_t>(epochs);
+  spec.parts.seq_len = static_cast<uint32_t>(seq_len);
+  options.rank.batch_size = static_cast<uint32_t>(batch_size);
+  options.rank.rank = static_cast<uint32_t>(rank);
+  options.rank.world_size = static_cast<uint32_t>(world_size);
+  options.rank.epochs = static_cast<uint64_t>(epochs);
   options.resume_cursor = resume;
   options.doc_boundaries = doc_boundaries;
   if (format.empty()) format = ::isatty(STDOUT_FILENO) && out_path.empty() ? "text" : "jsonl";
@@ -190,7 +198,13 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     std::cerr << "shardstream stream: --format npy needs --out FILE.npy\n";
     return kExitUsage;
   }
-  if (absl::Status s = options.Validate(); !s.ok()) {
+  absl::StatusOr<Mixture> mixture = Mixture::Parse(mix);
+  if (!mixture.ok()) return Fail("stream", mixture.status().message(), kExitUsage);
+  spec.mixture = *mixture;
+  if (absl::Status s = spec.parts.Validate(); !s.ok()) {
+    return Fail("stream", s.message(), kExitUsage);
+  }
+  if (absl::Status s = options.Validate(spec.parts.seq_len); !s.ok()) {
     return Fail("stream", s.message(), kExitUsage);
   }
 
@@ -201,39 +215,49 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   std::function<std::string()> cursor_now;
   std::function<absl::StatusOr<std::string>(const std::vector<TokenId>&)> decode;
   std::optional<bool> wide;  // npy dtype, known from the tokenizer or the first batch
-  std::unique_ptr<Catalog> catalog;
-  std::unique_ptr<BatchStream> stream;
+  std::vector<std::unique_ptr<Catalog>> catalogs;
+  std::unique_ptr<LocalStream> stream;
   std::unique_ptr<Tokenizer> decoder;
   std::unique_ptr<Reader> reader;
   std::shared_ptr<v1::ShardService::Stub> decode_stub;
-  if (!db.empty()) {
+  if (!dbs.empty()) {
     CatalogOptions catalog_options;
     catalog_options.read_only = true;
-    absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(db, catalog_options);
-    if (!opened.ok()) {
-      return Fail("stream", opened.status().message());
+    std::vector<const Catalog*> borrowed;
+    for (const std::string& db : dbs) {
+      absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(db, catalog_options);
+      if (!opened.ok()) {
+        return Fail("stream", opened.status().message());
+      }
+      catalogs.push_back(std::move(*opened));
+      borrowed.push_back(catalogs.back().get());
     }
-    catalog = std::move(*opened);
-    absl::StatusOr<std::unique_ptr<BatchStream>> s = BatchStream::Open(catalog.get(), options);
+    absl::StatusOr<std::unique_ptr<LocalStream>> s = LocalStream::Open(borrowed, spec, options);
     if (!s.ok()) {
       return Fail("stream", s.status().message(),
                   absl::IsInvalidArgument(s.status()) ? kExitUsage : kExitFailed);
     }
     stream = std::move(*s);
-    const Plan& plan = stream->plan();
+    const StreamPlan& plan = stream->plan();
+    uint64_t docs = 0, epoch_tokens = 0;
+    for (const PartSize& p : plan.parts()) {
+      docs += p.docs;
+      epoch_tokens += p.tokens;
+    }
     std::cerr << absl::StrFormat(
-        "plan: %d documents, %d tokens per epoch, %d sequences of %d, %d steps per epoch for "
-        "world size %d × batch %d; tokenizer \"%s\"; starting at %s\n",
-        plan.num_docs(), plan.epoch_tokens(), plan.sequences_per_epoch(), plan.seq_len(),
-        stream->steps_per_epoch(), world_size, batch_size, plan.tokenizer().name(),
-        stream->cursor());
-    wide = plan.tokenizer().token_bytes() > 2;
+        "plan: %d parts, %d documents, %d tokens per epoch, %d sequences of %d, %d steps per "
+        "epoch for world size %d × batch %d; tokenizer \"%s\"%s; starting at %s\n",
+        plan.parts().size(), docs, epoch_tokens, plan.epoch_sequences(), seq_len,
+        stream->stream().steps_per_epoch(), world_size, batch_size, stream->tokenizer().name(),
+        spec.mixture.natural() ? "" : absl::StrCat("; mixture ", spec.mixture.ToString()),
+        stream->stream().cursor());
+    wide = stream->tokenizer().token_bytes() > 2;
     next_batch = [&](Batch* b) { return stream->Next(b); };
-    cursor_now = [&] { return stream->cursor(); };
+    cursor_now = [&] { return stream->stream().cursor(); };
     decode = [&](const std::vector<TokenId>& ids) -> absl::StatusOr<std::string> {
       if (decoder == nullptr) {
         absl::StatusOr<std::unique_ptr<Tokenizer>> t =
-            TokenStore::LoadTokenizer(stream->plan().tokenizer());
+            TokenStore::LoadTokenizer(stream->tokenizer());
         if (!t.ok()) return t.status();
         decoder = std::move(*t);
       }
@@ -244,12 +268,13 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     reader_options.servers = absl::StrSplit(server, ',', absl::SkipEmpty());
     v1::StreamRequest& r = reader_options.request;
     r.set_tokenizer(tokenizer);
-    r.set_seq_len(options.plan.seq_len);
-    r.set_batch_size(options.batch_size);
-    r.set_seed(options.plan.seed);
-    r.set_rank(options.rank);
-    r.set_world_size(options.world_size);
-    r.set_epochs(options.epochs);
+    r.set_seq_len(spec.parts.seq_len);
+    r.set_batch_size(options.rank.batch_size);
+    r.set_seed(spec.seed);
+    r.set_rank(options.rank.rank);
+    r.set_world_size(options.rank.world_size);
+    r.set_epochs(options.rank.epochs);
+    r.set_mix(mix);
     r.set_start_cursor(resume);
     r.set_no_dedup(no_dedup);
     r.set_filter_preset(filter);

@@ -17,7 +17,7 @@
 #include "server/bpe_trainer.h"
 #include "server/catalog.h"
 #include "server/indexed_documents.h"
-#include "server/plan.h"
+#include "server/catalog_plan.h"
 
 namespace shardstream::cli {
 namespace {

@@ -1,0 +1,75 @@
+// Packing one part (like ConstantLengthDataset): the part's documents, in the epoch's seeded
+// order, each followed by the tokenizer's EOS, concatenated and cut into seq_len windows; the
+// last partial window is dropped; no padding. Sequence k of a part epoch is tokens
+// [k·L, (k+1)·L) of that concatenation, located by binary search over prefix sums without
+// materializing the others. Pure: nothing here depends on threads, time, storage or the process.
+#ifndef SHARDSTREAM_COMMON_PART_PACKING_H_
+#define SHARDSTREAM_COMMON_PART_PACKING_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/part_key.h"
+#include "common/permutation.h"
+
+namespace shardstream {
+
+// The documents of one part in a plan, as token counts in the part's canonical order (its files
+// by relative path, each file's documents in line order). Immutable; memory: 4 bytes per
+// document.
+class PartPacking {
+ public:
+  PartPacking(std::vector<uint32_t> token_counts, uint32_t seq_len);
+
+  size_t num_docs() const { return counts_.size(); }
+  uint32_t token_count(size_t i) const { return counts_[i]; }  // EOS excluded
+  uint32_t seq_len() const { return seq_len_; }
+  // Tokens per epoch, EOS included; the same for every epoch.
+  uint64_t epoch_tokens() const { return epoch_tokens_; }
+  // Full sequences per epoch: floor(epoch_tokens / seq_len).
+  uint64_t sequences_per_epoch() const { return epoch_tokens_ / seq_len_; }
+  size_t MemoryBytes() const { return counts_.capacity() * sizeof(uint32_t); }
+
+ private:
+  std::vector<uint32_t> counts_;
+  uint32_t seq_len_;
+  uint64_t epoch_tokens_ = 0;
+};
+
+// The key of a part's epoch orders: a function of the stream's seed and the part, so parts
+// shuffle independently.
+uint64_t PartOrderKey(uint64_t seed, const PartKey& part);
+
+// One epoch of one part: the seeded document order and the prefix sums that locate any
+// sequence. Memory: 8 bytes per document. Thread-safe (immutable).
+class PartEpochLayout {
+ public:
+  PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key, uint64_t epoch);
+
+  uint64_t epoch() const { return epoch_; }
+  const PartPacking& packing() const { return *packing_; }
+  // The packing index of the document at position j of this epoch's order.
+  size_t DocAt(size_t j) const { return static_cast<size_t>(order_.At(j)); }
+
+  // One contiguous piece of a sequence: tokens [begin, end) of the document at epoch position
+  // `position`, where index token_count (one past the last) stands for its EOS.
+  struct Piece {
+    size_t position;
+    uint32_t begin;
+    uint32_t end;
+  };
+  // The pieces of sequence k (< sequences_per_epoch), in order; they add up to seq_len tokens.
+  void Pieces(uint64_t k, std::vector<Piece>* pieces) const;
+  size_t MemoryBytes() const { return starts_.capacity() * sizeof(uint64_t); }
+
+ private:
+  std::shared_ptr<const PartPacking> packing_;
+  uint64_t epoch_;
+  Permutation order_;
+  std::vector<uint64_t> starts_;  // starts_[j]: first token of position j; starts_[n] = total
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_COMMON_PART_PACKING_H_

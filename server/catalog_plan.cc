@@ -1,0 +1,160 @@
+#include "server/catalog_plan.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+#include "server/cleaning_rules.h"
+
+namespace shardstream {
+
+absl::Status DocFilters::Validate() const {
+  if (FindFilterPreset(preset) == nullptr) {
+    std::vector<std::string> names;
+    for (const FilterPreset& p : FilterPresets()) names.push_back(p.name);
+    return absl::InvalidArgumentError(absl::StrCat("unknown filter preset \"",
+                                                   preset.substr(0, 64), "\"; use ",
+                                                   absl::StrJoin(names, " or ")));
+  }
+  return absl::OkStatus();
+}
+
+Hash128 DocFilters::Fingerprint() const {
+  Hasher128 h;
+  h.UpdateString("shardstream.filters.v2");
+  h.UpdateU64(dedup);
+  const FilterPreset* p = FindFilterPreset(preset);
+  h.UpdateString(preset);
+  if (p != nullptr) {
+    h.UpdateU64(p->version);
+    h.UpdateU64(p->rules.size());
+    for (const CleaningRule* rule : p->rules) {
+      h.UpdateString(rule->name);
+      h.UpdateString(rule->definition);
+    }
+  }
+  return h.Digest();
+}
+
+bool DocFilters::Keeps(const v1::DocRecord& doc) const {
+  if (dedup && doc.has_duplicate_of()) return false;
+  const FilterPreset* p = FindFilterPreset(preset);
+  return p == nullptr || !p->Drops(doc.quality());
+}
+
+absl::Status PartPlanSpec::Validate() const {
+  if (tokenizer.empty()) return absl::InvalidArgumentError("no tokenizer given (--tokenizer)");
+  if (seq_len < 1 || seq_len > (1u << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("seq_len must be in [1, 1048576], got ", seq_len));
+  }
+  return filters.Validate();
+}
+
+PartSize PartPlan::size() const {
+  return PartSize{key_, version_, packing_->num_docs(), packing_->epoch_tokens(),
+                  packing_->sequences_per_epoch()};
+}
+
+absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Catalog* catalog,
+                                                                      const PartPlanSpec& spec) {
+  RETURN_IF_ERROR(spec.Validate());
+  const TokenStore store(catalog);
+  ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
+  // The per-file records (token counts) serve both the completeness check and the plan.
+  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(FingerprintOf(tokenizer)));
+  const TokenStoreStatus status = store.Status(tokenizer, tokenized);
+  if (!status.complete()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("tokenizer \"", tokenizer.name(),
+                     "\" is not fully tokenized yet: ", status.files_done, " of ", status.files,
+                     " files; run `shardstream tokenize` (with the same tokenizer) first"));
+  }
+  if (catalog->meta().next_doc_id() > UINT32_MAX) {
+    return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
+  }
+  auto plan = std::shared_ptr<CatalogPlan>(new CatalogPlan());
+  plan->catalog_ = catalog;
+  plan->tokenizer_ = tokenizer;
+  plan->filters_ = spec.filters.Fingerprint();
+  plan->seq_len_ = spec.seq_len;
+  plan->held_ = catalog->owned_partitions();
+  plan->partitions_ = catalog->partitions();
+  const FilterPreset& preset = *FindFilterPreset(spec.filters.preset);
+
+  for (const PartFiles& part : catalog->Parts()) {
+    std::vector<uint32_t> ids, counts;
+    ids.reserve(part.docs);
+    counts.reserve(part.docs);
+    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // texts, for exact dedup
+    for (const v1::FileRecord* file : part.files) {
+      auto t = tokenized.find(file->file_id());
+      if (t == tokenized.end() || !IsCurrent(t->second, *file)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("file ", file->path(), " has no current tokens; run `shardstream tokenize`"));
+      }
+      const v1::TokenizedFile& tf = t->second;
+      absl::Status inner;
+      RETURN_IF_ERROR(catalog->ForEachDocInRange(
+          file->first_doc_id(), file->first_doc_id() + file->num_docs(),
+          [&](uint64_t id, const v1::DocRecord& doc) {
+            const bool first_copy = seen.insert({doc.hash_hi(), doc.hash_lo()}).second;
+            if (spec.filters.dedup && !first_copy) return true;
+            if (preset.Drops(doc.quality())) return true;
+            ids.push_back(static_cast<uint32_t>(id));
+            counts.push_back(tf.token_counts(static_cast<int>(id - file->first_doc_id())));
+            return true;
+          }));
+    }
+    if (ids.empty()) continue;
+    if (ids.size() < ids.capacity() * 9 / 10) {  // filters dropped many
+      ids.shrink_to_fit();
+      counts.shrink_to_fit();
+    }
+    plan->parts_.push_back(std::make_shared<const PartPlan>(
+        part.key, part.version, std::move(ids),
+        std::make_shared<const PartPacking>(std::move(counts), spec.seq_len)));
+  }
+  return plan;
+}
+
+const PartPlan* CatalogPlan::Find(const PartKey& key) const {
+  auto it = std::lower_bound(
+      parts_.begin(), parts_.end(), key,
+      [](const std::shared_ptr<const PartPlan>& p, const PartKey& k) { return p->key() < k; });
+  return it != parts_.end() && (*it)->key() == key ? it->get() : nullptr;
+}
+
+HolderReport CatalogPlan::Report(const std::string& holder) const {
+  HolderReport r;
+  r.holder = holder;
+  r.partitions = partitions_;
+  r.held = held_;
+  for (const auto& part : parts_) r.parts.push_back(part->size());
+  r.tokenizer = FingerprintOf(tokenizer_);
+  r.token_bytes = tokenizer_.token_bytes();
+  r.eos_id = tokenizer_.eos_id();
+  r.vocab_size = tokenizer_.vocab_size();
+  return r;
+}
+
+size_t CatalogPlan::MemoryBytes() const {
+  size_t total = 0;
+  for (const auto& part : parts_) total += part->MemoryBytes();
+  return total;
+}
+
+StreamParameters StreamParametersOf(const CatalogPlan& plan, const PlanSpec& spec) {
+  StreamParameters p;
+  p.tokenizer = FingerprintOf(plan.tokenizer());
+  p.filters = plan.filters();
+  p.seq_len = plan.seq_len();
+  p.seed = spec.seed;
+  p.partitions = plan.catalog().partitions();
+  p.mixture = spec.mixture;
+  return p;
+}
+
+}  // namespace shardstream

@@ -1,0 +1,127 @@
+#include "server/part_reader.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+
+namespace shardstream {
+namespace {
+
+// Id i of little-endian ids `width` bytes wide.
+inline uint32_t IdAt(const uint8_t* p, uint32_t width, size_t i) {
+  p += size_t{i} * width;
+  return width == 2
+             ? p[0] | (uint32_t{p[1]} << 8)
+             : p[0] | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 24);
+}
+
+inline void PutId(uint8_t* out, uint32_t width, uint32_t id) {
+  for (uint32_t b = 0; b < width; ++b) out[b] = static_cast<uint8_t>(id >> (8 * b));
+}
+
+}  // namespace
+
+PartReader::PartReader(std::vector<const CatalogPlan*> plans, LayoutCache* layouts)
+    : plans_(std::move(plans)), layouts_(layouts) {}
+
+absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::Row& row,
+                                      const SequenceOut& out) {
+  if (resolved_for_ != &plan) {
+    resolved_.clear();
+    for (const PartSize& wanted : plan.parts()) {
+      Held held{nullptr, nullptr};
+      for (const CatalogPlan* p : plans_) {
+        const PartPlan* part = p->Find(wanted.key);
+        if (part != nullptr && part->version() == wanted.version) {
+          held = Held{p, part};
+          break;
+        }
+      }
+      resolved_.push_back(held);
+    }
+    resolved_for_ = &plan;
+  }
+  const Held& held = resolved_[row.part];
+  if (held.part == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("part ", plan.parts()[row.part].key.ToString(),
+                     " is not held here in the stream's version"));
+  }
+  return ReadPartSequence(*held.owner, *held.part, plan.parameters().seed, row.part_epoch,
+                          row.sequence, out);
+}
+
+absl::Status PartReader::LoadDoc(const CatalogPlan& owner, const PartPlan& part, size_t index) {
+  if (&part == loaded_part_ && index == loaded_doc_) return absl::OkStatus();
+  const TokenStore store(&owner.catalog());
+  RETURN_IF_ERROR(
+      store.ReadTokens(FingerprintOf(owner.tokenizer()), part.doc_id(index), &packed_));
+  const uint32_t width = owner.tokenizer().token_bytes();
+  if (packed_.size() != size_t{part.packing()->token_count(index)} * width) {
+    return absl::DataLossError(absl::StrCat("tokens of document ", part.doc_id(index),
+                                            " do not match their count; re-run tokenize"));
+  }
+  loaded_part_ = &part;
+  loaded_doc_ = index;
+  return absl::OkStatus();
+}
+
+absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPlan& part,
+                                          uint64_t seed, uint64_t part_epoch, uint64_t sequence,
+                                          const SequenceOut& out) {
+  const PartPacking& packing = *part.packing();
+  if (sequence >= packing.sequences_per_epoch()) {
+    return absl::InvalidArgumentError(absl::StrCat("part ", part.key().ToString(), " has ",
+                                                   packing.sequences_per_epoch(),
+                                                   " sequences per epoch; asked for ", sequence));
+  }
+  const uint64_t order_key = PartOrderKey(seed, part.key());
+  std::shared_ptr<const PartEpochLayout>& layout = current_[{&part, order_key}];
+  if (layout == nullptr || layout->epoch() != part_epoch) {
+    layout = layouts_->Get(part.packing(), order_key, part_epoch);
+  }
+  layout->Pieces(sequence, &pieces_);
+  const uint32_t eos = owner.tokenizer().eos_id();
+  const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
+  uint32_t at = 0;
+  for (const PartEpochLayout::Piece& piece : pieces_) {
+    const size_t doc = layout->DocAt(piece.position);
+    const uint32_t count = packing.token_count(doc);
+    if (out.doc_starts != nullptr && piece.begin == 0) out.doc_starts->push_back(at);
+    const uint32_t text_end = std::min(piece.end, count);
+    if (piece.begin < text_end) {
+      RETURN_IF_ERROR(LoadDoc(owner, part, doc));
+      const auto* src = reinterpret_cast<const uint8_t*>(packed_.data());
+      const uint32_t n = text_end - piece.begin;
+      if (out.ids32 != nullptr) {
+        const uint8_t* __restrict in = src + size_t{piece.begin} * stored;
+        uint32_t* __restrict ids = out.ids32 + at;
+        if (stored == 2) {  // one loop per width, so the compiler vectorizes it
+          for (uint32_t i = 0; i < n; ++i) ids[i] = in[2 * i] | (uint32_t{in[2 * i + 1]} << 8);
+        } else {
+          for (uint32_t i = 0; i < n; ++i) ids[i] = IdAt(in, 4, i);
+        }
+      } else if (wanted == stored) {  // the served path: bytes as stored
+        std::memcpy(out.bytes + size_t{at} * wanted, src + size_t{piece.begin} * stored,
+                    size_t{n} * stored);
+      } else {
+        for (uint32_t i = 0; i < n; ++i) {
+          PutId(out.bytes + size_t{at + i} * wanted, wanted, IdAt(src, stored, piece.begin + i));
+        }
+      }
+      at += n;
+    }
+    if (piece.end == count + 1) {  // the piece includes the document's EOS
+      if (out.ids32 != nullptr) {
+        out.ids32[at] = eos;
+      } else {
+        PutId(out.bytes + size_t{at} * wanted, wanted, eos);
+      }
+      ++at;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace shardstream

@@ -1,0 +1,57 @@
+// Reads packed sequences of parts from the token stores of one or more catalogs: the
+// SequenceSource of the embedded stream and of the server's StreamBatches and ReadSequences.
+#ifndef SHARDSTREAM_SERVER_PART_READER_H_
+#define SHARDSTREAM_SERVER_PART_READER_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/batch_stream.h"
+#include "server/catalog_plan.h"
+#include "server/layout_cache.h"
+#include "server/token_store.h"
+
+namespace shardstream {
+
+// Not thread-safe; one per stream or call. Keeps the last document read (a document often
+// spans two sequences) and each part's current epoch layout.
+class PartReader : public SequenceSource {
+ public:
+  // `plans` (a part is read from the first that holds it) and `layouts` are borrowed for the
+  // reader's lifetime.
+  PartReader(std::vector<const CatalogPlan*> plans, LayoutCache* layouts);
+
+  // FAILED_PRECONDITION when no plan holds the part in the stream plan's version.
+  absl::Status ReadSequence(const StreamPlan& plan, const StreamPlan::Row& row,
+                            const SequenceOut& out) override;
+  // Sequence `sequence` of epoch `part_epoch` of `part` (held by `owner`) with `seed`.
+  absl::Status ReadPartSequence(const CatalogPlan& owner, const PartPlan& part, uint64_t seed,
+                                uint64_t part_epoch, uint64_t sequence, const SequenceOut& out);
+
+ private:
+  struct Held {
+    const CatalogPlan* owner;
+    const PartPlan* part;
+  };
+  absl::Status LoadDoc(const CatalogPlan& owner, const PartPlan& part, size_t index);
+
+  const std::vector<const CatalogPlan*> plans_;
+  LayoutCache* const layouts_;
+  // Resolution of the current stream plan's parts (rebuilt when the plan changes).
+  const StreamPlan* resolved_for_ = nullptr;
+  std::vector<Held> resolved_;
+  // The layout each part is in, by (part, order key).
+  std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
+  std::vector<PartEpochLayout::Piece> pieces_;
+  const PartPlan* loaded_part_ = nullptr;
+  size_t loaded_doc_ = SIZE_MAX;
+  std::string packed_;
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_PART_READER_H_
