@@ -9,8 +9,8 @@
 #include <fstream>
 #include <string>
 
-#include "server/batch_stream.h"
 #include "server/catalog.h"
+#include "server/local_stream.h"
 
 namespace shardstream {
 namespace {
@@ -30,17 +30,18 @@ int Main(int argc, char** argv) {
         argv[0]);
     return 2;
   }
+  PlanSpec spec;
   StreamOptions options;
-  options.plan.tokenizer = argv[2];
-  options.plan.seq_len = 1024;
-  options.batch_size = 8;
+  spec.parts.tokenizer = argv[2];
+  spec.parts.seq_len = 1024;
+  options.rank.batch_size = 8;
   uint64_t want_tokens = 200'000'000;
   for (int i = 3; i < argc; ++i) {
     std::string flag = argv[i];
-    if (flag == "--no-dedup") options.plan.filters.dedup = false;
+    if (flag == "--no-dedup") spec.parts.filters.dedup = false;
     if (i + 1 >= argc) break;
-    if (flag == "--seq-len") options.plan.seq_len = std::stoul(argv[++i]);
-    if (flag == "--batch-size") options.batch_size = std::stoul(argv[++i]);
+    if (flag == "--seq-len") spec.parts.seq_len = std::stoul(argv[++i]);
+    if (flag == "--batch-size") options.rank.batch_size = std::stoul(argv[++i]);
     if (flag == "--tokens") want_tokens = std::stoull(argv[++i]);
   }
   CatalogOptions read_only;
@@ -56,13 +57,13 @@ int Main(int argc, char** argv) {
   auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
   const uint64_t rss0 = RssBytes();
   auto t0 = now();
-  auto plan = Plan::Build(**catalog, TokenStore(catalog->get()), options.plan);
+  auto plan = CatalogPlan::Build(catalog->get(), spec.parts);
   if (!plan.ok()) {
     std::fprintf(stderr, "%s\n", std::string(plan.status().message()).c_str());
     return 1;
   }
   auto t1 = now();
-  auto stream = BatchStream::Open(catalog->get(), *plan, options);
+  auto stream = LocalStream::Open({catalog->get()}, spec, options, {*plan});
   if (!stream.ok()) return 1;
   Batch batch;
   if (!(*stream)->Next(&batch).ok()) return 1;
@@ -76,7 +77,8 @@ int Main(int argc, char** argv) {
     tokens += batch.tokens.size();
   }
   auto t3 = now();
-  const size_t docs = (*plan)->num_docs();
+  size_t docs = 0;
+  for (const auto& part : (*plan)->parts()) docs += part->packing()->num_docs();
   std::printf(
       "{\"docs\": %zu, \"plan_build_s\": %.3f, \"first_batch_s\": %.3f, \"rss_growth_bytes\": "
       "%llu, "
@@ -85,10 +87,10 @@ int Main(int argc, char** argv) {
       "\"tokens_per_s\": %.0f, \"batch_shape\": [%u, %u]}\n",
       docs, seconds(t0, t1), seconds(t0, t2), static_cast<unsigned long long>(rss1 - rss0),
       static_cast<double>(rss1 - rss0) / docs,
-      static_cast<double>((*plan)->MemoryBytes() + (*plan)->num_docs() * 8) / docs,
+      static_cast<double>((*plan)->MemoryBytes() + docs * 8) / docs,
       static_cast<unsigned long long>(batches), static_cast<unsigned long long>(tokens),
-      seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3), options.batch_size,
-      options.plan.seq_len);
+      seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3), options.rank.batch_size,
+      spec.parts.seq_len);
   return 0;
 }
 

@@ -245,9 +245,9 @@ int RunStreamCommand(const std::vector<std::string>& args) {
       epoch_tokens += p.tokens;
     }
     std::cerr << absl::StrFormat(
-        "plan: %d parts, %d documents, %d tokens per epoch, %d sequences of %d, %d steps per "
+        "plan: %d documents in %d part(s), %d tokens per epoch, %d sequences of %d, %d steps per "
         "epoch for world size %d × batch %d; tokenizer \"%s\"%s; starting at %s\n",
-        plan.parts().size(), docs, epoch_tokens, plan.epoch_sequences(), seq_len,
+        docs, plan.parts().size(), epoch_tokens, plan.epoch_sequences(), seq_len,
         stream->stream().steps_per_epoch(), world_size, batch_size, stream->tokenizer().name(),
         spec.mixture.natural() ? "" : absl::StrCat("; mixture ", spec.mixture.ToString()),
         stream->stream().cursor());

@@ -76,7 +76,7 @@ class PyReader {
            uint32_t batch_size, uint64_t seed, uint32_t rank, uint32_t world_size, uint64_t epochs,
            const std::string& cursor, bool no_dedup, const std::string& filter_preset,
            bool doc_boundaries, const std::string& dtype, size_t prefetch_batches,
-           double retry_deadline_s) {
+           double retry_deadline_s, const std::string& mix) {
     ReaderOptions options;
     options.servers = std::move(servers);
     v1::StreamRequest& r = options.request;
@@ -92,6 +92,7 @@ class PyReader {
     r.set_filter_preset(filter_preset);
     r.set_doc_boundaries(doc_boundaries);
     r.set_dtype(ParseDtype(dtype));
+    r.set_mix(mix);
     options.prefetch_batches = prefetch_batches;
     options.retry_deadline = absl::Seconds(retry_deadline_s);
     // Argument mistakes the caller can see before any connection: ValueError.
@@ -162,6 +163,20 @@ py::dict ServerInfo(const std::string& server, double timeout_s) {
   d["active_streams"] = info->active_streams();
   d["max_seq_len"] = info->max_seq_len();
   d["max_batch_tokens"] = info->max_batch_tokens();
+  d["partitions"] = info->partitions();
+  d["held_partitions"] = std::vector<uint32_t>(info->held_partitions().begin(),
+                                               info->held_partitions().end());
+  py::list parts;
+  for (const v1::PartInfo& p : info->parts()) {
+    py::dict part;
+    part["source"] = p.source();
+    part["partition"] = p.partition();
+    part["version"] = p.version();
+    part["files"] = p.files();
+    part["docs"] = p.docs();
+    parts.append(part);
+  }
+  d["parts"] = parts;
   return d;
 }
 
@@ -173,12 +188,12 @@ PYBIND11_MODULE(_reader, m) {
   py::class_<shardstream::PyReader>(m, "Reader")
       .def(py::init<std::vector<std::string>, const std::string&, uint32_t, uint32_t, uint64_t,
                     uint32_t, uint32_t, uint64_t, const std::string&, bool, const std::string&,
-                    bool, const std::string&, size_t, double>(),
+                    bool, const std::string&, size_t, double, const std::string&>(),
            py::arg("servers"), py::arg("tokenizer"), py::arg("seq_len"), py::arg("batch_size"),
            py::arg("seed"), py::arg("rank"), py::arg("world_size"), py::arg("epochs"),
            py::arg("cursor"), py::arg("no_dedup"), py::arg("filter_preset"),
            py::arg("doc_boundaries"), py::arg("dtype"), py::arg("prefetch_batches"),
-           py::arg("retry_deadline_s"))
+           py::arg("retry_deadline_s"), py::arg("mix"))
       .def("next", &shardstream::PyReader::Next)
       .def("cursor", &shardstream::PyReader::Cursor)
       .def("reconnects", &shardstream::PyReader::Reconnects)

@@ -147,6 +147,6 @@ def test_errors_reach_the_client_with_their_meaning(shardstream_bin, catalog, se
     bad = run(shardstream_bin, "stream", "--server", address, "--tokenizer", "nope", check=False)
     assert bad.returncode == 1 and "available: gpt2" in bad.stderr
     other = run(shardstream_bin, "stream", "--server", address, "--tokenizer", "gpt2",
-                "--seq-len", "8", "--resume", "ss1.00000000.00000000.00000000.8.0.0.0",
+                "--seq-len", "8", "--resume", "ss2.00000000.00000000.00000000.00000000.8.0.0.0",
                 "--max-batches", "1", check=False)
     assert other.returncode == 1 and "data version" in other.stderr

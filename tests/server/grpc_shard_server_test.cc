@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/index_job.h"
+#include "server/local_stream.h"
 #include "server/tokenize_job.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 #include "tests/test_util.h"
@@ -103,13 +104,14 @@ TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
   request.set_epochs(1);
   grpc::ClientContext context;
   auto call = stub_->StreamBatches(&context, request);
+  PlanSpec spec;
+  spec.parts.tokenizer = "gpt2";
+  spec.parts.seq_len = 32;
+  spec.seed = 1;
   StreamOptions options;
-  options.plan.tokenizer = "gpt2";
-  options.plan.seq_len = 32;
-  options.plan.seed = 1;
-  options.batch_size = 2;
-  options.epochs = 1;
-  auto local = BatchStream::Open(catalog_.get(), options);
+  options.rank.batch_size = 2;
+  options.rank.epochs = 1;
+  auto local = LocalStream::Open({catalog_.get()}, spec, options);
   ASSERT_TRUE(local.ok());
   v1::Batch remote;
   Batch expected;
@@ -176,7 +178,7 @@ TEST_F(GrpcServerTest, InvalidRequestsGetTheirExactCodes) {
   r.set_start_cursor("garbage");
   EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   r = Request();
-  r.set_start_cursor("ss1.00000000.00000000.00000000.32.1.0.0");
+  r.set_start_cursor("ss2.00000000.00000000.00000000.00000000.32.1.0.0");
   s = StreamStatus(r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_THAT(s.error_message(), HasSubstr("data version"));
@@ -188,6 +190,79 @@ TEST_F(GrpcServerTest, InvalidRequestsGetTheirExactCodes) {
   r = Request();
   r.set_filter_preset("bogus");
   EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  r = Request();
+  r.set_mix("default=");
+  EXPECT_EQ(StreamStatus(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  r = Request();
+  r.set_mix("python=1");
+  s = StreamStatus(r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(s.error_message(), HasSubstr("python"));
+}
+
+TEST_F(GrpcServerTest, ReadSequencesGivesTheRowsOfTheEmbeddedStream) {
+  StartServer();
+  v1::PlanRequest plan;
+  plan.set_tokenizer("gpt2");
+  plan.set_seq_len(32);
+  v1::PlanResponse info;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->GetPlan(&context, plan, &info).ok());
+  }
+  ASSERT_EQ(info.partitions(), 1u);
+  ASSERT_EQ(info.parts_size(), 1);
+  EXPECT_EQ(info.parts(0).source(), "default");
+  // One part: global sequence k of epoch 0 is the part's sequence k, so rows 0..5 of a
+  // single-rank stream with batch 2 are sequences 0..5.
+  v1::SequencesRequest request;
+  *request.mutable_plan() = plan;
+  request.set_seed(1);
+  request.set_source("default");
+  request.set_partition(0);
+  request.set_version_hi(info.parts(0).version_hi());
+  request.set_version_lo(info.parts(0).version_lo());
+  v1::SequenceRun* run = request.add_runs();
+  run->set_epoch(0);
+  run->set_first(0);
+  run->set_count(6);
+  v1::SequencesResponse response;
+  {
+    grpc::ClientContext context;
+    ASSERT_TRUE(stub_->ReadSequences(&context, request, &response).ok());
+  }
+  std::string streamed;
+  {
+    grpc::ClientContext context;
+    auto call = stub_->StreamBatches(&context, Request());
+    v1::Batch batch;
+    for (int i = 0; i < 3 && call->Read(&batch); ++i) streamed += batch.tokens();
+    context.TryCancel();
+    call->Finish();
+  }
+  EXPECT_EQ(response.tokens(), streamed);
+  EXPECT_EQ(response.sequences(), 6u);
+
+  // Another version, another part, out of range, too many: each its code.
+  auto status_of = [&](const v1::SequencesRequest& r) {
+    grpc::ClientContext context;
+    v1::SequencesResponse out;
+    return stub_->ReadSequences(&context, r, &out);
+  };
+  v1::SequencesRequest r = request;
+  r.set_version_lo(r.version_lo() ^ 1);
+  EXPECT_EQ(status_of(r).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  r = request;
+  r.set_source("python");
+  EXPECT_EQ(status_of(r).error_code(), grpc::StatusCode::NOT_FOUND);
+  r = request;
+  r.mutable_runs(0)->set_first(info.parts(0).sequences());
+  EXPECT_EQ(status_of(r).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  r = request;
+  r.mutable_runs(0)->set_count(3000);  // × 32 tokens is above the 65,536-token limit
+  grpc::Status too_many = status_of(r);
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(too_many.error_message(), HasSubstr("fewer"));
 }
 
 TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {

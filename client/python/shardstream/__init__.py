@@ -48,8 +48,10 @@ class Reader(Iterator[Batch]):
     """Streams one rank's batches from shard servers; iterate it.
 
     Args:
-      server: ``"HOST:PORT"``, several separated by commas, or a sequence of them; all must
-        serve the same catalog. The reader moves to the next one whenever a connection fails.
+      server: ``"HOST:PORT"``, several separated by commas, or a sequence of them: the
+        dataset's shard servers, which together hold every partition (servers holding the same
+        partitions are replicas: the reader fails over between them). The batches do not
+        depend on how many servers there are or which of them answer.
       tokenizer: tokenizer name on the server (or a fingerprint prefix of >= 8 hex digits).
       seq_len: tokens per row.
       batch_size: rows per batch for this rank (the global batch is ``world_size`` times that).
@@ -61,6 +63,8 @@ class Reader(Iterator[Batch]):
         world size and batch size of the same plan.
       no_dedup: keep duplicate documents (default: first copies only).
       filter_preset: ``""`` or ``"codeparrot-clean"``.
+      mix: sources and weights, ``"python=0.7,docs=0.3"`` (proportions of sequences); ``""``
+        streams every source in proportion to its size. See docs/mixtures.md.
       doc_boundaries: fill ``Batch.doc_starts``.
       dtype: ``"uint16"``, ``"int32"``, or None (the server picks uint16 when the vocabulary
         fits).
@@ -79,7 +83,7 @@ class Reader(Iterator[Batch]):
                  epochs: int = 0, cursor: str = "", no_dedup: bool = False,
                  filter_preset: str = "", doc_boundaries: bool = False,
                  dtype: Optional[str] = None, prefetch_batches: int = 4,
-                 retry_deadline: float = 120.0) -> None:
+                 retry_deadline: float = 120.0, mix: str = "") -> None:
         servers = [s.strip() for s in (server.split(",") if isinstance(server, str) else server)]
         if not servers or not all(servers):
             raise ValueError(f"server must name at least one HOST:PORT, got {server!r}")
@@ -96,7 +100,7 @@ class Reader(Iterator[Batch]):
             servers=servers, tokenizer=tokenizer, seq_len=seq_len, batch_size=batch_size,
             seed=seed, rank=rank, world_size=world_size, epochs=epochs, no_dedup=no_dedup,
             filter_preset=filter_preset, doc_boundaries=doc_boundaries, dtype=dtype or "",
-            prefetch_batches=prefetch_batches, retry_deadline_s=float(retry_deadline))
+            prefetch_batches=prefetch_batches, retry_deadline_s=float(retry_deadline), mix=mix)
         self._cursor = cursor
         self._native: Optional[_reader.Reader] = None
         self._reconnects = 0  # of closed native readers
@@ -126,7 +130,7 @@ class Reader(Iterator[Batch]):
 
     @property
     def reconnects(self) -> int:
-        """Connections opened after the first one (server restarts, failovers)."""
+        """Requests retried after a failure (server restarts, failovers)."""
         return self._reconnects + (self._native.reconnects() if self._native else 0)
 
     def state_dict(self) -> dict:

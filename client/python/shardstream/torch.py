@@ -62,7 +62,7 @@ class StreamingDataset(torch.utils.data.IterableDataset):
                  world_size: Optional[int] = None, epochs: int = 0, no_dedup: bool = False,
                  filter_preset: str = "", doc_boundaries: bool = False,
                  prefetch_batches: int = 4, retry_deadline: float = 120.0,
-                 metadata: bool = False) -> None:
+                 metadata: bool = False, mix: str = "") -> None:
         super().__init__()
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither")
@@ -72,7 +72,7 @@ class StreamingDataset(torch.utils.data.IterableDataset):
             tokenizer=tokenizer, seq_len=seq_len, batch_size=batch_size, seed=seed,
             epochs=epochs, no_dedup=no_dedup, filter_preset=filter_preset,
             doc_boundaries=doc_boundaries, prefetch_batches=prefetch_batches,
-            retry_deadline=retry_deadline)
+            retry_deadline=retry_deadline, mix=mix)
         self._metadata = metadata
         self._cursor = ""
 

@@ -1,4 +1,4 @@
-#include "server/batch_stream.h"
+#include "server/local_stream.h"
 
 #include <map>
 #include <random>
@@ -83,20 +83,34 @@ class StreamTest : public ::testing::Test {
     catalog_ = std::move(*c);
   }
 
-  StreamOptions Options(uint32_t seq_len, uint32_t batch, uint32_t world = 1, uint32_t rank = 0) {
-    StreamOptions o;
-    o.plan.tokenizer = "gpt2";
-    o.plan.seq_len = seq_len;
+  // What a test streams: the plan and the rank's options.
+  struct Req {
+    PlanSpec plan;
+    StreamOptions stream;
+  };
+  Req Options(uint32_t seq_len, uint32_t batch, uint32_t world = 1, uint32_t rank = 0) {
+    Req o;
+    o.plan.parts.tokenizer = "gpt2";
+    o.plan.parts.seq_len = seq_len;
     o.plan.seed = 42;
-    o.batch_size = batch;
-    o.world_size = world;
-    o.rank = rank;
+    o.stream.rank.batch_size = batch;
+    o.stream.rank.world_size = world;
+    o.stream.rank.rank = rank;
     return o;
+  }
+  absl::StatusOr<std::unique_ptr<LocalStream>> Open(const Req& o) {
+    return LocalStream::Open({catalog_.get()}, o.plan, o.stream);
+  }
+  std::shared_ptr<const CatalogPlan> PlanOf(const Req& o) {
+    auto plan = CatalogPlan::Build(catalog_.get(), o.plan.parts);
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    EXPECT_EQ((*plan)->parts().size(), 1u);  // one partition, one source
+    return *plan;
   }
 
   // Up to `max` batches.
-  std::vector<Batch> Take(const StreamOptions& o, size_t max) {
-    auto stream = BatchStream::Open(catalog_.get(), o);
+  std::vector<Batch> Take(const Req& o, size_t max) {
+    auto stream = Open(o);
     EXPECT_TRUE(stream.ok()) << stream.status();
     std::vector<Batch> out;
     Batch b;
@@ -147,7 +161,8 @@ TEST(Permutation, IsABijectionThatDependsOnTheKey) {
 }
 
 TEST(StreamCursor, RoundTripsAndNamesWhatDiffers) {
-  PlanIdentity plan{HashBytes("data"), HashBytes("tok"), HashBytes("filters"), 1024, 42};
+  PlanIdentity plan{HashBytes("data"), HashBytes("tok"), HashBytes("filters"), HashBytes("mix"),
+                    1024, 42};
   StreamCursor c = StreamCursor::At(plan, 3, 4096);
   absl::StatusOr<StreamCursor> parsed = StreamCursor::Parse(c.ToString());
   ASSERT_TRUE(parsed.ok());
@@ -161,7 +176,16 @@ TEST(StreamCursor, RoundTripsAndNamesWhatDiffers) {
   EXPECT_THAT(s.message(), HasSubstr("seq_len 1024"));
   EXPECT_THAT(s.message(), HasSubstr("tokenizer"));
   EXPECT_THAT(std::string(s.message()), ::testing::Not(HasSubstr("seed 42")));
-  EXPECT_EQ(StreamCursor::Parse("ss1.zz").status().code(), absl::StatusCode::kInvalidArgument);
+  other = plan;
+  other.mixture = HashBytes("another mixture");
+  s = parsed->CheckBelongsTo(other);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("mixture"));
+  EXPECT_EQ(StreamCursor::Parse("ss2.zz").status().code(), absl::StatusCode::kInvalidArgument);
+  // A 0.1 cursor is refused by name, and a pasted blob is cut in the message.
+  EXPECT_THAT(StreamCursor::Parse("ss1.0e424d33.f9022d5c.5d41402a.1024.42.0.64").status().message(),
+              HasSubstr("before partitions"));
+  EXPECT_LT(StreamCursor::Parse(std::string(20000, 'x')).status().message().size(), 400u);
 }
 
 TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
@@ -169,27 +193,29 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
   auto tokenizer = Tokenizer::FromJsonFile(kData + "/gpt2/tokenizer.json");
   ASSERT_TRUE(tokenizer.ok());
   Encoder encoder(tokenizer->get());
-  StreamOptions o = Options(64, 4);
-  auto plan = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
-  ASSERT_TRUE(plan.ok());
+  Req o = Options(64, 4);
+  std::shared_ptr<const CatalogPlan> plan = PlanOf(o);
+  const PartPlan& part = *plan->parts()[0];
+  auto stream = Open(o);
+  ASSERT_TRUE(stream.ok());
+  const PlanIdentity identity = (*stream)->plan().identity();
   for (uint64_t epoch : {0, 1}) {
-    EpochLayout layout(*plan, epoch);
+    PartEpochLayout layout(part.packing(), PartOrderKey(42, part.key()), epoch);
     std::vector<uint32_t> expected;
-    std::set<std::string> seen_texts;
-    for (size_t j = 0; j < (*plan)->num_docs(); ++j) {
-      const uint64_t id = (*plan)->doc_id(layout.DocAt(j));
+    for (size_t j = 0; j < part.packing()->num_docs(); ++j) {
+      const uint64_t id = part.doc_id(layout.DocAt(j));
       const std::string& text = (*texts_)[id];  // ids are dense here: one per line, in order
       auto ids = *encoder.Encode(text, EncodeMode::kOrdinary);
       expected.insert(expected.end(), ids.begin(), ids.end());
       expected.push_back(50256);
     }
-    EXPECT_EQ(expected.size(), (*plan)->epoch_tokens());
+    EXPECT_EQ(expected.size(), part.packing()->epoch_tokens());
     // Every sequence of the epoch, from a stream starting at that epoch.
-    StreamOptions from_epoch = o;
-    from_epoch.resume_cursor = StreamCursor::At((*plan)->identity(), epoch, 0).ToString();
-    from_epoch.epochs = epoch + 1;
+    Req from_epoch = o;
+    from_epoch.stream.resume_cursor = StreamCursor::At(identity, epoch, 0).ToString();
+    from_epoch.stream.rank.epochs = epoch + 1;
     std::vector<std::vector<uint32_t>> rows = Rows(Take(from_epoch, 1 << 20));
-    const uint64_t sequences = (*plan)->sequences_per_epoch();
+    const uint64_t sequences = part.packing()->sequences_per_epoch();
     ASSERT_EQ(rows.size(), sequences / 4 * 4);  // the tail of < one global batch is dropped
     for (size_t k = 0; k < rows.size(); ++k) {
       ASSERT_EQ(rows[k],
@@ -200,19 +226,18 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
 }
 
 TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {
-  StreamOptions o = Options(32, 2);
-  auto with = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
-  o.plan.filters.dedup = false;
-  auto without = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
-  ASSERT_TRUE(with.ok() && without.ok());
+  Req o = Options(32, 2);
+  std::shared_ptr<const CatalogPlan> with = PlanOf(o);
+  o.plan.parts.filters.dedup = false;
+  std::shared_ptr<const CatalogPlan> without = PlanOf(o);
   std::set<std::string> unique(texts_->begin(), texts_->end());
-  EXPECT_EQ((*with)->num_docs(), unique.size());
-  EXPECT_EQ((*without)->num_docs(), texts_->size());
-  EXPECT_NE((*with)->identity().filters, (*without)->identity().filters);
+  EXPECT_EQ(with->parts()[0]->packing()->num_docs(), unique.size());
+  EXPECT_EQ(without->parts()[0]->packing()->num_docs(), texts_->size());
+  EXPECT_NE(with->filters(), without->filters());
 }
 
 TEST_F(StreamTest, SameInputsSameStreamOtherSeedOtherStream) {
-  StreamOptions o = Options(48, 3);
+  Req o = Options(48, 3);
   std::vector<Batch> a = Take(o, 20), b = Take(o, 20);
   ASSERT_EQ(a.size(), 20u);
   EXPECT_EQ(Rows(a), Rows(b));
@@ -222,13 +247,13 @@ TEST_F(StreamTest, SameInputsSameStreamOtherSeedOtherStream) {
 
 TEST_F(StreamTest, RanksAreDisjointEqualInStepsAndTogetherTheSingleRankStream) {
   const uint32_t world = 3, batch = 2;
-  StreamOptions single = Options(40, world * batch);
-  single.epochs = 1;
+  Req single = Options(40, world * batch);
+  single.stream.rank.epochs = 1;
   std::vector<Batch> all = Take(single, 1 << 20);
   std::vector<std::vector<Batch>> per_rank;
   for (uint32_t r = 0; r < world; ++r) {
-    StreamOptions o = Options(40, batch, world, r);
-    o.epochs = 1;
+    Req o = Options(40, batch, world, r);
+    o.stream.rank.epochs = 1;
     per_rank.push_back(Take(o, 1 << 20));
   }
   for (uint32_t r = 0; r < world; ++r) {
@@ -247,14 +272,14 @@ TEST_F(StreamTest, RanksAreDisjointEqualInStepsAndTogetherTheSingleRankStream) {
 }
 
 TEST_F(StreamTest, ResumingFromEveryCursorGivesTheTail) {
-  StreamOptions o = Options(256, 4);
+  Req o = Options(256, 4);
   std::vector<Batch> run = Take(o, 60);
   ASSERT_EQ(run.size(), 60u);
   ASSERT_EQ(run.front().epoch, 0u);
   ASSERT_GE(run.back().epoch, 1u);  // the run crosses an epoch boundary
   for (size_t k = 0; k < run.size(); k += 7) {
-    StreamOptions resumed = o;
-    resumed.resume_cursor = run[k].cursor;
+    Req resumed = o;
+    resumed.stream.resume_cursor = run[k].cursor;
     std::vector<Batch> tail = Take(resumed, run.size() - k - 1);
     ASSERT_EQ(Rows(tail), Rows(std::vector<Batch>(run.begin() + k + 1, run.end()))) << k;
   }
@@ -265,13 +290,13 @@ TEST_F(StreamTest, ElasticResumeContinuesTheSameGlobalSequence) {
   std::vector<std::vector<Batch>> before(4);
   for (uint32_t r = 0; r < 4; ++r) before[r] = Take(Options(32, 1, 4, r), 5);
   const std::string cursor = before[0].back().cursor;
-  StreamOptions global = Options(32, 1);  // the single-rank reference order of sequences
+  Req global = Options(32, 1);  // the single-rank reference order of sequences
   std::vector<std::vector<uint32_t>> reference = Rows(Take(global, 40));
   for (auto [world, batch] : {std::pair<uint32_t, uint32_t>{2, 2}, {1, 3}}) {
     std::vector<std::vector<uint32_t>> rows_by_global(40);
     for (uint32_t r = 0; r < world; ++r) {
-      StreamOptions o = Options(32, batch, world, r);
-      o.resume_cursor = cursor;
+      Req o = Options(32, batch, world, r);
+      o.stream.resume_cursor = cursor;
       std::vector<Batch> after = Take(o, 3);
       for (size_t step = 0; step < after.size(); ++step) {
         std::vector<std::vector<uint32_t>> rows = Rows({after[step]});
@@ -287,8 +312,8 @@ TEST_F(StreamTest, ElasticResumeContinuesTheSameGlobalSequence) {
 }
 
 TEST_F(StreamTest, DocumentBoundariesMarkWhereDocumentsStart) {
-  StreamOptions o = Options(64, 2);
-  o.doc_boundaries = true;
+  Req o = Options(64, 2);
+  o.stream.doc_boundaries = true;
   for (const Batch& b : Take(o, 10)) {
     ASSERT_EQ(b.doc_starts.size(), b.rows);
     for (uint32_t r = 0; r < b.rows; ++r) {
@@ -310,39 +335,40 @@ TEST_F(StreamTest, DocumentBoundariesMarkWhereDocumentsStart) {
 }
 
 TEST_F(StreamTest, BadRequestsGetStatusesThatSayWhatToFix) {
-  StreamOptions o = Options(32, 2, 2, 2);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  Req o = Options(32, 2, 2, 2);
+  EXPECT_EQ(Open(o).status().code(), absl::StatusCode::kInvalidArgument);
   o = Options(32, 2);
-  o.plan.tokenizer = "nope";
-  absl::Status s = BatchStream::Open(catalog_.get(), o).status();
+  o.plan.parts.tokenizer = "nope";
+  absl::Status s = Open(o).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(s.message(), HasSubstr("gpt2"));
   o = Options(32, 2);
-  o.resume_cursor = Take(Options(64, 2), 1)[0].cursor;
-  s = BatchStream::Open(catalog_.get(), o).status();
+  o.stream.resume_cursor = Take(Options(64, 2), 1)[0].cursor;
+  s = Open(o).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(s.message(), HasSubstr("seq_len 64"));
   o = Options(1 << 20, 65536);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Open(o).status().code(), absl::StatusCode::kInvalidArgument);
   o = Options(4096, 64);
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Open(o).status().code(), absl::StatusCode::kFailedPrecondition);
   o = Options(32, 2);
-  o.plan.filters.preset = "bogus";
-  EXPECT_EQ(BatchStream::Open(catalog_.get(), o).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  o.plan.parts.filters.preset = "bogus";
+  EXPECT_EQ(Open(o).status().code(), absl::StatusCode::kInvalidArgument);
+  // A mixture naming a source the dataset does not have.
+  o = Options(32, 2);
+  o.plan.mixture = *Mixture::Parse("python=1");
+  s = Open(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(s.message(), HasSubstr("default"));
 }
 
 TEST_F(StreamTest, EpochTotalsAreTheSumOfTokenCounts) {
-  StreamOptions o = Options(32, 2);
-  auto plan = Plan::Build(*catalog_, TokenStore(catalog_.get()), o.plan);
-  ASSERT_TRUE(plan.ok());
+  std::shared_ptr<const CatalogPlan> plan = PlanOf(Options(32, 2));
+  const PartPacking& packing = *plan->parts()[0]->packing();
   uint64_t sum = 0;
-  for (size_t i = 0; i < (*plan)->num_docs(); ++i) sum += (*plan)->token_count(i) + 1;
-  EXPECT_EQ((*plan)->epoch_tokens(), sum);
-  EXPECT_EQ((*plan)->sequences_per_epoch(), sum / 32);
+  for (size_t i = 0; i < packing.num_docs(); ++i) sum += packing.token_count(i) + 1;
+  EXPECT_EQ(packing.epoch_tokens(), sum);
+  EXPECT_EQ(packing.sequences_per_epoch(), sum / 32);
 }
 
 }  // namespace
