@@ -297,6 +297,8 @@ absl::Status Reader::Impl::Discover() {
         return absl::OkStatus();
       }
       directory_error = d.status();
+      // Every server answered: waiting cannot fill the gap or settle the disagreement.
+      if (report_server_.size() == stubs_.size()) return directory_error;
     }
     if (absl::Now() - start >= options_.retry_deadline) {
       if (!directory_error.ok()) return directory_error;
