@@ -1,14 +1,32 @@
 // The C++ client Reader's throughput on one stream, as the baseline for the Python client
-// (bench/python_client_bench.py runs both against the same server, side by side).
-// usage: reader_throughput SERVER TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
-//                          [--seed 1] [--dtype uint16|int32]
-// Prints: batches=N tokens=T seconds=S for the batches after the first (whose time includes
-// opening the stream and building the plan), measured as the Python side measures them.
+// (bench/python_client_bench.py runs both against the same server, side by side) and for
+// partitioned scale-out (bench/partition_bench.sh: one server vs several partition servers).
+// usage: reader_throughput SERVER[,SERVER...] TOKENIZER [--seq-len 1024] [--batch-size 8]
+//                          [--batches 2000] [--seed 1] [--dtype uint16|int32] [--prefetch 4]
+// Prints: batches=N tokens=T seconds=S peak_rss_kb=R for the batches after the first (whose
+// time includes discovery and building the plan), measured as the Python side measures them;
+// R is this client process's peak resident memory.
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
+#include "absl/strings/str_split.h"
 #include "client/reader.h"
+
+namespace {
+
+// VmHWM of this process, kB.
+long PeakRssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -19,7 +37,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   shardstream::ReaderOptions options;
-  options.servers = {argv[1]};
+  options.servers = absl::StrSplit(argv[1], ',', absl::SkipEmpty());
   options.request.set_tokenizer(argv[2]);
   options.request.set_seq_len(1024);
   options.request.set_batch_size(8);
@@ -31,6 +49,7 @@ int main(int argc, char** argv) {
     if (flag == "--batch-size") options.request.set_batch_size(std::stoul(value));
     if (flag == "--batches") batches = std::stoull(value);
     if (flag == "--seed") options.request.set_seed(std::stoull(value));
+    if (flag == "--prefetch") options.prefetch_batches = std::stoull(value);
     if (flag == "--dtype") {
       options.request.set_dtype(value == "int32" ? shardstream::v1::TOKEN_DTYPE_INT32
                                                  : shardstream::v1::TOKEN_DTYPE_UINT16);
@@ -59,8 +78,8 @@ int main(int argc, char** argv) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("batches=%llu tokens=%llu seconds=%.6f\n",
+  std::printf("batches=%llu tokens=%llu seconds=%.6f peak_rss_kb=%ld\n",
               static_cast<unsigned long long>(received - 1),
-              static_cast<unsigned long long>(tokens), seconds);
+              static_cast<unsigned long long>(tokens), seconds, PeakRssKb());
   return 0;
 }

@@ -77,11 +77,32 @@ absl::StatusOr<Interleave> Interleave::Create(const std::vector<uint64_t>& weigh
   return out;
 }
 
-uint64_t Interleave::LeftCount(const Node& node, uint64_t m) {
-  // floor(m·a/w + 1/2) = floor((2·m·a + w) / (2·w)); 2·m·a < 2^127 since a < 2^62.
+namespace {
+
+// (2·m·a + w) divided by 2·w: quotient and remainder. The quotient is at most m + 1/2, so it
+// fits 64 bits and one 128-by-64-bit division does (a < 2^62, w <= 2^62).
+inline void DivMod(uint64_t m, uint64_t a, uint64_t w, uint64_t* q, uint64_t* r) {
   using u128 = unsigned __int128;
-  const u128 num = u128{2} * m * node.left_weight + node.weight;
-  return static_cast<uint64_t>(num / (u128{2} * node.weight));
+  const u128 num = u128{2} * m * a + w;
+  const uint64_t den = 2 * w;
+#if defined(__x86_64__)
+  uint64_t hi = static_cast<uint64_t>(num >> 64), lo = static_cast<uint64_t>(num);
+  __asm__("divq %[den]" : "+a"(lo), "+d"(hi) : [den] "rm"(den) : "cc");
+  *q = lo;
+  *r = hi;
+#else
+  *q = static_cast<uint64_t>(num / den);
+  *r = static_cast<uint64_t>(num % den);
+#endif
+}
+
+}  // namespace
+
+uint64_t Interleave::LeftCount(const Node& node, uint64_t m) {
+  // floor(m·a/w + 1/2) = floor((2·m·a + w) / (2·w)).
+  uint64_t q, r;
+  DivMod(m, node.left_weight, node.weight, &q, &r);
+  return q;
 }
 
 Interleave::Position Interleave::Locate(uint64_t k) const {
@@ -90,9 +111,12 @@ Interleave::Position Interleave::Locate(uint64_t k) const {
   uint64_t m = k;
   while (true) {
     const Node& node = nodes_[at];
-    const uint64_t left_before = LeftCount(node, m);
+    // Sequence m goes left iff LeftCount(m + 1) > LeftCount(m): the numerator grows by 2·a,
+    // so iff the remainder plus 2·a reaches 2·w (< 4·w <= 2^64: no overflow).
+    uint64_t left_before, rest;
+    DivMod(m, node.left_weight, node.weight, &left_before, &rest);
     int32_t child;
-    if (LeftCount(node, m + 1) > left_before) {
+    if (rest + 2 * node.left_weight >= 2 * node.weight) {
       child = node.left;
       m = left_before;
     } else {
