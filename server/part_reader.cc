@@ -52,19 +52,21 @@ absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::
                           row.sequence, out);
 }
 
-absl::Status PartReader::LoadDoc(const CatalogPlan& owner, const PartPlan& part, size_t index) {
-  if (&part == loaded_part_ && index == loaded_doc_) return absl::OkStatus();
+absl::StatusOr<const std::string*> PartReader::LoadDoc(const CatalogPlan& owner,
+                                                       const PartPlan& part, size_t index) {
+  Loaded& loaded = loaded_[&part];
+  if (loaded.doc == index) return &loaded.packed;
+  loaded.doc = SIZE_MAX;
   const TokenStore store(&owner.catalog());
   RETURN_IF_ERROR(
-      store.ReadTokens(FingerprintOf(owner.tokenizer()), part.doc_id(index), &packed_));
+      store.ReadTokens(FingerprintOf(owner.tokenizer()), part.doc_id(index), &loaded.packed));
   const uint32_t width = owner.tokenizer().token_bytes();
-  if (packed_.size() != size_t{part.packing()->token_count(index)} * width) {
+  if (loaded.packed.size() != size_t{part.packing()->token_count(index)} * width) {
     return absl::DataLossError(absl::StrCat("tokens of document ", part.doc_id(index),
                                             " do not match their count; re-run tokenize"));
   }
-  loaded_part_ = &part;
-  loaded_doc_ = index;
-  return absl::OkStatus();
+  loaded.doc = index;
+  return &loaded.packed;
 }
 
 absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPlan& part,
@@ -91,8 +93,8 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     if (out.doc_starts != nullptr && piece.begin == 0) out.doc_starts->push_back(at);
     const uint32_t text_end = std::min(piece.end, count);
     if (piece.begin < text_end) {
-      RETURN_IF_ERROR(LoadDoc(owner, part, doc));
-      const auto* src = reinterpret_cast<const uint8_t*>(packed_.data());
+      ASSIGN_OR_RETURN(const std::string* packed, LoadDoc(owner, part, doc));
+      const auto* src = reinterpret_cast<const uint8_t*>(packed->data());
       const uint32_t n = text_end - piece.begin;
       if (out.ids32 != nullptr) {
         const uint8_t* __restrict in = src + size_t{piece.begin} * stored;

@@ -17,8 +17,9 @@
 
 namespace shardstream {
 
-// Not thread-safe; one per stream or call. Keeps the last document read (a document often
-// spans two sequences) and each part's current epoch layout.
+// Not thread-safe; one per stream or call. Keeps, for each part, the last document read (a
+// document often spans several sequences, and the rows of interleaved parts alternate) and its
+// current epoch layout: memory of one document and one layout per part read.
 class PartReader : public SequenceSource {
  public:
   // `plans` (a part is read from the first that holds it) and `layouts` are borrowed for the
@@ -37,7 +38,14 @@ class PartReader : public SequenceSource {
     const CatalogPlan* owner;
     const PartPlan* part;
   };
-  absl::Status LoadDoc(const CatalogPlan& owner, const PartPlan& part, size_t index);
+  // The last document read of one part.
+  struct Loaded {
+    size_t doc = SIZE_MAX;
+    std::string packed;
+  };
+  // The packed ids of document `index` of `part`.
+  absl::StatusOr<const std::string*> LoadDoc(const CatalogPlan& owner, const PartPlan& part,
+                                             size_t index);
 
   const std::vector<const CatalogPlan*> plans_;
   LayoutCache* const layouts_;
@@ -47,9 +55,7 @@ class PartReader : public SequenceSource {
   // The layout each part is in, by (part, order key).
   std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
-  const PartPlan* loaded_part_ = nullptr;
-  size_t loaded_doc_ = SIZE_MAX;
-  std::string packed_;
+  std::map<const PartPlan*, Loaded> loaded_;
 };
 
 }  // namespace shardstream
