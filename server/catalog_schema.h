@@ -21,7 +21,11 @@
 //  * `dedup` has exactly one entry per document;
 //  * DocRecord.duplicate_of is set iff a smaller id has the same hash, and then names the
 //    smallest such id;
-//  * DatasetMeta.version_* is the fingerprint of the files present.
+//  * DatasetMeta.version_* is the fingerprint of the files present;
+//  * FileRecord.partition = PartitionOfPath(path, DatasetMeta.partitions) (common/part_key.h),
+//    and every file's partition is among DatasetMeta.owned_partitions (when that is set).
+// Partitions and sources are record fields, not keys: catalogs written before them read as
+// P = 1, source "default", with the same keys.
 //
 // Column family names and kSchemaVersion are persisted: never rename or renumber. A change to
 // the layout bumps kSchemaVersion; Catalog::Open refuses catalogs of another version.
