@@ -1,0 +1,131 @@
+#include "client/server_set.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace shardstream {
+
+bool IsRetryable(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::CANCELLED:
+    case grpc::StatusCode::UNKNOWN:
+    case grpc::StatusCode::INTERNAL:
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+ServerSet::ServerSet(std::vector<std::string> addresses, RetryPolicy policy)
+    : addresses_(std::move(addresses)), policy_(policy), last_progress_(absl::Now()) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
+  for (const std::string& address : addresses_) {
+    stubs_.push_back(v1::ShardService::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+}
+
+namespace {
+
+const grpc::Status& Closed() {
+  static const grpc::Status* closed =
+      new grpc::Status(grpc::StatusCode::CANCELLED, "the reader was closed");
+  return *closed;
+}
+
+}  // namespace
+
+template <typename Call>
+std::optional<grpc::Status> ServerSet::Attempt(Call call) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_timeout));
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return std::nullopt;
+    in_flight_.insert(&context);
+  }
+  grpc::Status s = call(&context);
+  absl::MutexLock lock(&mu_);
+  in_flight_.erase(&context);
+  if (cancelled_) return std::nullopt;
+  if (s.ok()) last_progress_ = absl::Now();
+  return s;
+}
+
+grpc::Status ServerSet::GetPlan(size_t server, const v1::PlanRequest& request,
+                                v1::PlanResponse* response) {
+  std::optional<grpc::Status> s = Attempt([&](grpc::ClientContext* context) {
+    return stubs_[server]->GetPlan(context, request, response);
+  });
+  if (!s.has_value()) return Closed();
+  if (s->ok()) return *s;
+  return grpc::Status(s->error_code(), absl::StrCat(addresses_[server], ": ", s->error_message()));
+}
+
+absl::Status ServerSet::ReadSequences(const std::vector<size_t>& holders, size_t first,
+                                      uint32_t partition, const v1::SequencesRequest& request,
+                                      v1::SequencesResponse* response) {
+  absl::Duration backoff = policy_.initial_backoff;
+  for (size_t attempt = first;; ++attempt) {
+    const size_t server = holders[attempt % holders.size()];
+    response->Clear();
+    std::optional<grpc::Status> s = Attempt([&](grpc::ClientContext* context) {
+      return stubs_[server]->ReadSequences(context, request, response);
+    });
+    if (!s.has_value()) return absl::CancelledError(Closed().error_message());
+    if (s->ok()) return absl::OkStatus();
+    const std::string where = absl::StrCat(addresses_[server], ": ", s->error_message());
+    if (!IsRetryable(s->error_code())) {
+      return absl::Status(static_cast<absl::StatusCode>(s->error_code()), where);
+    }
+    absl::Duration idle;
+    {
+      absl::MutexLock lock(&mu_);
+      idle = absl::Now() - last_progress_;
+      if (idle < policy_.retry_deadline) ++retries_;
+    }
+    if (idle >= policy_.retry_deadline) {
+      return absl::UnavailableError(absl::StrCat(
+          "no data for ", absl::FormatDuration(idle), " while retrying partition ", partition,
+          " on ", holders.size(), " holder(s); last error from ", where));
+    }
+    if (!Backoff(backoff)) return absl::CancelledError("the reader was closed");
+    backoff = std::min(backoff * 2, policy_.max_backoff);
+  }
+}
+
+bool ServerSet::Backoff(absl::Duration backoff) {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  // Full jitter: a uniform fraction of the backoff, so many clients do not retry in lockstep.
+  const double fraction = std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(&cancelled_), backoff * fraction);
+  return !cancelled_;
+}
+
+void ServerSet::MarkProgress() {
+  absl::MutexLock lock(&mu_);
+  last_progress_ = absl::Now();
+}
+
+void ServerSet::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* c : in_flight_) c->TryCancel();
+}
+
+uint64_t ServerSet::retries() const {
+  absl::MutexLock lock(&mu_);
+  return retries_;
+}
+
+}  // namespace shardstream

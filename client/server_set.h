@@ -1,0 +1,85 @@
+// The client's connections to a dataset's shard servers: one channel per address, unary calls
+// with a per-attempt deadline, retry with backoff and jitter, failover between the holders of
+// a partition, and cancellation of every call in flight. The Reader's fetch threads and its
+// discovery share one ServerSet.
+#ifndef SHARDSTREAM_CLIENT_SERVER_SET_H_
+#define SHARDSTREAM_CLIENT_SERVER_SET_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "shardstream/v1/shard_service.grpc.pb.h"
+
+namespace shardstream {
+
+struct RetryPolicy {
+  // Retrying gives up when no call succeeded for this long.
+  absl::Duration retry_deadline = absl::Minutes(2);
+  absl::Duration initial_backoff = absl::Milliseconds(50);  // doubles up to max_backoff
+  absl::Duration max_backoff = absl::Seconds(2);
+  // The longest one attempt may take: a hung server is then given up for another holder.
+  absl::Duration attempt_timeout = absl::Seconds(30);
+};
+
+// Failures a retry (on the same server or another holder) can cure: UNAVAILABLE, ABORTED,
+// CANCELLED (by a server shutting down), UNKNOWN and INTERNAL (transport errors),
+// DEADLINE_EXCEEDED (a hung server), RESOURCE_EXHAUSTED (its threads busy).
+bool IsRetryable(grpc::StatusCode code);
+
+// Thread-safe.
+class ServerSet {
+ public:
+  ServerSet(std::vector<std::string> addresses, RetryPolicy policy);
+
+  size_t size() const { return addresses_.size(); }
+  const std::string& address(size_t server) const { return addresses_[server]; }
+  const RetryPolicy& policy() const { return policy_; }
+
+  // One GetPlan attempt on `server` (deadline: attempt_timeout). The status carries the
+  // server's address.
+  grpc::Status GetPlan(size_t server, const v1::PlanRequest& request, v1::PlanResponse* response);
+  // ReadSequences on one of `holders` (server indices; starting with holders[first % n]),
+  // retried on the next holder after each retryable failure, with backoff, until retry_deadline
+  // passes without any successful call of this set: then UNAVAILABLE naming the partition and
+  // the last error. Non-retryable statuses return at once, with the server's address.
+  absl::Status ReadSequences(const std::vector<size_t>& holders, size_t first, uint32_t partition,
+                             const v1::SequencesRequest& request,
+                             v1::SequencesResponse* response);
+
+  // Sleeps a jittered `backoff`; false (at once) when the set is cancelled.
+  bool Backoff(absl::Duration backoff);
+  // Starts the retry deadline's clock now (as after a successful call).
+  void MarkProgress();
+  // Cancels every call in flight; later calls fail with CANCELLED at once. Idempotent.
+  void Cancel();
+  // Attempts that failed and were retried.
+  uint64_t retries() const;
+
+ private:
+  // Runs `call` with a fresh context registered for cancellation; nullopt when the set is
+  // (or gets) cancelled.
+  template <typename Call>
+  std::optional<grpc::Status> Attempt(Call call);
+
+  const std::vector<std::string> addresses_;
+  const RetryPolicy policy_;
+  std::vector<std::unique_ptr<v1::ShardService::Stub>> stubs_;  // constant after construction
+
+  mutable absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+  absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
+  uint64_t retries_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_CLIENT_SERVER_SET_H_
