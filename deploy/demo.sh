@@ -3,8 +3,9 @@
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
 # RocksDB catalog, print what is inside, tokenize it with GPT-2, start the shard server daemon,
 # stream shuffled, packed batches from it (a few decoded for people, then many with the
-# throughput), check they equal the embedded stream and what the Python client reads, and stop
-# the daemon.
+# throughput), check they equal the embedded stream and what the Python client reads, then
+# serve the same dataset from 3 shard servers holding a third of its partitions each and check
+# the stream does not change, and stop the daemons.
 # Re-runnable; work files go to ${WORK:-/tmp/shardstream-demo}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,12 +16,13 @@ WORK=${WORK:-/tmp/shardstream-demo}
 BIN=build/client/shardstream
 mkdir -p "$WORK"
 if [ ! -d "$WORK/corpus" ]; then
-  /usr/bin/python3 tools/make_sample_corpus.py "$WORK/corpus" --max-bytes 40000000
+  /usr/bin/python3 tools/make_sample_corpus.py "$WORK/corpus" --max-bytes 40000000 \
+    --shard-bytes 2000000
 fi
 
-echo "== shardstream index (first run: reads every file)"
+echo "== shardstream index (first run: reads every file; a dataset of 6 partitions)"
 rm -rf "$WORK/catalog"
-"$BIN" index --db "$WORK/catalog" --corpus "$WORK/corpus" --jobs "$(nproc)"
+"$BIN" index --db "$WORK/catalog" --corpus "$WORK/corpus" --jobs "$(nproc)" --partitions 6
 echo "== shardstream index (second run: nothing changed, nothing read)"
 "$BIN" index --db "$WORK/catalog" --corpus "$WORK/corpus"
 echo "== shardstream stats"
@@ -31,7 +33,8 @@ echo "== shardstream tokenize (GPT-2, exact Hugging Face ids)"
 echo "== shardstream serve: the daemon, on a free loopback port"
 "$BIN" serve --db "$WORK/catalog" --listen 127.0.0.1:0 2> "$WORK/serve.log" &
 SERVER_PID=$!
-trap 'kill $SERVER_PID 2>/dev/null || true' EXIT
+SHARD_PIDS=()
+trap 'kill $SERVER_PID "${SHARD_PIDS[@]}" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.log" && break; sleep 0.1; done
 ADDRESS=$(grep -o "listening on [0-9.:]*" "$WORK/serve.log" | cut -d' ' -f3)
 echo "server at $ADDRESS"
@@ -61,7 +64,28 @@ print(f"python: {len(saved)} batches, {saved.size / seconds / 1e6:.1f} M tokens/
       f"{'identical to' if same else 'DIFFERENT FROM'} the CLI's; resume with {reader.state_dict()}")
 sys.exit(0 if same else 1)
 PYTHON
-echo "== stopping the daemon (SIGTERM)"
-kill -TERM $SERVER_PID
+echo "== scale-out: 3 shard servers, each holding a third of the 6 partitions (index --own i/3)"
+SHARDS=()
+for i in 0 1 2; do
+  rm -rf "$WORK/shard-$i"
+  "$BIN" index --db "$WORK/shard-$i" --corpus "$WORK/corpus" --partitions 6 --own "$i/3" \
+    --jobs "$(nproc)" | sed 's/^/  /'
+  "$BIN" tokenize --db "$WORK/shard-$i" --tokenizer tests/data/gpt2/tokenizer.json \
+    --jobs "$(nproc)" > /dev/null
+  "$BIN" serve --db "$WORK/shard-$i" --listen 127.0.0.1:0 2> "$WORK/shard-$i.log" &
+  SHARD_PIDS+=($!)
+done
+for i in 0 1 2; do
+  for _ in $(seq 100); do grep -q "listening on" "$WORK/shard-$i.log" && break; sleep 0.1; done
+  SHARDS+=("$(grep -o "listening on [0-9.:]*" "$WORK/shard-$i.log" | cut -d' ' -f3)")
+done
+SPLIT=$(IFS=,; echo "${SHARDS[*]}")
+echo "== shardstream stream --server $SPLIT: the client interleaves the partitions itself"
+"$BIN" stream --server "$SPLIT" --tokenizer gpt2 --seq-len 1024 --batch-size 8 --seed 7 \
+  --max-batches 2000 --format npy --out "$WORK/sharded.npy"
+cmp "$WORK/batches.npy" "$WORK/sharded.npy" && echo "identical: 3 partition servers = 1 server holding everything"
+echo "== stopping the daemons (SIGTERM)"
+kill -TERM $SERVER_PID "${SHARD_PIDS[@]}"
 wait $SERVER_PID && echo "daemon exited 0"
+for pid in "${SHARD_PIDS[@]}"; do wait "$pid"; done && echo "shard servers exited 0"
 trap - EXIT
