@@ -118,8 +118,13 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
   CorpusStats s;
   s.text_field = catalog.meta().text_field();
   s.version_hex = catalog.version().ToHex();
+  s.partitions = catalog.partitions();
+  s.held_partitions = catalog.owned_partitions();
   for (const auto& [id, file] : catalog.files()) {
     ++s.files;
+    CorpusStats::Source& source = s.sources[SourceOf(file)];
+    ++source.files;
+    source.docs += file.num_docs();
     ++s.files_by_compression[CompressionName(file.compression())];
     if (file.damaged()) ++s.damaged_files;
     if (file.size_bytes() == 0) ++s.empty_files;
@@ -206,6 +211,24 @@ std::string CorpusStatsToJson(const CorpusStats& s) {
   w.String(s.version_hex);
   w.Key("text_field");
   w.String(s.text_field);
+  w.Key("partitions");
+  w.Uint(s.partitions);
+  w.Key("held_partitions");
+  w.BeginArray();
+  for (uint32_t p : s.held_partitions) w.Uint(p);
+  w.EndArray();
+  w.Key("sources");
+  w.BeginObject();
+  for (const auto& [name, source] : s.sources) {
+    w.Key(name);
+    w.BeginObject();
+    w.Key("files");
+    w.Uint(source.files);
+    w.Key("docs");
+    w.Uint(source.docs);
+    w.EndObject();
+  }
+  w.EndObject();
   w.Key("files");
   w.Uint(s.files);
   w.Key("docs");
@@ -345,6 +368,12 @@ std::string CorpusStatsToTable(const CorpusStats& s) {
   std::string out;
   absl::StrAppendFormat(&out, "dataset version   %s (text field \"%s\")\n", s.version_hex,
                         s.text_field);
+  absl::StrAppendFormat(&out, "partitions        %s of %d held\n",
+                        FormatPartitionSet(s.held_partitions, s.partitions), s.partitions);
+  for (const auto& [name, source] : s.sources) {
+    absl::StrAppendFormat(&out, "  source %-8s %d files, %d docs\n", name, source.files,
+                          source.docs);
+  }
   std::string by_format;
   for (const auto& [name, count] : s.files_by_compression) {
     absl::StrAppend(&by_format, by_format.empty() ? "" : ", ", count, " ", name);

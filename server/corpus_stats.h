@@ -23,6 +23,15 @@ struct Histogram {
 struct CorpusStats {
   std::string text_field;
   std::string version_hex;
+  // Partitions: P of the dataset and those this catalog holds.
+  uint32_t partitions = 1;
+  std::vector<uint32_t> held_partitions;
+  // Per source: files and documents (duplicates included).
+  struct Source {
+    uint64_t files = 0;
+    uint64_t docs = 0;
+  };
+  std::map<std::string, Source> sources;
   // Files.
   uint64_t files = 0;
   std::map<std::string, uint64_t> files_by_compression;  // "none", "gzip", "zstd"

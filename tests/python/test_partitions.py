@@ -367,3 +367,18 @@ def test_a_cursor_of_another_mixture_is_refused(shardstream_bin, dataset, cluste
               "--seed", "1", "--batch-size", "2", "--max-batches", "1", "--mix",
               "code=0.5,notes=0.5", "--resume", batches[-1]["cursor"], check=False)
     assert out.returncode == 1 and "mixture" in out.stderr, out.stderr
+
+
+def test_stats_report_partitions_and_sources(shardstream_bin, dataset):
+    _, dbs = dataset
+    stats = {name: json.loads(run(shardstream_bin, "stats", "--db", db, "--json").stdout)
+             for name, db in dbs.items()}
+    assert stats["all"]["partitions"] == P and stats["all"]["held_partitions"] == list(range(P))
+    assert stats["s1"]["held_partitions"] == [1, 4]
+    assert stats["all"]["sources"]["code"]["files"] == 36
+    assert stats["all"]["sources"]["notes"] == {"files": 8, "docs": 48}
+    # The three thirds hold every file exactly once.
+    for source in ("code", "notes"):
+        for key in ("files", "docs"):
+            assert sum(stats[f"s{i}"]["sources"].get(source, {}).get(key, 0)
+                       for i in range(3)) == stats["all"]["sources"][source][key]
