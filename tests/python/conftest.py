@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -107,6 +108,22 @@ def stream_jsonl(db, *args):
     against documents encoded one by one."""
     out = run(os.environ["SHARDSTREAM_BIN"], "stream", "--db", db, "--format", "jsonl", *args)
     return [json.loads(line) for line in out.stdout.splitlines()], out.stderr
+
+
+def stream_while(servers, out_path, during, args, midway_bytes):
+    """Runs `shardstream stream --server SERVERS ARGS --format npy --out OUT_PATH`, calls
+    during() once the client has written `midway_bytes` (mid-stream), waits for the client to
+    finish successfully and returns its stderr."""
+    client = subprocess.Popen([os.environ["SHARDSTREAM_BIN"], "stream", "--server", servers,
+                               *args, "--format", "npy", "--out", str(out_path)],
+                              stderr=subprocess.PIPE)
+    while not os.path.exists(out_path) or os.path.getsize(out_path) < midway_bytes:
+        assert client.poll() is None, client.stderr.read()
+        time.sleep(0.002)
+    during()
+    _, err = client.communicate(timeout=300)
+    assert client.returncode == 0, err
+    return err.decode()
 
 
 def free_port():

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import GPT2, Server, run, stream_jsonl
+from conftest import GPT2, Server, run, stream_jsonl, stream_while
 
 P = 6
 EOS = 50256
@@ -150,30 +150,19 @@ def test_resume_with_other_servers_and_world_size_then_again(shardstream_bin, da
 LONG = 4000
 
 
-def stream_while(bin_path, servers, out_path, during):
-    """A remote npy stream of LONG batches; `during()` runs once some batches are written."""
-    client = subprocess.Popen([bin_path, "stream", "--server", servers, *REQUEST, "--seed", "3",
-                               "--batch-size", "8", "--max-batches", str(LONG), "--format",
-                               "npy", "--out", str(out_path)], stderr=subprocess.PIPE)
-    while not os.path.exists(out_path) or os.path.getsize(out_path) < 60_000:
-        assert client.poll() is None, client.stderr.read()
-        time.sleep(0.002)
-    during()
-    _, err = client.communicate(timeout=300)
-    assert client.returncode == 0, err
-    return err.decode()
+LONG_ARGS = (*REQUEST, "--seed", "3", "--batch-size", "8", "--max-batches", str(LONG))
 
 
 def test_killing_partition_servers_mid_stream_changes_nothing(shardstream_bin, dataset, tmp_path):
     _, dbs = dataset
     reference = tmp_path / "reference.npy"
-    run(shardstream_bin, "stream", "--db", dbs["all"], *REQUEST, "--seed", "3", "--batch-size",
-        "8", "--max-batches", str(LONG), "--format", "npy", "--out", str(reference))
+    run(shardstream_bin, "stream", "--db", dbs["all"], *LONG_ARGS, "--format", "npy", "--out",
+        str(reference))
     servers = {n: Server(shardstream_bin, dbs[n]) for n in ("s0", "r0", "s1", "s2")}
     try:
         # Partition class 0 has a replica: kill -9 one of them, the other answers.
-        err = stream_while(shardstream_bin, addresses(servers, "s0", "r0", "s1", "s2"),
-                           tmp_path / "failover.npy", servers["s0"].kill9)
+        err = stream_while(addresses(servers, "s0", "r0", "s1", "s2"), tmp_path / "failover.npy",
+                           servers["s0"].kill9, LONG_ARGS, 60_000)
         assert (tmp_path / "failover.npy").read_bytes() == reference.read_bytes()
         # Class 1 has none: the client retries until the server is back on its port.
         s1 = servers["s1"]
@@ -183,8 +172,8 @@ def test_killing_partition_servers_mid_stream_changes_nothing(shardstream_bin, d
             time.sleep(1.0)
             s1.start(s1.port)
 
-        err = stream_while(shardstream_bin, addresses(servers, "r0", "s1", "s2"),
-                           tmp_path / "restart.npy", restart)
+        err = stream_while(addresses(servers, "r0", "s1", "s2"), tmp_path / "restart.npy",
+                           restart, LONG_ARGS, 60_000)
         assert (tmp_path / "restart.npy").read_bytes() == reference.read_bytes()
         reconnects = int(re.search(r"(\d+) reconnects", err).group(1))
         assert reconnects >= 1, err

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 
-from conftest import Server, run
+from conftest import Server, run, stream_while
 
 REQUEST = ("--tokenizer", "gpt2", "--seq-len", "256", "--batch-size", "4", "--seed", "5",
            "--doc-boundaries")
@@ -42,19 +42,9 @@ def test_remote_equals_embedded_byte_for_byte(shardstream_bin, catalog, servers,
 LONG = 15000
 
 
-def stream_while(bin_path, address, out_path, during):
-    """Runs a remote stream of LONG batches writing npy to out_path, calls during() once the
-    client has written some batches, and returns the client's stderr."""
-    client = subprocess.Popen([bin_path, "stream", "--server", address, *REQUEST,
-                               "--max-batches", str(LONG), "--format", "npy", "--out",
-                               str(out_path)], stderr=subprocess.PIPE)
-    while not os.path.exists(out_path) or os.path.getsize(out_path) < 200_000:  # mid-stream
-        assert client.poll() is None, client.stderr.read()
-        time.sleep(0.005)
-    during()
-    _, err = client.communicate(timeout=300)
-    assert client.returncode == 0, err
-    return err.decode()
+def stream_long_while(address, out_path, during):
+    """A remote stream of LONG batches into out_path; during() runs mid-stream."""
+    return stream_while(address, out_path, during, (*REQUEST, "--max-batches", str(LONG)), 200_000)
 
 
 def embedded_npy(bin_path, db, out_path):
@@ -72,7 +62,7 @@ def test_kill_9_and_restart_loses_and_repeats_nothing(shardstream_bin, catalog, 
         time.sleep(0.5)
         server.start(server.port)
 
-    err = stream_while(shardstream_bin, server.address, tmp_path / "out.npy", crash_and_restart)
+    err = stream_long_while(server.address, tmp_path / "out.npy", crash_and_restart)
     assert " 0 reconnects" not in err, err
     assert (tmp_path / "out.npy").read_bytes() == embedded_npy(shardstream_bin, catalog,
                                                                tmp_path / "expected.npy")
@@ -83,8 +73,8 @@ def test_two_servers_over_copies_are_interchangeable(shardstream_bin, catalog, s
     shutil.copytree(catalog, copy)
     first, second = Server(shardstream_bin, catalog), Server(shardstream_bin, copy)
     servers.extend([first, second])
-    err = stream_while(shardstream_bin, f"{first.address},{second.address}",
-                       tmp_path / "out.npy", first.kill9)
+    err = stream_long_while(f"{first.address},{second.address}",
+                             tmp_path / "out.npy", first.kill9)
     assert " 0 reconnects" not in err, err
     assert (tmp_path / "out.npy").read_bytes() == embedded_npy(shardstream_bin, catalog,
                                                                tmp_path / "expected.npy")
