@@ -179,7 +179,10 @@ void Reader::Impl::Plan() {
                                 options_.prefetch_batches * std::min<size_t>(parts, 4), 2, 16));
   servers_.MarkProgress();
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
-  const uint64_t rows_per_request = std::max<uint64_t>(1, max_request_tokens / seq_len);
+  // A response holds at most the servers' limit, and at most 4 windows' worth of tokens even
+  // for big batches, so no single message gets large.
+  const uint64_t rows_per_request =
+      std::max<uint64_t>(1, std::min(max_request_tokens, 4 * kWindowTokens) / seq_len);
   // Batches are fetched in windows of about kWindowTokens: one request per part and window, so
   // small batches do not cost a round trip each. Two windows may be in flight.
   const uint64_t batch_tokens = uint64_t{rank.batch_size} * seq_len;

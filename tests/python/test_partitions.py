@@ -22,9 +22,12 @@ EOS = 50256
 REQUEST = ("--tokenizer", "gpt2", "--seq-len", "64", "--doc-boundaries")
 
 
+SOURCES = ("code", "notes", "prose")
+
+
 def write_corpus(root):
-    """Source "code": 36 files of 12 functions; source "notes": 8 files of 6 notes (fewer
-    sequences: it repeats when weighted up)."""
+    """Source "code": 36 files of 12 functions; "notes": 8 files of 6 notes (few sequences: it
+    repeats when weighted up); "prose": 12 files of 8 sentences."""
     for f in range(36):
         lines = []
         for d in range(12):
@@ -39,11 +42,16 @@ def write_corpus(root):
                  for d in range(6)]
         with open(os.path.join(root, "notes", f"n{f}.jsonl"), "w") as out:
             out.write("\n".join(lines) + "\n")
+    os.makedirs(os.path.join(root, "prose"), exist_ok=True)
+    for f in range(12):
+        lines = [json.dumps({"content": f"Chapter {f}, line {d}: the quick brown fox jumps."})
+                 for d in range(8)]
+        with open(os.path.join(root, "prose", f"ch{f}.jsonl"), "w") as out:
+            out.write("\n".join(lines) + "\n")
 
 
 def index_and_tokenize(bin_path, root, db, own=None):
-    os.makedirs(os.path.join(root, "notes"), exist_ok=True)
-    for source in ("code", "notes"):
+    for source in SOURCES:
         args = ["index", "--db", db, "--corpus", os.path.join(root, source), "--source", source,
                 "--partitions", str(P)]
         if own:
@@ -276,7 +284,8 @@ def weights_for(mix, keys, sequences):
             for key, s in zip(keys, sequences)]
 
 
-@pytest.mark.parametrize("mix", ["", "code=7,notes=3", "code=1,notes=1"])
+@pytest.mark.parametrize("mix", ["", "code=7,notes=3", "code=1,notes=1",
+                                 "code=5,notes=3,prose=2"])
 def test_interleave_and_packing_match_an_independent_reconstruction(
         shardstream_bin, dataset, cluster, mix):
     root, dbs = dataset
@@ -285,6 +294,8 @@ def test_interleave_and_packing_match_an_independent_reconstruction(
     # Sizes from the texts encoded alone: each document + EOS, cut into windows of 64.
     sequences = [sum(len(d) + 1 for d in parts[k]) // 64 for k in keys]
     nano = {n: int(w) * 10**9 for n, w in (i.split("=") for i in mix.split(","))} if mix else {}
+    if mix:
+        assert set(nano) <= set(SOURCES)
     weights = weights_for(nano, keys, sequences)
     streamed = [k for k, w in zip(keys, weights) if w > 0]
     tree = Tree([w for w in weights if w > 0])
@@ -298,6 +309,7 @@ def test_interleave_and_packing_match_an_independent_reconstruction(
     rows = [row for b in batches for row in b["tokens"]]
     assert len(rows) == 600
     part_epoch_docs = {}
+    part_rows = {}  # natural mixture, epoch 0: (part sequence, row) by part
     for i, row in enumerate(rows):
         epoch, index = divmod(i, per_epoch // 5 * 5)  # global epochs drop their tail
         part, local = tree.locate(epoch * per_epoch + index)
@@ -318,12 +330,37 @@ def test_interleave_and_packing_match_an_independent_reconstruction(
         part_sequences = sequences[keys.index(key)]
         part_epoch_docs.setdefault((key, local // part_sequences), []).extend(
             tuple(d) for d in complete)
+        if not mix and epoch == 0:
+            part_rows.setdefault(key, []).append((local, row))
         # Proportions: every part within 2 sequences of its share at every prefix.
         total = sum(w for w in weights if w > 0)
         k = epoch * per_epoch + index + 1
         for j, key2 in enumerate(streamed):
             share = [w for w in weights if w > 0][j] / total
             assert abs(tree_count(tree, j, k) - k * share) < 2
+    if not mix:
+        # Packing: a part's rows of epoch 0, in the order of its sequences, are the consecutive
+        # windows of one concatenation of its documents (each once, each followed by EOS),
+        # starting at a document boundary.
+        assert len(part_rows) == len(streamed)
+        for key, served in part_rows.items():
+            assert [local for local, _ in served] == list(range(len(served)))
+            stream = [t for _, row in served for t in row]
+            pieces, current = [], []
+            for t in stream:
+                if t == EOS:
+                    pieces.append(tuple(current))
+                    current = []
+                else:
+                    current.append(t)
+            docs = [tuple(d) for d in parts[key]]
+            assert len(set(pieces)) == len(pieces)  # no document twice in an epoch
+            assert set(pieces) <= set(docs)
+            if len(served) == sequences[keys.index(key)]:  # the whole part epoch was served
+                # What is not a complete piece is the last, partial one and the remainder of
+                # fewer than seq_len tokens that packing drops.
+                missing = sum(len(d) + 1 for d in docs) - sum(len(p) + 1 for p in pieces)
+                assert missing < 64 + max(len(d) + 1 for d in docs)
     if mix == "code=1,notes=1":
         # notes is far below half of the data, so its parts ran through several epochs, each
         # a new shuffle of the same documents.
@@ -367,7 +404,7 @@ def test_stats_report_partitions_and_sources(shardstream_bin, dataset):
     assert stats["all"]["sources"]["code"]["files"] == 36
     assert stats["all"]["sources"]["notes"] == {"files": 8, "docs": 48}
     # The three thirds hold every file exactly once.
-    for source in ("code", "notes"):
+    for source in SOURCES:
         for key in ("files", "docs"):
             assert sum(stats[f"s{i}"]["sources"].get(source, {}).get(key, 0)
                        for i in range(3)) == stats["all"]["sources"][source][key]
