@@ -8,7 +8,7 @@
 #   CORPUS_DIR defaults to a sample corpus made from this machine's Python files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-build/client/shardstream}
+BIN=${BIN:-build/cli/shardstream}
 RUNS=${2:-5}
 WORK=$(mktemp -d /tmp/shardstream-bench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

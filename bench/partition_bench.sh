@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BYTES=${1:-60000000}
 REPEATS=${2:-5}
 WORK=${3:-$(mktemp -d /tmp/shardstream-partbench-XXXXXX)}
-BIN=build/client/shardstream
+BIN=build/cli/shardstream
 T=tests/data/gpt2/tokenizer.json
 if [ ! -d "$WORK/corpus" ]; then
   /usr/bin/python3 tools/make_sample_corpus.py "$WORK/corpus" --max-bytes "$BYTES" \

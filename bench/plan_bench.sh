@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DOCS=${1:-1000000}
 WORK=${2:-$(mktemp -d /tmp/shardstream-planbench-XXXXXX)}
-BIN=build/client/shardstream
+BIN=build/cli/shardstream
 mkdir -p "$WORK/corpus"
 /usr/bin/python3 - "$DOCS" "$WORK/corpus" <<'PY'
 import gzip, json, random, sys

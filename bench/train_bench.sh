@@ -9,7 +9,7 @@
 # usage: bench/train_bench.sh [CORPUS_DIR]   (default: tests/data/corpus-sample)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=build/client/shardstream
+BIN=build/cli/shardstream
 CORPUS=${1:-tests/data/corpus-sample}
 WORK=$(mktemp -d /tmp/shardstream-trainbench-XXXXXX)
 trap 'rm -rf "$WORK"' EXIT

@@ -13,7 +13,7 @@ bash deploy/install_deps.sh
 bash deploy/build.sh
 
 WORK=${WORK:-/tmp/shardstream-demo}
-BIN=build/client/shardstream
+BIN=build/cli/shardstream
 mkdir -p "$WORK"
 if [ ! -d "$WORK/corpus" ]; then
   /usr/bin/python3 tools/make_sample_corpus.py "$WORK/corpus" --max-bytes 40000000 \

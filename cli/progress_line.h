@@ -1,8 +1,8 @@
 // A progress line redrawn in place on a terminal, for long jobs, and the size format of the
 // progress and summary lines. Does nothing when stderr is not
 // a TTY, so logs and pipes only get the final summary.
-#ifndef SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
-#define SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
+#ifndef SHARDSTREAM_CLI_PROGRESS_LINE_H_
+#define SHARDSTREAM_CLI_PROGRESS_LINE_H_
 
 #include <cstdint>
 #include <functional>
@@ -33,4 +33,4 @@ class ProgressLine {
 
 }  // namespace shardstream::cli
 
-#endif  // SHARDSTREAM_CLIENT_CLI_PROGRESS_LINE_H_
+#endif  // SHARDSTREAM_CLI_PROGRESS_LINE_H_

@@ -1,4 +1,4 @@
-#include "client/cli/flags.h"
+#include "cli/flags.h"
 
 #include <iostream>
 

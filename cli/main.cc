@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "client/cli/commands.h"
+#include "cli/commands.h"
 
 namespace {
 

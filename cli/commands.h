@@ -1,12 +1,12 @@
 // The `shardstream` subcommands. Each takes the arguments after its name and returns the
 // process exit status: 0 success, 1 the job failed, 2 bad usage.
-#ifndef SHARDSTREAM_CLIENT_CLI_COMMANDS_H_
-#define SHARDSTREAM_CLIENT_CLI_COMMANDS_H_
+#ifndef SHARDSTREAM_CLI_COMMANDS_H_
+#define SHARDSTREAM_CLI_COMMANDS_H_
 
 #include <string>
 #include <vector>
 
-#include "client/cli/flags.h"  // exit statuses
+#include "cli/flags.h"  // exit statuses
 
 namespace shardstream::cli {
 
@@ -22,4 +22,4 @@ int RunDecodeCommand(const std::vector<std::string>& args);
 
 }  // namespace shardstream::cli
 
-#endif  // SHARDSTREAM_CLIENT_CLI_COMMANDS_H_
+#endif  // SHARDSTREAM_CLI_COMMANDS_H_

@@ -3,9 +3,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/cli/commands.h"
-#include "client/cli/flags.h"
-#include "client/cli/progress_line.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/progress_line.h"
 #include "server/catalog.h"
 #include "server/index_job.h"
 

@@ -3,8 +3,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "client/cli/commands.h"
-#include "client/cli/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/log.h"
 #include "server/catalog.h"
 #include "server/grpc_shard_server.h"

@@ -4,8 +4,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli/commands.h"
-#include "client/cli/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/corpus_files.h"
 #include "common/decoded_stream.h"
 #include "common/json_line_parser.h"

@@ -1,8 +1,8 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
-#include "client/cli/commands.h"
-#include "client/cli/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "common/big_endian.h"
 #include "common/hash128.h"
 #include "google/protobuf/text_format.h"

@@ -1,7 +1,7 @@
 #include <iostream>
 
-#include "client/cli/commands.h"
-#include "client/cli/flags.h"
+#include "cli/commands.h"
+#include "cli/flags.h"
 #include "server/catalog.h"
 #include "server/corpus_stats.h"
 

@@ -1,7 +1,7 @@
 // Command-line flags of one `shardstream` subcommand. Only the CLI's main() parses flags; the
 // libraries take options structs.
-#ifndef SHARDSTREAM_CLIENT_CLI_FLAGS_H_
-#define SHARDSTREAM_CLIENT_CLI_FLAGS_H_
+#ifndef SHARDSTREAM_CLI_FLAGS_H_
+#define SHARDSTREAM_CLI_FLAGS_H_
 
 #include <optional>
 #include <string>
@@ -64,4 +64,4 @@ class FlagParser {
 
 }  // namespace shardstream::cli
 
-#endif  // SHARDSTREAM_CLIENT_CLI_FLAGS_H_
+#endif  // SHARDSTREAM_CLI_FLAGS_H_
