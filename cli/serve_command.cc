@@ -1,37 +1,132 @@
 #include <signal.h>
 
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "common/log.h"
 #include "server/catalog.h"
 #include "server/grpc_shard_server.h"
+#include "server/index_job.h"
+#include "server/tokenize_job.h"
 
 namespace shardstream::cli {
+namespace {
+
+// A pod's start-up: index its partitions of the corpus and tokenize them into the catalog
+// (both incremental and kill -9 safe, so an evicted pod resumes where it stopped).
+struct Preparation {
+  IndexOptions index;
+  TokenizeOptions tokenize;
+};
+
+// The ordinal of a StatefulSet pod from its name ("shard-3" → 3).
+std::optional<uint32_t> OrdinalOf(const std::string& pod_name) {
+  const size_t dash = pod_name.rfind('-');
+  uint32_t ordinal;
+  if (dash == std::string::npos || !absl::SimpleAtoi(pod_name.substr(dash + 1), &ordinal)) {
+    return std::nullopt;
+  }
+  return ordinal;
+}
+
+absl::Status Prepare(const std::string& db, const Preparation& p, ShardServer* server) {
+  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, CatalogOptions());
+  if (!catalog.ok()) return catalog.status();
+  {
+    IndexJob job(catalog->get(), p.index);
+    std::atomic<bool> done{false};
+    std::thread progress([&] {
+      while (!done.load()) {
+        const IndexProgress i = job.progress();
+        server->SetPreparing(absl::StrFormat("indexing: %d/%d files", i.files_done, i.files_total));
+        absl::SleepFor(absl::Milliseconds(200));
+      }
+    });
+    absl::StatusOr<IndexSummary> s = job.Run();
+    done.store(true);
+    progress.join();
+    if (!s.ok()) return s.status();
+    LogInfo("indexed partitions ", FormatPartitionSet((*catalog)->owned_partitions(),
+                                                      (*catalog)->partitions()),
+            " of ", (*catalog)->partitions(), ": ", s->catalog_files, " files, ", s->catalog_docs,
+            " docs (", s->files_added + s->files_reindexed, " read, ", s->files_unchanged,
+            " unchanged)");
+  }
+  TokenizeJob job(catalog->get(), p.tokenize);
+  std::atomic<bool> done{false};
+  std::thread progress([&] {
+    while (!done.load()) {
+      const TokenizeProgress t = job.progress();
+      server->SetPreparing(absl::StrFormat("tokenizing: %d/%d files", t.files_done, t.files_total));
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  });
+  absl::StatusOr<TokenizeSummary> s = job.Run();
+  done.store(true);
+  progress.join();
+  if (!s.ok()) return s.status();
+  if (!s->status.complete()) {
+    return absl::DataLossError(absl::StrCat(s->failed.size(), " files could not be tokenized; the "
+                                            "first: ", s->failed.empty() ? "" : s->failed[0].error));
+  }
+  LogInfo("tokenized with \"", s->tokenizer.name(), "\": ", s->files_tokenized, " files (",
+          s->files_unchanged, " unchanged)");
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 int RunServeCommand(const std::vector<std::string>& args) {
-  std::string db;
+  std::string db, own, ordinal_text, replicas_text;
+  Preparation prep;
   ShardServerOptions options;
   options.listen = "127.0.0.1:7711";
   int max_streams = static_cast<int>(options.limits.max_streams);
-  int grace_seconds = 10;
+  int grace_seconds = 10, partitions = 0;
+  bool own_from_ordinal = false;
   FlagParser flags(
       "shardstream serve --db DIR --listen HOST:PORT [--threads N] [--max-streams N] "
-      "[--grace-seconds S]",
+      "[--grace-seconds S] [--index-corpus PATH... --tokenizer FILE [--tokenizer-name NAME] "
+      "[--source NAME] [--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] "
+      "[--replicas N]] [--jobs N]]",
       "The shard server daemon: serves the catalog's token stores over gRPC\n"
       "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
-      "reflection). Logs `listening on HOST:PORT` once ready (port 0 picks a free\n"
+      "reflection). Logs `listening on HOST:PORT` once listening (port 0 picks a free\n"
       "port). SIGTERM or SIGINT: stop accepting, end open streams with UNAVAILABLE after\n"
-      "their current batch (clients resume elsewhere), exit 0.");
-  flags.AddString("db", &db, "catalog directory (indexed and tokenized)");
+      "their current batch (clients resume elsewhere), exit 0.\n"
+      "With --index-corpus (a Kubernetes pod's start-up), it first indexes its partitions of\n"
+      "the corpus and tokenizes them into --db — incrementally, so a restarted pod resumes —\n"
+      "while already listening: the health service says NOT_SERVING and calls get\n"
+      "UNAVAILABLE until the catalog is ready, then SERVING. --own-from-ordinal holds the\n"
+      "partitions p with p mod N == i, for pod i (--ordinal, else the number at the end of\n"
+      "$POD_NAME) of N (--replicas, else $SHARDSTREAM_REPLICAS).");
+  flags.AddString("db", &db, "catalog directory (indexed and tokenized, or to prepare)");
   flags.AddString("listen", &options.listen, "address to listen on, HOST:PORT");
   flags.AddInt("threads", &options.threads,
                "threads polling for new calls (0: gRPC's default); each stream has its own");
   flags.AddInt("max-streams", &max_streams, "concurrent streams; more get RESOURCE_EXHAUSTED");
   flags.AddInt("grace-seconds", &grace_seconds,
                "on SIGTERM, cancel calls still running after this");
+  flags.AddList("index-corpus", &prep.index.corpus_paths,
+                "index these corpus paths into --db before serving (the pod start-up)");
+  flags.AddString("tokenizer", &prep.tokenize.tokenizer_path,
+                  "with --index-corpus: tokenize with this tokenizer.json before serving");
+  flags.AddString("tokenizer-name", &prep.tokenize.name, "its name (default: from the file)");
+  flags.AddString("text-field", &prep.index.text_field, "JSON field holding the document text");
+  flags.AddString("source", &prep.index.source, "source label of the corpus files");
+  flags.AddInt("partitions", &partitions, "P of the dataset (fixed at the first index)");
+  flags.AddString("own", &own, "partitions this server holds (0-2,5 / i/N / all)");
+  flags.AddBool("own-from-ordinal", &own_from_ordinal,
+                "hold the partitions p mod N == i of pod i of N (a StatefulSet)");
+  flags.AddString("ordinal", &ordinal_text, "i (default: the number ending $POD_NAME)");
+  flags.AddString("replicas", &replicas_text, "N (default: $SHARDSTREAM_REPLICAS)");
+  flags.AddInt("jobs", &prep.index.jobs, "files indexed and tokenized in parallel");
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "serve")) return *exit_status;
   if (max_streams < 1 || grace_seconds < 0) {
@@ -39,6 +134,46 @@ int RunServeCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.limits.max_streams = static_cast<uint32_t>(max_streams);
+  const bool preparing = !prep.index.corpus_paths.empty();
+  if (preparing) {
+    if (prep.tokenize.tokenizer_path.empty()) {
+      return Fail("serve", "--index-corpus needs --tokenizer FILE", kExitUsage);
+    }
+    if (own_from_ordinal) {
+      if (!own.empty()) return Fail("serve", "give --own or --own-from-ordinal, not both", kExitUsage);
+      const char* pod = std::getenv("POD_NAME");
+      const char* replicas_env = std::getenv("SHARDSTREAM_REPLICAS");
+      if (ordinal_text.empty() && pod != nullptr) ordinal_text = pod;
+      if (replicas_text.empty() && replicas_env != nullptr) replicas_text = replicas_env;
+      std::optional<uint32_t> ordinal;
+      uint32_t value;
+      if (absl::SimpleAtoi(ordinal_text, &value)) ordinal = value;
+      if (!ordinal.has_value()) ordinal = OrdinalOf(ordinal_text);
+      uint32_t replicas;
+      if (!ordinal.has_value() || !absl::SimpleAtoi(replicas_text, &replicas) || replicas < 1 ||
+          *ordinal >= replicas) {
+        return Fail("serve",
+                    absl::StrCat("--own-from-ordinal needs an ordinal below the replica count "
+                                 "(--ordinal or $POD_NAME like shard-2: \"",
+                                 ordinal_text.substr(0, 64), "\"; --replicas or "
+                                 "$SHARDSTREAM_REPLICAS: \"", replicas_text.substr(0, 16), "\")"),
+                    kExitUsage);
+      }
+      own = absl::StrCat(*ordinal, "/", replicas);
+    }
+    if (partitions < 0) return Fail("serve", "--partitions must be positive", kExitUsage);
+    prep.index.partitions = static_cast<uint32_t>(partitions);
+    prep.index.own = own;
+    prep.tokenize.jobs = prep.index.jobs;
+    if (absl::Status s = prep.index.Validate(); !s.ok()) return Fail("serve", s.message(), kExitUsage);
+    if (absl::Status s = prep.tokenize.Validate(); !s.ok()) {
+      return Fail("serve", s.message(), kExitUsage);
+    }
+  } else if (!own.empty() || own_from_ordinal || partitions != 0 ||
+             !prep.tokenize.tokenizer_path.empty()) {
+    return Fail("serve", "--tokenizer, --partitions, --own and --own-from-ordinal prepare a "
+                         "catalog: give them with --index-corpus", kExitUsage);
+  }
   // Signals are taken by sigwait below, not by handlers: block them before threads start.
   sigset_t signals;
   sigemptyset(&signals);
@@ -46,22 +181,67 @@ int RunServeCommand(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  CatalogOptions catalog_options;
-  catalog_options.read_only = true;
-  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
-  if (!catalog.ok()) {
-    return Fail("serve", catalog.status().message());
+  CatalogOptions read_only;
+  read_only.read_only = true;
+  std::unique_ptr<Catalog> catalog;
+  if (!preparing) {  // a prepared catalog: serve it from the first call on
+    absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(db, read_only);
+    if (!opened.ok()) return Fail("serve", opened.status().message());
+    catalog = std::move(*opened);
   }
-  absl::StatusOr<std::unique_ptr<ShardServer>> server = ShardServer::Start(catalog->get(), options);
+  absl::StatusOr<std::unique_ptr<ShardServer>> server =
+      preparing ? ShardServer::StartPreparing(options) : ShardServer::Start(catalog.get(), options);
   if (!server.ok()) {
     return Fail("serve", server.status().message(),
                 absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed);
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  LogInfo("listening on ", host, ":", (*server)->port(), " (catalog ", db, ", version ",
-          (*catalog)->version().ToHex().substr(0, 16), ")");
+  if (!preparing) {
+    LogInfo("listening on ", host, ":", (*server)->port(), " (catalog ", db, ", version ",
+            catalog->version().ToHex().substr(0, 16), ")");
+  } else {
+    LogInfo("listening on ", host, ":", (*server)->port(),
+            " (preparing ", db, ": NOT_SERVING until it is indexed and tokenized)");
+  }
+  // Preparing runs beside the signal wait, so SIGTERM stops a pod at any time (the jobs are
+  // resumable: the next start continues).
+  std::atomic<int> outcome{preparing ? 0 : 1};  // 0 preparing, 1 serving, 2 failed
+  std::thread preparer;
+  if (preparing) {
+    preparer = std::thread([&] {
+      absl::Status s = Prepare(db, prep, server->get());
+      absl::StatusOr<std::unique_ptr<Catalog>> opened =
+          s.ok() ? Catalog::Open(db, read_only) : absl::StatusOr<std::unique_ptr<Catalog>>(s);
+      if (!opened.ok()) {
+        std::cerr << "shardstream serve: preparing " << db << ": " << opened.status().message()
+                  << "\n";
+        outcome.store(2);
+        kill(getpid(), SIGTERM);
+        return;
+      }
+      catalog = std::move(*opened);
+      (*server)->Serve(catalog.get());
+      outcome.store(1);
+      LogInfo("serving ", db, " (version ", catalog->version().ToHex().substr(0, 16),
+              ", partitions ",
+              FormatPartitionSet(catalog->owned_partitions(), catalog->partitions()), " of ",
+              catalog->partitions(), ")");
+    });
+  }
   int signal_number = 0;
   sigwait(&signals, &signal_number);
+  if (outcome.load() == 0) {
+    // Still preparing: the index and tokenize jobs are safe to stop anywhere.
+    LogInfo("signal ", signal_number, " while preparing: stopping (the next start resumes)");
+    (*server)->Shutdown(absl::Seconds(0));
+    std::_Exit(kExitOk);
+  }
+  if (preparer.joinable()) preparer.join();
+  if (outcome.load() == 2) {
+    (*server)->Shutdown(absl::Seconds(0));
+    (*server)->Wait();
+    return kExitFailed;
+  }
   LogInfo("signal ", signal_number, ": draining ", (*server)->logic().active_streams(), " streams");
   (*server)->Shutdown(absl::Seconds(grace_seconds));
   (*server)->Wait();

@@ -31,39 +31,48 @@ absl::Status ShardServerOptions::Validate() const {
 }
 
 // Each handler is one call into the logic; only StreamBatches loops, moving messages.
+// Until the server serves a catalog, every call gets UNAVAILABLE with the preparation's
+// progress (a client retries; Kubernetes keeps the pod unready).
 class ShardServer::Service final : public v1::ShardService::Service {
  public:
-  Service(ShardServiceLogic* logic, const std::atomic<bool>* shutting_down)
-      : logic_(logic), shutting_down_(shutting_down) {}
+  explicit Service(const ShardServer* server) : server_(server) {}
 
   grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest*,
                        v1::GetInfoResponse* response) override {
-    absl::StatusOr<v1::GetInfoResponse> info = logic_->GetInfo();
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    absl::StatusOr<v1::GetInfoResponse> info = logic->GetInfo();
     if (info.ok()) *response = std::move(*info);
     return ToGrpc(info.status());
   }
 
   grpc::Status Decode(grpc::ServerContext*, const v1::DecodeRequest* request,
                       v1::DecodeResponse* response) override {
-    absl::StatusOr<v1::DecodeResponse> out = logic_->Decode(*request);
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    absl::StatusOr<v1::DecodeResponse> out = logic->Decode(*request);
     if (out.ok()) *response = std::move(*out);
     return ToGrpc(out.status());
   }
 
   grpc::Status GetPlan(grpc::ServerContext*, const v1::PlanRequest* request,
                        v1::PlanResponse* response) override {
-    absl::StatusOr<v1::PlanResponse> out = logic_->GetPlan(*request);
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    absl::StatusOr<v1::PlanResponse> out = logic->GetPlan(*request);
     if (out.ok()) *response = std::move(*out);
     return ToGrpc(out.status());
   }
 
   grpc::Status ReadSequences(grpc::ServerContext*, const v1::SequencesRequest* request,
                              v1::SequencesResponse* response) override {
-    if (shutting_down_->load()) {
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    if (server_->shutting_down_.load()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "the server is shutting down; ask another holder of the part or retry");
     }
-    absl::StatusOr<v1::SequencesResponse> out = logic_->ReadSequences(*request);
+    absl::StatusOr<v1::SequencesResponse> out = logic->ReadSequences(*request);
     if (out.ok()) *response = std::move(*out);
     return ToGrpc(out.status());
   }
@@ -72,11 +81,13 @@ class ShardServer::Service final : public v1::ShardService::Service {
   // batch here (plus gRPC's window), never more.
   grpc::Status StreamBatches(grpc::ServerContext* context, const v1::StreamRequest* request,
                              grpc::ServerWriter<v1::Batch>* writer) override {
-    absl::StatusOr<std::unique_ptr<ServedStream>> stream = logic_->OpenStream(*request);
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    absl::StatusOr<std::unique_ptr<ServedStream>> stream = logic->OpenStream(*request);
     if (!stream.ok()) return ToGrpc(stream.status());
     v1::Batch batch;
     while (!context->IsCancelled()) {
-      if (shutting_down_->load()) {
+      if (server_->shutting_down_.load()) {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "the server is shutting down; resume from the last batch's cursor on "
                             "another server or after it restarts");
@@ -90,16 +101,44 @@ class ShardServer::Service final : public v1::ShardService::Service {
   }
 
  private:
-  ShardServiceLogic* const logic_;
-  const std::atomic<bool>* const shutting_down_;
+  grpc::Status NotReady() const {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("the server is not ready yet (", server_->preparing(),
+                                     "); retry"));
+  }
+
+  const ShardServer* const server_;
 };
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* catalog,
                                                                 const ShardServerOptions& options) {
+  absl::StatusOr<std::unique_ptr<ShardServer>> server = StartPreparing(options);
+  if (server.ok()) (*server)->Serve(catalog);
+  return server;
+}
+
+void ShardServer::SetPreparing(std::string what) {
+  absl::MutexLock lock(&preparing_mu_);
+  preparing_ = std::move(what);
+}
+
+std::string ShardServer::preparing() const {
+  absl::MutexLock lock(&preparing_mu_);
+  return preparing_;
+}
+
+void ShardServer::Serve(const Catalog* catalog) {
+  logic_ = std::make_unique<ShardServiceLogic>(catalog, options_.limits);
+  serving_.store(logic_.get());
+  if (!shutting_down_.load()) server_->GetHealthCheckService()->SetServingStatus(true);
+}
+
+absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
+    const ShardServerOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   auto server = std::unique_ptr<ShardServer>(new ShardServer());
-  server->logic_ = std::make_unique<ShardServiceLogic>(catalog, options.limits);
-  server->service_ = std::make_unique<Service>(server->logic_.get(), &server->shutting_down_);
+  server->options_ = options;
+  server->service_ = std::make_unique<Service>(server.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -120,6 +159,7 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* c
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
   }
+  server->server_->GetHealthCheckService()->SetServingStatus(false);  // until Serve()
   return server;
 }
 

@@ -7,7 +7,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/shard_service_logic.h"
 
@@ -26,13 +28,22 @@ struct ShardServerOptions {
   absl::Status Validate() const;
 };
 
-// Thread-safety: Shutdown() and port() from any thread.
+// Thread-safety: every method from any thread.
 class ShardServer {
  public:
   // Starts serving `catalog` (borrowed; must outlive the server). UNAVAILABLE when the address
   // cannot be bound.
   static absl::StatusOr<std::unique_ptr<ShardServer>> Start(const Catalog* catalog,
                                                             const ShardServerOptions& options);
+  // Starts listening before there is a catalog to serve (a pod that first indexes and
+  // tokenizes its partitions): the health service says NOT_SERVING and every ShardService call
+  // gets UNAVAILABLE with the preparation's progress, until Serve().
+  static absl::StatusOr<std::unique_ptr<ShardServer>> StartPreparing(
+      const ShardServerOptions& options);
+  // What the preparation is doing, for the UNAVAILABLE message ("indexing 3/40 files").
+  void SetPreparing(std::string what);
+  // Starts serving `catalog` (borrowed; must outlive the server) and reports SERVING. Once.
+  void Serve(const Catalog* catalog);
   ~ShardServer();
 
   // The bound port (the chosen one when listening on port 0).
@@ -42,13 +53,19 @@ class ShardServer {
   void Shutdown(absl::Duration grace);
   // Blocks until the server has shut down.
   void Wait();
+  // The serving logic (after Serve()).
   const ShardServiceLogic& logic() const { return *logic_; }
 
  private:
   class Service;
   ShardServer() = default;
+  std::string preparing() const;
 
-  std::unique_ptr<ShardServiceLogic> logic_;
+  ShardServerOptions options_;
+  std::unique_ptr<ShardServiceLogic> logic_;  // set once by Serve()
+  std::atomic<ShardServiceLogic*> serving_{nullptr};
+  mutable absl::Mutex preparing_mu_;
+  std::string preparing_ ABSL_GUARDED_BY(preparing_mu_) = "starting";
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

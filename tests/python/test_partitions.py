@@ -9,6 +9,7 @@ import heapq
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 
@@ -408,3 +409,62 @@ def test_stats_report_partitions_and_sources(shardstream_bin, dataset):
         for key in ("files", "docs"):
             assert sum(stats[f"s{i}"]["sources"].get(source, {}).get(key, 0)
                        for i in range(3)) == stats["all"]["sources"][source][key]
+
+
+def start_pod(bin_path, ordinal, replicas, db, corpus):
+    """`serve` as the StatefulSet runs it: pod identity from the environment, the catalog
+    prepared (indexed and tokenized) at start-up. Returns (process, address)."""
+    env = dict(os.environ, POD_NAME=f"shard-{ordinal}", SHARDSTREAM_REPLICAS=str(replicas))
+    proc = subprocess.Popen([bin_path, "serve", "--db", db, "--listen", "127.0.0.1:0",
+                             "--index-corpus", corpus, "--source", "code", "--tokenizer", GPT2,
+                             "--tokenizer-name", "gpt2", "--partitions", str(P),
+                             "--own-from-ordinal"], stderr=subprocess.PIPE, text=True, env=env)
+    line = proc.stderr.readline()
+    assert "listening on 127.0.0.1:" in line and "NOT_SERVING" in line, line
+    return proc, "127.0.0.1:" + line.split("listening on 127.0.0.1:")[1].split()[0]
+
+
+def test_pods_prepare_their_partitions_at_start_then_serve(shardstream_bin, dataset, tmp_path):
+    root, _ = dataset
+    corpus = os.path.join(root, "code")
+    reference = str(tmp_path / "reference")
+    run(shardstream_bin, "index", "--db", reference, "--corpus", corpus, "--source", "code",
+        "--partitions", str(P))
+    run(shardstream_bin, "tokenize", "--db", reference, "--tokenizer", GPT2)
+    want, _ = stream_jsonl(reference, *REQUEST, "--seed", "8", "--batch-size", "4",
+                           "--max-batches", "40")
+    pods = [start_pod(shardstream_bin, i, 3, str(tmp_path / f"pod-{i}"), corpus) for i in range(3)]
+    try:
+        # The client may arrive while the pods still prepare: it retries until they serve.
+        got, _ = remote(shardstream_bin, ",".join(a for _, a in pods), "--seed", "8",
+                        "--batch-size", "4", "--max-batches", "40")
+        assert got == want
+        for proc, _ in pods:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert "serving" in proc.stderr.read()
+        # A restarted pod resumes its catalog: nothing is read again.
+        proc, address = start_pod(shardstream_bin, 1, 3, str(tmp_path / "pod-1"), corpus)
+        pods[1] = (proc, address)
+        lines = []
+        while not any("serving" in l for l in lines):
+            lines.append(proc.stderr.readline())
+            assert lines[-1], lines
+        assert any("(0 read, " in l for l in lines), lines
+        assert any("partitions 1,4 of 6" in l for l in lines), lines
+    finally:
+        for proc, _ in pods:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_a_pod_without_an_ordinal_or_tokenizer_is_refused(shardstream_bin, tmp_path):
+    env = dict(os.environ, POD_NAME="shard", SHARDSTREAM_REPLICAS="3")
+    out = subprocess.run([shardstream_bin, "serve", "--db", str(tmp_path / "db"), "--index-corpus",
+                          str(tmp_path), "--tokenizer", GPT2, "--own-from-ordinal"],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 2 and "ordinal" in out.stderr
+    out = run(shardstream_bin, "serve", "--db", str(tmp_path / "db"), "--index-corpus",
+              str(tmp_path), check=False)
+    assert out.returncode == 2 and "--tokenizer" in out.stderr

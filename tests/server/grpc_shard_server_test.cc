@@ -341,3 +341,32 @@ TEST_F(GrpcServerTest, DecodeReturnsTheText) {
 
 }  // namespace
 }  // namespace shardstream
+
+namespace shardstream {
+namespace {
+
+TEST_F(GrpcServerTest, APreparingServerIsNotServingUntilItServesACatalog) {
+  ShardServerOptions options;
+  auto server = ShardServer::StartPreparing(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const int port = (*server)->port();
+  EXPECT_EQ(HealthCheck(port), std::string("\x08\x02", 2));  // NOT_SERVING
+  (*server)->SetPreparing("indexing: 3/40 files");
+  auto stub = v1::ShardService::NewStub(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  v1::GetInfoResponse info;
+  {
+    grpc::ClientContext context;
+    grpc::Status s = stub->GetInfo(&context, v1::GetInfoRequest(), &info);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_THAT(s.error_message(), HasSubstr("indexing: 3/40 files"));
+  }
+  (*server)->Serve(catalog_.get());
+  EXPECT_EQ(HealthCheck(port), std::string("\x08\x01", 2));  // SERVING
+  grpc::ClientContext context;
+  EXPECT_TRUE(stub->GetInfo(&context, v1::GetInfoRequest(), &info).ok());
+  EXPECT_EQ(info.tokenizers(0).name(), "gpt2");
+}
+
+}  // namespace
+}  // namespace shardstream
