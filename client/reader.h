@@ -32,7 +32,9 @@ namespace shardstream {
 
 struct ReaderOptions {
   // The dataset's shard servers as HOST:PORT, in any order: together they must hold every
-  // partition; several holders of one partition are replicas (failover).
+  // partition; several holders of one partition are replicas (failover). A name that resolves
+  // to several addresses (a Kubernetes headless Service) stands for all of them, resolved
+  // when the Reader opens: one address string can name a whole StatefulSet.
   std::vector<std::string> servers;
   // What to stream (tokenizer, seq_len, batch_size, seed, rank, world_size, epochs, filters,
   // mix, dtype, doc_boundaries). start_cursor: where to begin (empty: the beginning).

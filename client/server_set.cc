@@ -1,8 +1,12 @@
 #include "client/server_set.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netdb.h>
 
+#include <algorithm>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -24,8 +28,50 @@ bool IsRetryable(grpc::StatusCode code) {
   }
 }
 
+std::vector<std::string> ExpandAddresses(const std::vector<std::string>& addresses) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  auto add = [&](std::string a) {
+    if (seen.insert(a).second) out.push_back(std::move(a));
+  };
+  for (const std::string& address : addresses) {
+    const size_t colon = address.rfind(':');
+    std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+    const std::string port = colon == std::string::npos ? "" : address.substr(colon + 1);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    std::set<std::string> resolved;
+    if (!port.empty() && getaddrinfo(host.c_str(), nullptr, &hints, &found) == 0) {
+      for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+        char text[INET6_ADDRSTRLEN] = {};
+        if (a->ai_family == AF_INET) {
+          inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, text,
+                    sizeof(text));
+          resolved.insert(absl::StrCat(text, ":", port));
+        } else if (a->ai_family == AF_INET6) {
+          inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, text,
+                    sizeof(text));
+          resolved.insert(absl::StrCat("[", text, "]:", port));
+        }
+      }
+      freeaddrinfo(found);
+    }
+    if (resolved.size() <= 1) {
+      add(address);
+    } else {
+      for (const std::string& r : resolved) add(r);
+    }
+  }
+  return out;
+}
+
 ServerSet::ServerSet(std::vector<std::string> addresses, RetryPolicy policy)
-    : addresses_(std::move(addresses)), policy_(policy), last_progress_(absl::Now()) {
+    : addresses_(ExpandAddresses(addresses)), policy_(policy), last_progress_(absl::Now()) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
   for (const std::string& address : addresses_) {

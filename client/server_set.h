@@ -34,6 +34,12 @@ struct RetryPolicy {
 // DEADLINE_EXCEEDED (a hung server), RESOURCE_EXHAUSTED (its threads busy).
 bool IsRetryable(grpc::StatusCode code);
 
+// The servers behind `addresses` (HOST:PORT each): a name that resolves to several addresses —
+// a Kubernetes headless Service, say — stands for all of them ("IP:PORT" each, sorted); one
+// that resolves to one address, or not at all (yet), stays as it is for gRPC to resolve. Names
+// are resolved once, now. Duplicates are dropped.
+std::vector<std::string> ExpandAddresses(const std::vector<std::string>& addresses);
+
 // Thread-safe.
 class ServerSet {
  public:

@@ -16,6 +16,8 @@ PACKAGES=(
   # the Python client's PyTorch side (tests, examples/train_tiny_gpt.py); OpenBLAS because
   # Debian's torch otherwise runs its CPU matrix products on the reference BLAS (~7x slower)
   python3-torch libopenblas0-pthread
+  # the Kubernetes manifests' tests: strict JSON-schema validation of the YAML
+  python3-yaml python3-jsonschema
 )
 
 missing=()

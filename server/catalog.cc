@@ -59,6 +59,10 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
                                             " --corpus PATH`"));
   }
 
+  if (!exists && !options.read_only) {
+    // RocksDB creates the directory itself but not its parents (`--db /var/lib/x/catalog`).
+    std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
+  }
   std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10, bool hash_index = false) {
     rocksdb::BlockBasedTableOptions t;

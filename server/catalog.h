@@ -28,7 +28,8 @@ struct Options;
 namespace shardstream {
 
 struct CatalogOptions {
-  // Create an empty catalog when `dir` holds none. Ignored when read_only.
+  // Create an empty catalog (and the directories above it) when `dir` holds none. Ignored
+  // when read_only.
   bool create_if_missing = true;
   // Open without the write lock: several readers may share a catalog with one writer; a reader
   // sees the catalog as it was when opened.
