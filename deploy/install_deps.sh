@@ -18,6 +18,9 @@ PACKAGES=(
   python3-torch libopenblas0-pthread
   # the Kubernetes manifests' tests: strict JSON-schema validation of the YAML
   python3-yaml python3-jsonschema
+  # the container image and its test (deploy/image.sh, tests/python/test_container.py): podman
+  # with runc (crun fails on this cgroup setup), and mmdebstrap for a local debian base image
+  podman runc mmdebstrap uidmap fuse-overlayfs
 )
 
 missing=()

@@ -191,7 +191,10 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
 absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   RETURN_IF_ERROR(options_.Validate());
   const absl::Time start = absl::Now();
-  if (catalog_->files().empty()) {
+  // A catalog holding only some partitions may have none of their files (a small corpus, many
+  // partitions): it still gets the tokenizer, so it answers for its (empty) partitions.
+  if (catalog_->files().empty() &&
+      catalog_->owned_partitions().size() == catalog_->partitions()) {
     return absl::FailedPreconditionError(absl::StrCat("the catalog in ", catalog_->dir(),
                                                       " is empty; run `shardstream index` first"));
   }

@@ -76,6 +76,11 @@ def test_a_misspelled_or_mistyped_field_fails():
     assert errors(sts)
 
 
+def expand(arg, env):
+    """$(VAR) references in a container's args, expanded as the kubelet does."""
+    return re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg)
+
+
 def matches(selector, labels):
     return all(labels.get(k) == v for k, v in selector.items())
 
@@ -164,7 +169,7 @@ def test_the_pod_command_runs_and_serves_its_partitions(shardstream_bin, machine
     env = dict(config["data"], POD_NAME="shardstream-1")
 
     def local(arg):
-        arg = re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], arg)
+        arg = expand(arg, env)
         arg = arg.replace("/var/lib/shardstream", str(tmp_path / "volume"))
         arg = arg.replace("/data", str(data))
         return "127.0.0.1:0" if arg == "0.0.0.0:7711" else arg
