@@ -16,6 +16,7 @@ int RunDumpCommand(const std::vector<std::string>& args);
 int RunTokenizeCommand(const std::vector<std::string>& args);
 int RunStreamCommand(const std::vector<std::string>& args);
 int RunServeCommand(const std::vector<std::string>& args);
+int RunHealthCommand(const std::vector<std::string>& args);
 int RunTrainTokenizerCommand(const std::vector<std::string>& args);
 int RunEncodeCommand(const std::vector<std::string>& args);
 int RunDecodeCommand(const std::vector<std::string>& args);

@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
      "stream shuffled, packed token batches of one rank (--db embedded, --server remote)"},
     {"serve", shardstream::cli::RunServeCommand,
      "the shard server daemon: token batches over gRPC"},
+    {"health", shardstream::cli::RunHealthCommand,
+     "ask a server's gRPC health service (what Kubernetes probes see): exit 0 if SERVING"},
     {"train-tokenizer", shardstream::cli::RunTrainTokenizerCommand,
      "train a byte-level BPE tokenizer on the indexed documents (= Hugging Face's trainer)"},
     {"dump", shardstream::cli::RunDumpCommand, "print every catalog record (debugging, diffs)"},

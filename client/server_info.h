@@ -16,6 +16,12 @@ namespace shardstream {
 absl::StatusOr<v1::GetInfoResponse> GetServerInfo(const std::string& server,
                                                   absl::Duration timeout);
 
+// The standard gRPC health service's answer for the whole server (grpc.health.v1.Health/Check
+// with an empty service name): what Kubernetes' native gRPC probes ask. A shard server is
+// NOT_SERVING while it prepares its catalog and while it drains.
+enum class Health { kServing, kNotServing, kUnknown };
+absl::StatusOr<Health> CheckHealth(const std::string& server, absl::Duration timeout);
+
 }  // namespace shardstream
 
 #endif  // SHARDSTREAM_CLIENT_SERVER_INFO_H_

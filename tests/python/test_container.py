@@ -88,6 +88,8 @@ def test_three_pods_in_containers_serve_the_dataset(podman, shardstream_bin, mac
         got = run(shardstream_bin, "stream", "--server", ",".join(addresses), "--format",
                   "jsonl", *args)
         assert [json.loads(l) for l in got.stdout.splitlines()] == want
+        for address in addresses:  # what the kubelet's gRPC probes ask
+            assert run(shardstream_bin, "health", "--server", address).stdout == "SERVING\n"
         for i, name in enumerate(names):
             logs = podman("logs", name).stderr
             assert "NOT_SERVING" in logs and "serving" in logs, logs

@@ -51,7 +51,7 @@ def test_every_manifest_file_validates():
     files = [f for f in glob.glob(os.path.join(K8S, "base", "*.yaml")) +
              glob.glob(os.path.join(K8S, "examples", "*.yaml"))
              if not f.endswith("kustomization.yaml")]
-    assert len(files) >= 7
+    assert len(files) >= 8
     for path in files:
         for doc in kustomize.load_all(path):
             assert errors(doc) == [], path
@@ -139,6 +139,14 @@ def test_the_pieces_fit_together(overlay):
         assert matches(term["labelSelector"]["matchLabels"], labels)
 
 
+def test_the_example_data_claim_is_the_one_the_pods_mount():
+    (sts,) = by_kind(rendered("base"), "StatefulSet")
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in sts["spec"]["template"]["spec"]
+              ["volumes"] if "persistentVolumeClaim" in v}
+    (pvc,) = kustomize.load_all(os.path.join(K8S, "examples", "data-pvc.yaml"))
+    assert claims == {pvc["metadata"]["name"]} and pvc["spec"]["accessModes"] == ["ReadOnlyMany"]
+
+
 def test_the_trainer_job_reaches_the_servers_with_one_address():
     docs = rendered("base")
     (policy,) = by_kind(docs, "NetworkPolicy")
@@ -185,6 +193,8 @@ def test_the_pod_command_runs_and_serves_its_partitions(shardstream_bin, machine
         while "serving" not in line:
             line = proc.stderr.readline()
             assert line, "the server exited while preparing"
+        assert subprocess.run([shardstream_bin, "health", "--server", address],
+                              capture_output=True, text=True).stdout == "SERVING\n"
         info = shardstream.server_info(address, 10)
         assert info["partitions"] == 48
         assert info["held_partitions"] == list(range(1, 48, 4))

@@ -1,13 +1,12 @@
 #include "server/grpc_shard_server.h"
 
-#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
-#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "client/server_info.h"
 #include "server/index_job.h"
 #include "server/local_stream.h"
 #include "server/tokenize_job.h"
@@ -300,32 +299,16 @@ TEST_F(GrpcServerTest, ShutdownEndsOpenStreamsWithUnavailable) {
   server_->Wait();
 }
 
-// grpc.health.v1.Health/Check through a generic stub: the request is an empty
-// HealthCheckRequest (overall health); the response is HealthCheckResponse{status} encoded as
-// field 1, varint: 08 01 = SERVING.
-std::string HealthCheck(int port) {
-  grpc::GenericStub stub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
-  grpc::ByteBuffer request, response;
-  grpc::Slice empty("");
-  request = grpc::ByteBuffer(&empty, 1);
-  grpc::ClientContext context;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
-                 [&done](grpc::Status s) { done.set_value(s); });
-  grpc::Status status = done.get_future().get();
-  if (!status.ok()) return absl::StrCat("error ", status.error_code());
-  std::vector<grpc::Slice> slices;
-  (void)response.Dump(&slices);
-  std::string bytes;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes;
+// What Kubernetes' gRPC probes see (the client library's CheckHealth).
+Health HealthOf(int port) {
+  absl::StatusOr<Health> h = CheckHealth(absl::StrCat("127.0.0.1:", port), absl::Seconds(10));
+  EXPECT_TRUE(h.ok()) << h.status();
+  return h.value_or(Health::kUnknown);
 }
 
 TEST_F(GrpcServerTest, HealthServiceSaysServing) {
   StartServer();
-  EXPECT_EQ(HealthCheck(server_->port()), std::string("\x08\x01", 2));
+  EXPECT_EQ(HealthOf(server_->port()), Health::kServing);
 }
 
 TEST_F(GrpcServerTest, DecodeReturnsTheText) {
@@ -350,7 +333,7 @@ TEST_F(GrpcServerTest, APreparingServerIsNotServingUntilItServesACatalog) {
   auto server = ShardServer::StartPreparing(options);
   ASSERT_TRUE(server.ok()) << server.status();
   const int port = (*server)->port();
-  EXPECT_EQ(HealthCheck(port), std::string("\x08\x02", 2));  // NOT_SERVING
+  EXPECT_EQ(HealthOf(port), Health::kNotServing);
   (*server)->SetPreparing("indexing: 3/40 files");
   auto stub = v1::ShardService::NewStub(
       grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
@@ -362,7 +345,7 @@ TEST_F(GrpcServerTest, APreparingServerIsNotServingUntilItServesACatalog) {
     EXPECT_THAT(s.error_message(), HasSubstr("indexing: 3/40 files"));
   }
   (*server)->Serve(catalog_.get());
-  EXPECT_EQ(HealthCheck(port), std::string("\x08\x01", 2));  // SERVING
+  EXPECT_EQ(HealthOf(port), Health::kServing);
   grpc::ClientContext context;
   EXPECT_TRUE(stub->GetInfo(&context, v1::GetInfoRequest(), &info).ok());
   EXPECT_EQ(info.tokenizers(0).name(), "gpt2");
