@@ -35,41 +35,37 @@ std::optional<uint32_t> OrdinalOf(const std::string& pod_name) {
   return ordinal;
 }
 
-absl::Status Prepare(const std::string& db, const Preparation& p, ShardServer* server) {
-  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, CatalogOptions());
-  if (!catalog.ok()) return catalog.status();
-  {
-    IndexJob job(catalog->get(), p.index);
-    std::atomic<bool> done{false};
-    std::thread progress([&] {
-      while (!done.load()) {
-        const IndexProgress i = job.progress();
-        server->SetPreparing(absl::StrFormat("indexing: %d/%d files", i.files_done, i.files_total));
-        absl::SleepFor(absl::Milliseconds(200));
-      }
-    });
-    absl::StatusOr<IndexSummary> s = job.Run();
-    done.store(true);
-    progress.join();
-    if (!s.ok()) return s.status();
-    LogInfo("indexed partitions ", FormatPartitionSet((*catalog)->owned_partitions(),
-                                                      (*catalog)->partitions()),
-            " of ", (*catalog)->partitions(), ": ", s->catalog_files, " files, ", s->catalog_docs,
-            " docs (", s->files_added + s->files_reindexed, " read, ", s->files_unchanged,
-            " unchanged)");
-  }
-  TokenizeJob job(catalog->get(), p.tokenize);
+// Runs `job` (an IndexJob or TokenizeJob), publishing "<what>: done/total files" as the
+// server's preparation progress every 200 ms.
+template <typename Job>
+auto RunReporting(Job& job, const char* what, ShardServer* server) {
   std::atomic<bool> done{false};
   std::thread progress([&] {
     while (!done.load()) {
-      const TokenizeProgress t = job.progress();
-      server->SetPreparing(absl::StrFormat("tokenizing: %d/%d files", t.files_done, t.files_total));
+      const auto p = job.progress();
+      server->SetPreparing(absl::StrFormat("%s: %d/%d files", what, p.files_done, p.files_total));
       absl::SleepFor(absl::Milliseconds(200));
     }
   });
-  absl::StatusOr<TokenizeSummary> s = job.Run();
+  auto result = job.Run();
   done.store(true);
   progress.join();
+  return result;
+}
+
+absl::Status Prepare(const std::string& db, const Preparation& p, ShardServer* server) {
+  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, CatalogOptions());
+  if (!catalog.ok()) return catalog.status();
+  IndexJob index(catalog->get(), p.index);
+  absl::StatusOr<IndexSummary> indexed = RunReporting(index, "indexing", server);
+  if (!indexed.ok()) return indexed.status();
+  LogInfo("indexed partitions ",
+          FormatPartitionSet((*catalog)->owned_partitions(), (*catalog)->partitions()), " of ",
+          (*catalog)->partitions(), ": ", indexed->catalog_files, " files, ",
+          indexed->catalog_docs, " docs (", indexed->files_added + indexed->files_reindexed,
+          " read, ", indexed->files_unchanged, " unchanged)");
+  TokenizeJob tokenize(catalog->get(), p.tokenize);
+  absl::StatusOr<TokenizeSummary> s = RunReporting(tokenize, "tokenizing", server);
   if (!s.ok()) return s.status();
   if (!s->status.complete()) {
     return absl::DataLossError(absl::StrCat(s->failed.size(), " files could not be tokenized; the "
