@@ -22,13 +22,16 @@ IMAGE = "shardstream:0.2.0"
 
 @pytest.fixture(scope="module")
 def podman(source_dir, tmp_path_factory):
-    env = dict(os.environ, CONTAINERS_CONF=os.path.join(source_dir, "build", "image",
-                                                        "containers.conf"))
+    # image.sh writes its own containers.conf (runc, ulimits) when none is given; the
+    # containers below run with the same one.
+    build_env = {k: v for k, v in os.environ.items() if k != "CONTAINERS_CONF"}
     out = subprocess.run(["bash", os.path.join(source_dir, "deploy", "image.sh"), "--local-base",
                           "--offline", "--tag", IMAGE], capture_output=True, text=True,
-                         cwd=source_dir, env=env)
+                         cwd=source_dir, env=build_env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "image shardstream:0.2.0:" in out.stdout
+    env = dict(build_env, CONTAINERS_CONF=os.path.join(source_dir, "build", "image",
+                                                       "containers.conf"))
 
     def podman_run(*args, check=True):
         proc = subprocess.run(["podman", *args], capture_output=True, text=True, env=env)
