@@ -1,5 +1,7 @@
 // `shardstream`: the one CLI. Subcommands are thin: they parse flags into options structs and
 // call the libraries.
+#include <sys/resource.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
@@ -45,9 +47,21 @@ void PrintUsage(std::ostream& out) {
   }
 }
 
+// Every command may hold many files open (RocksDB's table files, corpus files read in
+// parallel, a daemon's connections): take the soft descriptor limit up to the hard one, as
+// servers do, instead of failing at an arbitrary default of 1024.
+void RaiseOpenFileLimit() {
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  RaiseOpenFileLimit();
   if (argc < 2) {
     PrintUsage(std::cerr);
     return shardstream::cli::kExitUsage;

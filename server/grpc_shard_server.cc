@@ -142,9 +142,15 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // No SO_REUSEPORT: a second server on a taken port must fail to start, not share the port
+  // (the kernel would split new connections between two catalogs).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.RegisterService(server->service_.get());
-  builder.SetMaxSendMessageSize(static_cast<int>(options.limits.max_batch_tokens) * 4 + (1 << 20));
+  // Any response that passes validation must be sendable: per token at most 4 bytes of id and,
+  // with document boundaries, one start offset (a varint of at most 3 bytes below 2^21, plus
+  // per-row framing).
+  builder.SetMaxSendMessageSize(static_cast<int>(options.limits.max_batch_tokens) * 8 + (4 << 20));
   // One thread per open stream (sync API) plus headroom for unary calls.
   if (options.threads > 0) {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, options.threads);

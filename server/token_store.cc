@@ -51,8 +51,13 @@ absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
     if (wanted.size() >= 8 && FingerprintOf(r).ToHex().rfind(wanted, 0) == 0) return r;
     names.push_back(absl::StrCat(r.name(), " (", FingerprintOf(r).ToHex().substr(0, 8), ")"));
   }
+  // The name is the caller's input: cut it, so a pasted blob cannot overflow a gRPC error's
+  // metadata; and no server path in the message, which may reach a remote client.
+  const std::string shown = name_or_fingerprint.size() > 64
+                                ? std::string(name_or_fingerprint.substr(0, 64)) + "..."
+                                : std::string(name_or_fingerprint);
   return absl::NotFoundError(absl::StrCat(
-      "no tokenizer \"", std::string(name_or_fingerprint), "\" in ", catalog_->dir(), "; ",
+      "no tokenizer \"", shown, "\" in this catalog; ",
       names.empty() ? std::string("none was tokenized yet: run `shardstream tokenize`")
                     : absl::StrCat("available: ", absl::StrJoin(names, ", "))));
 }

@@ -140,3 +140,24 @@ def test_errors_reach_the_client_with_their_meaning(shardstream_bin, catalog, se
                 "--seq-len", "8", "--resume", "ss2.00000000.00000000.00000000.00000000.8.0.0.0",
                 "--max-batches", "1", check=False)
     assert other.returncode == 1 and "data version" in other.stderr
+
+
+def test_the_daemon_raises_its_open_file_limit_to_the_hard_limit(shardstream_bin, catalog):
+    """A soft limit of 1024 wedged servers with many connections: the daemon takes the hard one."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(256, hard)
+    if hard == low:
+        raise AssertionError("the hard limit is too low to test this")
+    proc = subprocess.Popen([shardstream_bin, "serve", "--db", catalog, "--listen", "127.0.0.1:0"],
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                  (low, hard)))
+    try:
+        assert "listening on" in proc.stderr.readline()
+        with open(f"/proc/{proc.pid}/limits") as f:
+            line = next(l for l in f if l.startswith("Max open files"))
+        assert line.split()[3] == str(hard), line
+    finally:
+        proc.kill()
+        proc.wait()

@@ -353,3 +353,32 @@ TEST_F(GrpcServerTest, APreparingServerIsNotServingUntilItServesACatalog) {
 
 }  // namespace
 }  // namespace shardstream
+
+namespace shardstream {
+namespace {
+
+TEST_F(GrpcServerTest, SecondServerOnTheSamePortRefusesToStart) {
+  StartServer();
+  ShardServerOptions options;
+  options.listen = absl::StrCat("127.0.0.1:", server_->port());
+  auto second = ShardServer::Start(catalog_.get(), options);
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(), HasSubstr("cannot listen"));
+}
+
+TEST_F(GrpcServerTest, ALongTokenizerNameIsCutAndNoServerPathIsShown) {
+  StartServer();
+  v1::PlanRequest plan;
+  plan.set_tokenizer(std::string(20000, 'n'));
+  plan.set_seq_len(32);
+  v1::PlanResponse response;
+  grpc::ClientContext context;
+  grpc::Status s = stub_->GetPlan(&context, plan, &response);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);  // not RESOURCE_EXHAUSTED
+  EXPECT_LT(s.error_message().size(), 300u);
+  EXPECT_THAT(s.error_message(), HasSubstr("available: gpt2"));
+  EXPECT_THAT(s.error_message(), ::testing::Not(HasSubstr(dir_.path())));
+}
+
+}  // namespace
+}  // namespace shardstream
