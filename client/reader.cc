@@ -71,14 +71,16 @@ class Reader::Impl {
     for (std::thread& t : workers_) t.join();
   }
 
-  absl::StatusOr<bool> Next(v1::Batch* batch) {
+  absl::StatusOr<bool> Next(v1::Batch* batch, absl::Duration timeout) {
     std::unique_ptr<Job> job;
     {
       absl::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return jobs_.empty() ? (end_ || !final_status_.ok()) : jobs_.front()->done;
       };
-      mu_.Await(absl::Condition(&ready));
+      if (!mu_.AwaitWithTimeout(absl::Condition(&ready), timeout)) {
+        return absl::DeadlineExceededError("no batch yet; call again");
+      }
       if (jobs_.empty()) {
         if (!final_status_.ok()) return final_status_;
         return false;
@@ -338,7 +340,12 @@ absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(ReaderOptions options) {
 Reader::Reader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Reader::~Reader() = default;
 
-absl::StatusOr<bool> Reader::Next(v1::Batch* batch) { return impl_->Next(batch); }
+absl::StatusOr<bool> Reader::Next(v1::Batch* batch) {
+  return impl_->Next(batch, absl::InfiniteDuration());
+}
+absl::StatusOr<bool> Reader::NextWithin(v1::Batch* batch, absl::Duration timeout) {
+  return impl_->Next(batch, timeout);
+}
 std::string Reader::cursor() const { return impl_->cursor(); }
 uint64_t Reader::reconnects() const { return impl_->reconnects(); }
 

@@ -70,6 +70,10 @@ class Reader {
   // FAILED_PRECONDITION naming a partition held by no reachable server or holders that
   // disagree, ...), or UNAVAILABLE once retry_deadline passed without progress.
   absl::StatusOr<bool> Next(v1::Batch* batch);
+  // Next(), waiting at most `timeout`: DEADLINE_EXCEEDED when no batch came in time (nothing is
+  // lost: call again). For callers that must react to other events while waiting (the Python
+  // binding checks for Ctrl-C between slices).
+  absl::StatusOr<bool> NextWithin(v1::Batch* batch, absl::Duration timeout);
   // The cursor after the last batch Next() returned (the start cursor before the first): save
   // it with the model; a Reader opened with it continues exactly from there.
   std::string cursor() const;

@@ -4,7 +4,8 @@
 // Zero copy: each received Batch message is moved to the heap and owned by a capsule that is
 // the NumPy arrays' base, so `tokens` and `doc_starts` view the message's own buffers and the
 // message lives exactly as long as the last array viewing it. The GIL is released while Next()
-// waits for the network and while the reader shuts down.
+// waits for the network (in 0.1 s slices, checking for signals between them) and while the
+// reader shuts down.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -108,9 +109,15 @@ class PyReader {
     if (reader_ == nullptr) throw py::value_error("the reader is closed");
     auto batch = std::make_unique<v1::Batch>();
     absl::StatusOr<bool> more;
-    {
-      py::gil_scoped_release release;
-      more = reader_->Next(batch.get());
+    while (true) {
+      {
+        py::gil_scoped_release release;
+        more = reader_->NextWithin(batch.get(), absl::Milliseconds(100));
+      }
+      if (!absl::IsDeadlineExceeded(more.status())) break;
+      // Waiting in slices, so Ctrl-C (SIGINT's Python handler) raises KeyboardInterrupt here
+      // within ~0.1 s instead of after the retry deadline.
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
     if (!more.ok()) RaiseStatus(more.status());
     if (!*more) return py::none();

@@ -184,3 +184,35 @@ def test_server_info_describes_the_catalog(server):
     assert (gpt2["name"], gpt2["vocab_size"], gpt2["eos_id"], gpt2["ready"]) == (
         "gpt2", 50257, 50256, True)
     assert info["docs"] > 0 and len(info["dataset_version"]) == 32
+
+
+def test_python_next_raises_keyboard_interrupt_while_waiting():
+    """Ctrl-C during next() on servers that do not answer: KeyboardInterrupt at once, not after
+    the retry deadline (600 s here; the subprocess gets 60 s)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    script = (
+        "import shardstream, sys\n"
+        f"r = shardstream.Reader('127.0.0.1:{free_port()}', tokenizer='gpt2', seq_len=8, "
+        "batch_size=1, retry_deadline=600)\n"
+        "try:\n"
+        "    print('waiting', flush=True)\n"
+        "    next(r)\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted', flush=True)\n"
+        "    r.close()\n"
+        "    sys.exit(3)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ))
+    try:
+        assert proc.stdout.readline() == "waiting\n"
+        time.sleep(0.5)  # inside next() by now (an earlier signal is caught the same way)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 3 and out == "interrupted\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
