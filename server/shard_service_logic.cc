@@ -85,36 +85,18 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> ShardServiceLogic::SharedPlan
   const PartPlanSpec spec = PartPlanSpecOf(request);
   RETURN_IF_ERROR(spec.Validate());
   if (spec.seq_len > limits_.max_seq_len) {
-    return absl::InvalidArgumentError(absl::StrCat("seq_len ", spec.seq_len,
-                                                   " is above this server's limit ",
-                                                   limits_.max_seq_len));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "seq_len ", spec.seq_len, " is above this server's limit ", limits_.max_seq_len));
   }
   const std::string key = absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n",
                                        spec.filters.preset, "\n", spec.seq_len);
-  auto cached = [&]() -> std::shared_ptr<const CatalogPlan> {
-    absl::MutexLock lock(&mu_);
-    auto it = plans_.find(key);
-    std::shared_ptr<const CatalogPlan> plan = it == plans_.end() ? nullptr : it->second.lock();
-    if (plan != nullptr) {
-      auto r = std::find(recent_plans_.begin(), recent_plans_.end(), plan);
-      if (r != recent_plans_.end()) recent_plans_.erase(r);
-      recent_plans_.push_front(plan);
-    }
-    return plan;
-  };
-  if (auto plan = cached()) return plan;
+  if (auto plan = plans_.Find(key)) return plan;
   // One build at a time: a burst of requests for a new plan builds it once (the others wait
   // and share it) instead of holding many copies of the build's working memory.
   absl::MutexLock build_lock(&build_mu_);
-  if (auto plan = cached()) return plan;
+  if (auto plan = plans_.Find(key)) return plan;
   ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, CatalogPlan::Build(catalog_, spec));
-  absl::MutexLock lock(&mu_);
-  for (auto it = plans_.begin(); it != plans_.end();) {  // forget expired entries
-    it = it->second.expired() ? plans_.erase(it) : std::next(it);
-  }
-  plans_[key] = plan;
-  recent_plans_.push_front(plan);
-  if (recent_plans_.size() > kRecent) recent_plans_.pop_back();
+  plans_.Insert(key, plan);
   return plan;
 }
 
@@ -193,20 +175,20 @@ absl::StatusOr<v1::SequencesResponse> ShardServiceLogic::ReadSequences(
                                        catalog_->partitions(), "); ask a server that holds it")));
   }
   if (part->version() != Hash128{request.version_hi(), request.version_lo()}) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "part ", key.ToString(), " is at version ", part->version().ToHex().substr(0, 8),
-        " here, not the requested ",
-        Hash128{request.version_hi(), request.version_lo()}.ToHex().substr(0, 8),
-        "; the data changed: restart the stream (GetPlan) to read the new version"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("part ", key.ToString(), " is at version ",
+                     part->version().ToHex().substr(0, 8), " here, not the requested ",
+                     Hash128{request.version_hi(), request.version_lo()}.ToHex().substr(0, 8),
+                     "; the data changed: restart the stream (GetPlan) to read the new version"));
   }
   ASSIGN_OR_RETURN(v1::TokenDtype dtype, ResolveDtype(request.dtype(), plan->tokenizer()));
   const uint32_t width = dtype == v1::TOKEN_DTYPE_UINT16 ? 2 : 4;
   const uint64_t per_epoch = part->packing()->sequences_per_epoch();
   for (const v1::SequenceRun& run : request.runs()) {
     if (run.first() >= per_epoch || run.count() > per_epoch - run.first()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "sequences [", run.first(), ", ", run.first() + run.count(), ") of part ",
-          key.ToString(), " are out of range: it has ", per_epoch, " per epoch"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sequences [", run.first(), ", ", run.first() + run.count(), ") of part ",
+                       key.ToString(), " are out of range: it has ", per_epoch, " per epoch"));
     }
   }
   v1::SequencesResponse out;
@@ -225,8 +207,7 @@ absl::StatusOr<v1::SequencesResponse> ShardServiceLogic::ReadSequences(
       sink.width = width;
       starts.clear();
       sink.doc_starts = request.doc_boundaries() ? &starts : nullptr;
-      RETURN_IF_ERROR(
-          reader.ReadPartSequence(*plan, *part, request.seed(), run.epoch(), s, sink));
+      RETURN_IF_ERROR(reader.ReadPartSequence(*plan, *part, request.seed(), run.epoch(), s, sink));
       if (request.doc_boundaries()) {
         out.add_doc_starts()->mutable_offsets()->Add(starts.begin(), starts.end());
       }

@@ -5,7 +5,6 @@
 #define SHARDSTREAM_SERVER_SHARD_SERVICE_LOGIC_H_
 
 #include <atomic>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +16,7 @@
 #include "server/catalog_plan.h"
 #include "server/layout_cache.h"
 #include "server/local_stream.h"
+#include "server/shared_cache.h"
 #include "shardstream/v1/shard_service.pb.h"
 
 namespace shardstream {
@@ -76,14 +76,12 @@ class ShardServiceLogic {
   const ServerLimits limits_;
   std::atomic<uint32_t> active_{0};
   LayoutCache layouts_;
-  absl::Mutex build_mu_ ABSL_ACQUIRED_BEFORE(mu_);  // held while building a plan
-  absl::Mutex mu_;
-  // Weak: a plan lives as long as a stream uses it, or while it is among the recent ones.
-  std::map<std::string, std::weak_ptr<const CatalogPlan>> plans_ ABSL_GUARDED_BY(mu_);
-  // The last few plans used stay built, so clients that reconnect (a new stream for each) or
-  // fetch window after window do not rebuild them. A fixed cache: kRecent plans.
+  absl::Mutex build_mu_;  // held while building a plan
+  // A plan lives as long as a stream uses it, and the last kRecent used stay built, so
+  // clients that reconnect (a new stream for each) or fetch window after window do not
+  // rebuild them.
   static constexpr size_t kRecent = 4;
-  std::deque<std::shared_ptr<const CatalogPlan>> recent_plans_ ABSL_GUARDED_BY(mu_);
+  SharedCache<std::string, CatalogPlan> plans_{kRecent};
   mutable absl::Mutex decoders_mu_;
   mutable std::map<std::string, std::shared_ptr<const Tokenizer>> decoders_
       ABSL_GUARDED_BY(decoders_mu_);
