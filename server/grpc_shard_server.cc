@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <functional>
+
 #include "absl/strings/str_cat.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
@@ -37,44 +39,30 @@ class ShardServer::Service final : public v1::ShardService::Service {
  public:
   explicit Service(const ShardServer* server) : server_(server) {}
 
-  grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest*,
+  grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest* request,
                        v1::GetInfoResponse* response) override {
-    ShardServiceLogic* logic = server_->serving_.load();
-    if (logic == nullptr) return NotReady();
-    absl::StatusOr<v1::GetInfoResponse> info = logic->GetInfo();
-    if (info.ok()) *response = std::move(*info);
-    return ToGrpc(info.status());
+    return Unary(
+        [](ShardServiceLogic* logic, const v1::GetInfoRequest&) { return logic->GetInfo(); },
+        *request, response);
   }
 
   grpc::Status Decode(grpc::ServerContext*, const v1::DecodeRequest* request,
                       v1::DecodeResponse* response) override {
-    ShardServiceLogic* logic = server_->serving_.load();
-    if (logic == nullptr) return NotReady();
-    absl::StatusOr<v1::DecodeResponse> out = logic->Decode(*request);
-    if (out.ok()) *response = std::move(*out);
-    return ToGrpc(out.status());
+    return Unary(std::mem_fn(&ShardServiceLogic::Decode), *request, response);
   }
 
   grpc::Status GetPlan(grpc::ServerContext*, const v1::PlanRequest* request,
                        v1::PlanResponse* response) override {
-    ShardServiceLogic* logic = server_->serving_.load();
-    if (logic == nullptr) return NotReady();
-    absl::StatusOr<v1::PlanResponse> out = logic->GetPlan(*request);
-    if (out.ok()) *response = std::move(*out);
-    return ToGrpc(out.status());
+    return Unary(std::mem_fn(&ShardServiceLogic::GetPlan), *request, response);
   }
 
   grpc::Status ReadSequences(grpc::ServerContext*, const v1::SequencesRequest* request,
                              v1::SequencesResponse* response) override {
-    ShardServiceLogic* logic = server_->serving_.load();
-    if (logic == nullptr) return NotReady();
     if (server_->shutting_down_.load()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "the server is shutting down; ask another holder of the part or retry");
     }
-    absl::StatusOr<v1::SequencesResponse> out = logic->ReadSequences(*request);
-    if (out.ok()) *response = std::move(*out);
-    return ToGrpc(out.status());
+    return Unary(std::mem_fn(&ShardServiceLogic::ReadSequences), *request, response);
   }
 
   // Write() blocks while the client's flow-control window is full, so a slow reader holds one
@@ -101,10 +89,21 @@ class ShardServer::Service final : public v1::ShardService::Service {
   }
 
  private:
+  // A unary call: `call(logic, request)` once the server serves a catalog, its result moved
+  // into `response` and its status converted.
+  template <typename Call, typename Request, typename Response>
+  grpc::Status Unary(Call call, const Request& request, Response* response) const {
+    ShardServiceLogic* logic = server_->serving_.load();
+    if (logic == nullptr) return NotReady();
+    absl::StatusOr<Response> out = call(logic, request);
+    if (out.ok()) *response = std::move(*out);
+    return ToGrpc(out.status());
+  }
+
   grpc::Status NotReady() const {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        absl::StrCat("the server is not ready yet (", server_->preparing(),
-                                     "); retry"));
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("the server is not ready yet (", server_->preparing(), "); retry"));
   }
 
   const ShardServer* const server_;
