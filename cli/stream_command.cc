@@ -12,6 +12,8 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "cli/security_flags.h"
+#include "client/channel.h"
 #include "client/reader.h"
 #include "common/json_writer.h"
 #include "common/batch_stream.h"
@@ -134,12 +136,14 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   int seq_len = 1024, batch_size = 8, rank = 0, world_size = 1, epochs = 0, max_batches = 0;
   std::string seed_text = "0";
   bool no_dedup = false, doc_boundaries = false;
+  ClientSecurity security;
+  int retry_deadline_seconds = 120;
   FlagParser flags(
       "shardstream stream (--db DIR [DIR...] | --server HOST:PORT[,...]) --tokenizer NAME "
       "--seq-len L --batch-size B --seed S "
       "[--rank r --world-size W] [--epochs N] [--max-batches N] [--resume CURSOR] [--no-dedup] "
       "[--filter PRESET] [--mix NAME=W,...] [--doc-boundaries] [--format jsonl|text|npy] "
-      "[--out PATH]",
+      "[--out PATH] " + std::string(kClientSecurityUsage),
       "Streams shuffled, packed [batch, seq_len] token batches of one rank from the token\n"
       "stores of catalogs (embedded) or shard servers (remote), which together must hold every\n"
       "partition of the dataset. The stream is a pure function of (the parts' data versions,\n"
@@ -165,6 +169,9 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   flags.AddBool("doc-boundaries", &doc_boundaries, "report where documents start in each row");
   flags.AddString("format", &format, "jsonl (default off a TTY), text (default on a TTY), npy");
   flags.AddString("out", &out_path, "write to this file instead of stdout (required for npy)");
+  AddClientSecurityFlags(&flags, &security);
+  flags.AddInt("retry-deadline-seconds", &retry_deadline_seconds,
+               "with --server: give up when no data arrived for this long");
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "stream")) return *exit_status;
   if (dbs.empty() == server.empty()) {
@@ -266,6 +273,11 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   } else {
     ReaderOptions reader_options;
     reader_options.servers = absl::StrSplit(server, ',', absl::SkipEmpty());
+    reader_options.security = security;
+    if (retry_deadline_seconds < 1) {
+      return Fail("stream", "--retry-deadline-seconds must be >= 1", kExitUsage);
+    }
+    reader_options.retry_deadline = absl::Seconds(retry_deadline_seconds);
     v1::StreamRequest& r = reader_options.request;
     r.set_tokenizer(tokenizer);
     r.set_seq_len(spec.parts.seq_len);
@@ -297,8 +309,10 @@ int RunStreamCommand(const std::vector<std::string>& args) {
     decode = [&, first = reader_options.servers.front()](
                  const std::vector<TokenId>& ids) -> absl::StatusOr<std::string> {
       if (decode_stub == nullptr) {
-        decode_stub = v1::ShardService::NewStub(
-            grpc::CreateChannel(first, grpc::InsecureChannelCredentials()));
+        absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+            OpenChannel(first, security, grpc::ChannelArguments());
+        if (!channel.ok()) return channel.status();
+        decode_stub = v1::ShardService::NewStub(*channel);
       }
       v1::DecodeRequest request;
       request.set_tokenizer(tokenizer);

@@ -124,7 +124,7 @@ absl::StatusOr<Discovery> Discover(ServerSet& servers, const v1::StreamRequest& 
         grpc::Status s = servers.GetPlan(i, plan_request, &response);
         if (s.ok()) {
           answers[i] = std::move(response);
-        } else if (!IsRetryable(s.error_code())) {
+        } else if (!IsRetryable(s)) {
           return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
         } else {
           last_error = s.error_message();
@@ -141,7 +141,10 @@ absl::StatusOr<Discovery> Discover(ServerSet& servers, const v1::StreamRequest& 
       if (answered == 0) {
         return absl::UnavailableError(absl::StrCat(
             "no server answered within ", absl::FormatDuration(servers.policy().retry_deadline),
-            "; last error from ", last_error));
+            "; last error from ", last_error,
+            " (a server that is down or unreachable looks like this, and so does one that "
+            "refuses this client's TLS: plaintext to a TLS server, a CA that did not sign its "
+            "certificate, or a client certificate it does not accept)"));
       }
       return d.status();
     }

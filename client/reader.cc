@@ -42,6 +42,10 @@ absl::Status ReaderOptions::Validate() const {
   if (fetch_threads < 0 || fetch_threads > 256) {
     return absl::InvalidArgumentError("fetch_threads must be in [0, 256]");
   }
+  if (!(retry_deadline > absl::ZeroDuration()) || retry_deadline == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("retry_deadline must be positive and finite");
+  }
+  if (absl::Status s = security.Validate(); !s.ok()) return s;
   return Mixture::Parse(request.mix()).status();
 }
 
@@ -52,9 +56,9 @@ absl::Status ReaderOptions::Validate() const {
 // says; the threads share the job and task queues under mu_.
 class Reader::Impl {
  public:
-  explicit Impl(ReaderOptions options)
+  Impl(ReaderOptions options, std::unique_ptr<ServerSet> servers)
       : options_(std::move(options)),
-        servers_(options_.servers, PolicyOf(options_)),
+        servers_(std::move(servers)),
         delivered_cursor_(options_.request.start_cursor()) {}
 
   void Start() {
@@ -66,7 +70,7 @@ class Reader::Impl {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
-    servers_.Cancel();
+    servers_->Cancel();
     if (planner_.joinable()) planner_.join();
     for (std::thread& t : workers_) t.join();
   }
@@ -95,7 +99,7 @@ class Reader::Impl {
       }
     }
     if (!job->status.ok()) {
-      servers_.Cancel();
+      servers_->Cancel();
       return job->status;
     }
     *batch = std::move(job->batch);
@@ -104,7 +108,7 @@ class Reader::Impl {
   }
 
   std::string cursor() const { return delivered_cursor_; }
-  uint64_t reconnects() const { return servers_.retries(); }
+  uint64_t reconnects() const { return servers_->retries(); }
 
  private:
   // One batch being fetched: its rows arrive from one or more tasks.
@@ -131,7 +135,7 @@ class Reader::Impl {
   void Fail(absl::Status status) ABSL_LOCKS_EXCLUDED(mu_);
 
   const ReaderOptions options_;
-  ServerSet servers_;
+  const std::unique_ptr<ServerSet> servers_;
   std::string delivered_cursor_;  // owned by the Next() caller
   std::thread planner_;
   std::vector<std::thread> workers_;  // started by the planner after discovery
@@ -154,7 +158,7 @@ void Reader::Impl::Fail(absl::Status status) {
 }
 
 void Reader::Impl::Plan() {
-  absl::StatusOr<Discovery> discovered = Discover(servers_, options_.request);
+  absl::StatusOr<Discovery> discovered = Discover(*servers_, options_.request);
   if (!discovered.ok()) return Fail(discovered.status());
   discovery_ = std::move(*discovered);
   const std::shared_ptr<const StreamPlan>& plan = discovery_->plan;
@@ -179,7 +183,7 @@ void Reader::Impl::Plan() {
                           ? options_.fetch_threads
                           : static_cast<int>(std::clamp<size_t>(
                                 options_.prefetch_batches * std::min<size_t>(parts, 4), 2, 16));
-  servers_.MarkProgress();
+  servers_->MarkProgress();
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
   // A response holds at most the servers' limit, and at most 4 windows' worth of tokens even
   // for big batches, so no single message gets large.
@@ -297,7 +301,7 @@ void Reader::Impl::Work() {
     // Spread the ranks over replicas; any holder answers the same bytes.
     const std::vector<size_t>& holders = discovery_->holders[task.partition];
     absl::Status status =
-        servers_.ReadSequences(holders, task.partition + options_.request.rank(), task.partition,
+        servers_->ReadSequences(holders, task.partition + options_.request.rank(), task.partition,
                                task.request, &response);
     if (status.ok()) status = Fill(task, &response);
     absl::MutexLock lock(&mu_);
@@ -332,7 +336,10 @@ absl::Status Reader::Impl::Fill(const Task& task, v1::SequencesResponse* respons
 
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(ReaderOptions options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
-  auto impl = std::make_unique<Impl>(std::move(options));
+  absl::StatusOr<std::unique_ptr<ServerSet>> servers =
+      ServerSet::Create(options.servers, PolicyOf(options), options.security);
+  if (!servers.ok()) return servers.status();
+  auto impl = std::make_unique<Impl>(std::move(options), std::move(*servers));
   impl->Start();
   return std::unique_ptr<Reader>(new Reader(std::move(impl)));
 }

@@ -26,6 +26,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client_security.h"
 #include "shardstream/v1/shard_service.pb.h"
 
 namespace shardstream {
@@ -51,6 +52,9 @@ struct ReaderOptions {
   absl::Duration max_backoff = absl::Seconds(2);
   // Concurrent requests (0: chosen from prefetch_batches and the number of parts).
   int fetch_threads = 0;
+  // TLS, mutual TLS and the bearer token (client_security.h). Default: plaintext, and the
+  // token of $SHARDSTREAM_TOKEN when set.
+  ClientSecurity security;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the bad field
 };

@@ -7,14 +7,18 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/channel.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
 
 absl::StatusOr<v1::GetInfoResponse> GetServerInfo(const std::string& server,
-                                                  absl::Duration timeout) {
-  auto stub =
-      v1::ShardService::NewStub(grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+                                                  absl::Duration timeout,
+                                                  const ClientSecurity& security) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenChannel(server, security, grpc::ChannelArguments());
+  if (!channel.ok()) return channel.status();
+  auto stub = v1::ShardService::NewStub(*channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   context.set_wait_for_ready(true);  // a server still starting is waited for, up to timeout
@@ -27,11 +31,15 @@ absl::StatusOr<v1::GetInfoResponse> GetServerInfo(const std::string& server,
   return response;
 }
 
-absl::StatusOr<Health> CheckHealth(const std::string& server, absl::Duration timeout) {
+absl::StatusOr<Health> CheckHealth(const std::string& server, absl::Duration timeout,
+                                   const ClientSecurity& security) {
   // grpc.health.v1 is not among our protos: the request is an empty HealthCheckRequest (no
   // bytes); the response HealthCheckResponse{status = 1} is field 1 as a varint (08 nn),
   // 1 = SERVING, 2 = NOT_SERVING.
-  grpc::GenericStub stub(grpc::CreateChannel(server, grpc::InsecureChannelCredentials()));
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenChannel(server, security, grpc::ChannelArguments());
+  if (!channel.ok()) return channel.status();
+  grpc::GenericStub stub(*channel);
   grpc::Slice empty("");
   grpc::ByteBuffer request(&empty, 1), response;
   grpc::ClientContext context;

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client_security.h"
 #include "shardstream/v1/shard_service.pb.h"
 
 namespace shardstream {
@@ -14,13 +15,15 @@ namespace shardstream {
 // One GetInfo call to `server` (HOST:PORT). Waits for the server to come up for at most
 // `timeout`; then UNAVAILABLE or DEADLINE_EXCEEDED, with the server's address in the message.
 absl::StatusOr<v1::GetInfoResponse> GetServerInfo(const std::string& server,
-                                                  absl::Duration timeout);
+                                                  absl::Duration timeout,
+                                                  const ClientSecurity& security = {});
 
 // The standard gRPC health service's answer for the whole server (grpc.health.v1.Health/Check
 // with an empty service name): what Kubernetes' native gRPC probes ask. A shard server is
 // NOT_SERVING while it prepares its catalog and while it drains.
 enum class Health { kServing, kNotServing, kUnknown };
-absl::StatusOr<Health> CheckHealth(const std::string& server, absl::Duration timeout);
+absl::StatusOr<Health> CheckHealth(const std::string& server, absl::Duration timeout,
+                                   const ClientSecurity& security = {});
 
 }  // namespace shardstream
 

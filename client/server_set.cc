@@ -8,15 +8,18 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/channel.h"
 #include "absl/time/clock.h"
 
 namespace shardstream {
 
-bool IsRetryable(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::UNAVAILABLE:
+bool IsRetryable(const grpc::Status& status) {
+  switch (status.error_code()) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return absl::StartsWith(status.error_message(), kStreamLimitMessage);
+    case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::ABORTED:
     case grpc::StatusCode::CANCELLED:
     case grpc::StatusCode::UNKNOWN:
@@ -71,13 +74,21 @@ std::vector<std::string> ExpandAddresses(const std::vector<std::string>& address
 }
 
 ServerSet::ServerSet(std::vector<std::string> addresses, RetryPolicy policy)
-    : addresses_(ExpandAddresses(addresses)), policy_(policy), last_progress_(absl::Now()) {
+    : addresses_(ExpandAddresses(addresses)), policy_(policy), last_progress_(absl::Now()) {}
+
+absl::StatusOr<std::unique_ptr<ServerSet>> ServerSet::Create(std::vector<std::string> addresses,
+                                                             RetryPolicy policy,
+                                                             const ClientSecurity& security) {
+  auto set = std::unique_ptr<ServerSet>(new ServerSet(std::move(addresses), policy));
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
-  for (const std::string& address : addresses_) {
-    stubs_.push_back(v1::ShardService::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  SetClientKeepalive(&args);
+  for (const std::string& address : set->addresses_) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(address, security, args);
+    if (!channel.ok()) return channel.status();
+    set->stubs_.push_back(v1::ShardService::NewStub(*channel));
   }
+  return set;
 }
 
 namespace {
@@ -93,10 +104,12 @@ const grpc::Status& Closed() {
 template <typename Call>
 std::optional<grpc::Status> ServerSet::Attempt(Call call) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + policy_.attempt_timeout));
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return std::nullopt;
+    // The retry deadline counts from the last progress also while this call is open.
+    context.set_deadline(absl::ToChronoTime(std::min(absl::Now() + policy_.attempt_timeout,
+                                                     last_progress_ + policy_.retry_deadline)));
     in_flight_.insert(&context);
   }
   grpc::Status s = call(&context);
@@ -130,7 +143,7 @@ absl::Status ServerSet::ReadSequences(const std::vector<size_t>& holders, size_t
     if (!s.has_value()) return absl::CancelledError(Closed().error_message());
     if (s->ok()) return absl::OkStatus();
     const std::string where = absl::StrCat(addresses_[server], ": ", s->error_message());
-    if (!IsRetryable(s->error_code())) {
+    if (!IsRetryable(*s)) {
       return absl::Status(static_cast<absl::StatusCode>(s->error_code()), where);
     }
     absl::Duration idle;

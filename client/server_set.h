@@ -15,7 +15,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/client_security.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
@@ -30,9 +32,14 @@ struct RetryPolicy {
 };
 
 // Failures a retry (on the same server or another holder) can cure: UNAVAILABLE, ABORTED,
-// CANCELLED (by a server shutting down), UNKNOWN and INTERNAL (transport errors),
-// DEADLINE_EXCEEDED (a hung server), RESOURCE_EXHAUSTED (its threads busy).
-bool IsRetryable(grpc::StatusCode code);
+// CANCELLED (by a server shutting down or a dropped connection), UNKNOWN and INTERNAL
+// (transport errors), DEADLINE_EXCEEDED (a hung server), and RESOURCE_EXHAUSTED only when it is
+// the server's stream limit (kStreamLimitMessage): any other RESOURCE_EXHAUSTED — a message
+// over a size limit, say — fails the same way every time.
+bool IsRetryable(const grpc::Status& status);
+
+// How a server's stream-limit refusal begins (the one RESOURCE_EXHAUSTED a retry can cure).
+inline constexpr char kStreamLimitMessage[] = "this server already serves";
 
 // The servers behind `addresses` (HOST:PORT each): a name that resolves to several addresses —
 // a Kubernetes headless Service, say — stands for all of them ("IP:PORT" each, sorted); one
@@ -43,7 +50,11 @@ std::vector<std::string> ExpandAddresses(const std::vector<std::string>& address
 // Thread-safe.
 class ServerSet {
  public:
-  ServerSet(std::vector<std::string> addresses, RetryPolicy policy);
+  // Channels to every address with `security` (client_security.h); INVALID_ARGUMENT when its
+  // files cannot be read or a token would travel in plaintext.
+  static absl::StatusOr<std::unique_ptr<ServerSet>> Create(std::vector<std::string> addresses,
+                                                           RetryPolicy policy,
+                                                           const ClientSecurity& security);
 
   size_t size() const { return addresses_.size(); }
   const std::string& address(size_t server) const { return addresses_[server]; }
@@ -70,6 +81,7 @@ class ServerSet {
   uint64_t retries() const;
 
  private:
+  ServerSet(std::vector<std::string> addresses, RetryPolicy policy);
   // Runs `call` with a fresh context registered for cancellation; nullopt when the set is
   // (or gets) cancelled.
   template <typename Call>

@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/slice_transform.h"
@@ -121,6 +122,11 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
   auto catalog = std::unique_ptr<Catalog>(new Catalog());
+  if (options.statistics) {
+    catalog->statistics_ = rocksdb::CreateDBStatistics();
+    catalog->statistics_->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+    db_options.statistics = catalog->statistics_;
+  }
   catalog->dir_ = dir;
   catalog->read_only_ = options.read_only;
   rocksdb::DB* db = nullptr;
@@ -509,6 +515,14 @@ absl::Status Catalog::ForEachEntry(
     fn(it->key().ToStringView(), it->value().ToStringView());
   }
   return FromRocksDb(it->status(), absl::StrCat("scan ", std::string(family)));
+}
+
+uint64_t Catalog::sequence() const { return db_->GetLatestSequenceNumber(); }
+
+BlockCacheCounts Catalog::block_cache_counts() const {
+  if (statistics_ == nullptr) return {};
+  return {statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT),
+          statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
 }
 
 absl::Status Catalog::Flush() {

@@ -21,6 +21,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Statistics;
 class WriteBatch;
 struct Options;
 }  // namespace rocksdb
@@ -36,6 +37,13 @@ struct CatalogOptions {
   bool read_only = false;
   // RocksDB block cache for catalog reads. Larger speeds up dedup lookups on big corpora.
   size_t block_cache_bytes = size_t{64} << 20;
+  // Count block-cache hits and misses (BlockCacheCounts), for a server's metrics.
+  bool statistics = false;
+};
+
+struct BlockCacheCounts {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
 };
 
 // The source label of a file ("default" for catalogs written before sources existed).
@@ -74,6 +82,11 @@ class Catalog {
   const std::string& dir() const { return dir_; }
   const v1::DatasetMeta& meta() const { return meta_; }
   Hash128 version() const { return Hash128{meta_.version_hi(), meta_.version_lo()}; }
+  // RocksDB's last sequence number as this instance sees it: grows with every write, so two
+  // read-only instances with the same number (and version) see the same catalog.
+  uint64_t sequence() const;
+  // Zero unless opened with CatalogOptions::statistics.
+  BlockCacheCounts block_cache_counts() const;
   // Every file, by file id.
   const std::map<uint32_t, v1::FileRecord>& files() const { return files_; }
 
@@ -156,6 +169,7 @@ class Catalog {
   // Constant after Open.
   std::string dir_;
   bool read_only_ = false;
+  std::shared_ptr<rocksdb::Statistics> statistics_;  // with CatalogOptions::statistics
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; meta, files, docs, dedup
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;

@@ -5,8 +5,12 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include <functional>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
@@ -18,42 +22,123 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
+absl::StatusCode CodeOf(const grpc::Status& s) {
+  return static_cast<absl::StatusCode>(s.error_code());
+}
+
+int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+std::string ShortVersion(const Catalog& catalog) { return catalog.version().ToHex().substr(0, 16); }
+
 }  // namespace
 
 absl::Status ShardServerOptions::Validate() const {
-  if (listen.empty() || listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--listen must be HOST:PORT, got \"", listen, "\""));
+  for (const auto& [flag, address] : {std::pair<const char*, const std::string*>{"listen", &listen},
+                                      {"health-listen", &health_listen},
+                                      {"metrics-listen", &metrics_listen}}) {
+    if ((flag == std::string("listen") || !address->empty()) &&
+        (address->empty() || address->find(':') == std::string::npos)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, " must be HOST:PORT, got \"", address->substr(0, 128), "\""));
+    }
   }
   if (threads < 0 || threads > 1024) {
     return absl::InvalidArgumentError(
         absl::StrCat("--threads must be in [0, 1024], got ", threads));
   }
+  if (write_timeout < absl::Milliseconds(100) || write_timeout > absl::Hours(24)) {
+    return absl::InvalidArgumentError("--write-timeout-seconds must be in [0.1, 86400]");
+  }
+  if (keepalive_time < absl::Seconds(1) || keepalive_timeout < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("keepalive times must be at least 1 s");
+  }
+  if (absl::Status s = security.Validate(listen); !s.ok()) return s;
   return limits.Validate();
 }
 
-// Each handler is one call into the logic; only StreamBatches loops, moving messages.
-// Until the server serves a catalog, every call gets UNAVAILABLE with the preparation's
-// progress (a client retries; Kubernetes keeps the pod unready).
+// The open streams' writes, watched: a Write() blocked (the client's flow-control window
+// full) for longer than the write timeout has its call cancelled, which ends the Write().
+class ShardServer::StallWatch {
+ public:
+  struct Entry {
+    grpc::ServerContext* context;
+    std::atomic<int64_t> writing_since_ns{0};  // 0: not in a Write()
+    std::atomic<bool> stalled{false};
+  };
+
+  StallWatch(absl::Duration timeout, ServerMetrics* metrics)
+      : timeout_(timeout), metrics_(metrics), thread_([this] { Run(); }) {}
+  ~StallWatch() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+  void Add(Entry* entry) {
+    absl::MutexLock lock(&mu_);
+    entries_.insert(entry);
+  }
+  void Remove(Entry* entry) {
+    absl::MutexLock lock(&mu_);
+    entries_.erase(entry);
+  }
+
+ private:
+  void Run() {
+    const absl::Duration tick =
+        std::clamp(timeout_ / 8, absl::Milliseconds(20), absl::Seconds(1));
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), tick)) {
+      const int64_t now = absl::GetCurrentTimeNanos();
+      for (Entry* e : entries_) {
+        const int64_t since = e->writing_since_ns.load();
+        if (since != 0 && now - since > absl::ToInt64Nanoseconds(timeout_) &&
+            !e->stalled.exchange(true)) {
+          e->context->TryCancel();
+          metrics_->StalledStreamCancelled();
+        }
+      }
+    }
+  }
+
+  const absl::Duration timeout_;
+  ServerMetrics* const metrics_;
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<Entry*> entries_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts after the members it uses
+};
+
+// Each handler is one call into the logic of the current catalog version, held for the
+// call's duration; only StreamBatches loops, moving messages. Until the server serves a
+// catalog, every call gets UNAVAILABLE with the preparation's progress (a client retries;
+// Kubernetes keeps the pod unready).
 class ShardServer::Service final : public v1::ShardService::Service {
  public:
-  explicit Service(const ShardServer* server) : server_(server) {}
+  explicit Service(ShardServer* server) : server_(server) {}
 
   grpc::Status GetInfo(grpc::ServerContext*, const v1::GetInfoRequest* request,
                        v1::GetInfoResponse* response) override {
-    return Unary(
+    grpc::Status s = Unary(
+        "GetInfo", server_->logic(),
         [](ShardServiceLogic* logic, const v1::GetInfoRequest&) { return logic->GetInfo(); },
         *request, response);
+    for (const std::string& v : server_->PreviousVersions()) response->add_previous_versions(v);
+    return s;
   }
 
   grpc::Status Decode(grpc::ServerContext*, const v1::DecodeRequest* request,
                       v1::DecodeResponse* response) override {
-    return Unary(std::mem_fn(&ShardServiceLogic::Decode), *request, response);
+    return Unary("Decode", server_->logic(), std::mem_fn(&ShardServiceLogic::Decode), *request,
+                 response);
   }
 
   grpc::Status GetPlan(grpc::ServerContext*, const v1::PlanRequest* request,
                        v1::PlanResponse* response) override {
-    return Unary(std::mem_fn(&ShardServiceLogic::GetPlan), *request, response);
+    return Unary("GetPlan", server_->logic(), std::mem_fn(&ShardServiceLogic::GetPlan), *request,
+                 response);
   }
 
   grpc::Status ReadSequences(grpc::ServerContext*, const v1::SequencesRequest* request,
@@ -62,17 +147,66 @@ class ShardServer::Service final : public v1::ShardService::Service {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "the server is shutting down; ask another holder of the part or retry");
     }
-    return Unary(std::mem_fn(&ShardServiceLogic::ReadSequences), *request, response);
+    grpc::Status s = Unary("ReadSequences", server_->LogicFor(*request),
+                           std::mem_fn(&ShardServiceLogic::ReadSequences), *request, response);
+    if (s.ok()) {
+      server_->metrics_.SequencesSent(uint64_t{response->sequences()} * response->seq_len(),
+                                      response->tokens().size());
+    }
+    return s;
   }
 
   // Write() blocks while the client's flow-control window is full, so a slow reader holds one
-  // batch here (plus gRPC's window), never more.
+  // batch here (plus gRPC's window), never more, and for at most the write timeout.
   grpc::Status StreamBatches(grpc::ServerContext* context, const v1::StreamRequest* request,
                              grpc::ServerWriter<v1::Batch>* writer) override {
-    ShardServiceLogic* logic = server_->serving_.load();
+    std::shared_ptr<ShardServiceLogic> logic = server_->logic();
     if (logic == nullptr) return NotReady();
+    const absl::Time start = absl::Now();
     absl::StatusOr<std::unique_ptr<ServedStream>> stream = logic->OpenStream(*request);
-    if (!stream.ok()) return ToGrpc(stream.status());
+    if (!stream.ok()) {
+      server_->metrics_.CallEnded("StreamBatches", stream.status().code());
+      return ToGrpc(stream.status());
+    }
+    const std::string rank =
+        absl::StrCat(request->rank(), "/", request->world_size() == 0 ? 1 : request->world_size());
+    LogEvent(LogSeverity::kInfo, "stream opened",
+             {{"peer", context->peer()},
+              {"rank", rank},
+              {"tokenizer", request->tokenizer().substr(0, 64)},
+              {"seq_len", absl::StrCat(request->seq_len())},
+              {"batch_size", absl::StrCat(request->batch_size())},
+              {"mix", request->mix().substr(0, 128)},
+              {"resumed", request->start_cursor().empty() ? "false" : "true"},
+              {"dataset", ShortVersion(logic->catalog())}});
+    server_->metrics_.StreamOpened();
+    StallWatch::Entry watched{context};
+    server_->stalls_->Add(&watched);
+    uint64_t batches = 0, tokens = 0;
+    grpc::Status status = Loop(context, writer, stream->get(), start, &watched, &batches, &tokens);
+    server_->stalls_->Remove(&watched);
+    stream->reset();  // the slot is free before the client sees the end
+    if (status.error_code() == grpc::StatusCode::CANCELLED) {
+      server_->metrics_.ClientCancelled();
+    }
+    const absl::Duration duration = absl::Now() - start;
+    server_->metrics_.StreamEnded(CodeOf(status), duration);
+    LogEvent(LogSeverity::kInfo, "stream ended",
+             {{"peer", context->peer()},
+              {"rank", rank},
+              {"dataset", ShortVersion(logic->catalog())},
+              {"batches", absl::StrCat(batches)},
+              {"tokens", absl::StrCat(tokens)},
+              {"seconds", absl::StrFormat("%.3f", absl::ToDoubleSeconds(duration))},
+              {"status", std::string(absl::StatusCodeToString(CodeOf(status)))},
+              {"detail", status.error_message().substr(0, 200)}});
+    return status;
+  }
+
+ private:
+  grpc::Status Loop(grpc::ServerContext* context, grpc::ServerWriter<v1::Batch>* writer,
+                    ServedStream* stream, absl::Time start, StallWatch::Entry* watched,
+                    uint64_t* batches, uint64_t* tokens) {
     v1::Batch batch;
     while (!context->IsCancelled()) {
       if (server_->shutting_down_.load()) {
@@ -80,23 +214,38 @@ class ShardServer::Service final : public v1::ShardService::Service {
                             "the server is shutting down; resume from the last batch's cursor on "
                             "another server or after it restarts");
       }
-      absl::StatusOr<bool> more = (*stream)->Next(&batch);
+      absl::StatusOr<bool> more = stream->Next(&batch);
       if (!more.ok()) return ToGrpc(more.status());
       if (!*more) return grpc::Status::OK;
-      if (!writer->Write(batch)) break;  // the client went away
+      watched->writing_since_ns.store(absl::GetCurrentTimeNanos());
+      const bool written = writer->Write(batch);
+      watched->writing_since_ns.store(0);
+      if (!written) break;  // the client went away, or stopped reading (StallWatch)
+      if (*batches == 0) server_->metrics_.FirstBatch(absl::Now() - start);
+      ++*batches;
+      *tokens += uint64_t{batch.rows()} * batch.seq_len();
+      server_->metrics_.BatchSent(uint64_t{batch.rows()} * batch.seq_len(),
+                                  batch.tokens().size());
+    }
+    if (watched->stalled.load()) {
+      return grpc::Status(grpc::StatusCode::CANCELLED,
+                          absl::StrCat("the client took no batch for ",
+                                       absl::FormatDuration(server_->options_.write_timeout),
+                                       " (--write-timeout-seconds); resume from the last "
+                                       "batch's cursor"));
     }
     return grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the stream");
   }
 
- private:
   // A unary call: `call(logic, request)` once the server serves a catalog, its result moved
   // into `response` and its status converted.
   template <typename Call, typename Request, typename Response>
-  grpc::Status Unary(Call call, const Request& request, Response* response) const {
-    ShardServiceLogic* logic = server_->serving_.load();
+  grpc::Status Unary(const char* method, const std::shared_ptr<ShardServiceLogic>& logic,
+                     Call call, const Request& request, Response* response) const {
     if (logic == nullptr) return NotReady();
-    absl::StatusOr<Response> out = call(logic, request);
+    absl::StatusOr<Response> out = call(logic.get(), request);
     if (out.ok()) *response = std::move(*out);
+    server_->metrics_.CallEnded(method, out.status().code());
     return ToGrpc(out.status());
   }
 
@@ -106,8 +255,10 @@ class ShardServer::Service final : public v1::ShardService::Service {
         absl::StrCat("the server is not ready yet (", server_->preparing(), "); retry"));
   }
 
-  const ShardServer* const server_;
+  ShardServer* const server_;
 };
+
+ShardServer::ShardServer() = default;
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* catalog,
                                                                 const ShardServerOptions& options) {
@@ -126,17 +277,102 @@ std::string ShardServer::preparing() const {
   return preparing_;
 }
 
+std::shared_ptr<ShardServiceLogic> ShardServer::logic() const {
+  absl::MutexLock lock(&versions_mu_);
+  return current_;
+}
+
+std::shared_ptr<ShardServiceLogic> ShardServer::LogicFor(
+    const v1::SequencesRequest& request) const {
+  absl::MutexLock lock(&versions_mu_);
+  if (current_ == nullptr || current_->HoldsPartVersion(request)) return current_;
+  for (const auto& kept : kept_) {
+    if (kept->HoldsPartVersion(request)) return kept;
+  }
+  for (const auto& weak : retired_) {
+    if (auto logic = weak.lock(); logic != nullptr && logic->HoldsPartVersion(request)) {
+      return logic;
+    }
+  }
+  return current_;
+}
+
+std::vector<std::string> ShardServer::PreviousVersions() const {
+  absl::MutexLock lock(&versions_mu_);
+  std::vector<std::string> out;
+  for (const auto& weak : retired_) {
+    if (auto logic = weak.lock(); logic != nullptr) {
+      out.push_back(logic->catalog().version().ToHex());
+    }
+  }
+  return out;
+}
+
 void ShardServer::Serve(const Catalog* catalog) {
-  logic_ = std::make_unique<ShardServiceLogic>(catalog, options_.limits);
-  serving_.store(logic_.get());
-  if (!shutting_down_.load()) server_->GetHealthCheckService()->SetServingStatus(true);
+  Serve(std::shared_ptr<const Catalog>(catalog, [](const Catalog*) {}));
+}
+
+void ShardServer::Serve(std::shared_ptr<const Catalog> catalog) {
+  auto logic = std::make_shared<ShardServiceLogic>(std::move(catalog), options_.limits, slots_,
+                                                   &metrics_);
+  bool first;
+  {
+    absl::MutexLock lock(&versions_mu_);
+    first = current_ == nullptr;
+    if (!first) {
+      kept_.push_front(current_);
+      retired_.push_back(current_);
+      if (kept_.size() > kKeptVersions) kept_.pop_back();
+      std::erase_if(retired_, [](const auto& weak) { return weak.expired(); });
+    }
+    current_ = std::move(logic);
+  }
+  if (!first) metrics_.CatalogReloaded();
+  if (!shutting_down_.load()) SetHealth(true);
+}
+
+ScrapedValues ShardServer::Scrape() const {
+  ScrapedValues v;
+  absl::MutexLock lock(&versions_mu_);
+  std::set<const ShardServiceLogic*> open;
+  if (current_ != nullptr) open.insert(current_.get());
+  std::vector<std::shared_ptr<ShardServiceLogic>> alive;
+  for (const auto& weak : retired_) {
+    if (auto logic = weak.lock()) {
+      open.insert(logic.get());
+      alive.push_back(std::move(logic));
+    }
+  }
+  for (const ShardServiceLogic* logic : open) {
+    v.plans_cached += logic->plans_cached();
+    const BlockCacheCounts counts = logic->catalog().block_cache_counts();
+    v.block_cache_hits += counts.hits;
+    v.block_cache_misses += counts.misses;
+  }
+  v.dataset_versions_open = open.size();
+  return v;
+}
+
+void ShardServer::SetHealth(bool serving) {
+  server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(serving);
 }
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
     const ShardServerOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   auto server = std::unique_ptr<ShardServer>(new ShardServer());
+  ShardServer* self = server.get();
   server->options_ = options;
+  server->slots_ = std::make_shared<StreamSlots>(options.limits.max_streams);
+  server->metrics_.SetScraper([self] { return self->Scrape(); });
+  if (!options.metrics_listen.empty()) {
+    if (absl::Status s = server->metrics_.Expose(options.metrics_listen); !s.ok()) return s;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(
+      options.security, options.listen, [self] { self->metrics_.Unauthenticated(); });
+  if (!credentials.ok()) return credentials.status();
+  server->stalls_ = std::make_unique<StallWatch>(options.write_timeout, &server->metrics_);
   server->service_ = std::make_unique<Service>(server.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -144,7 +380,19 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   // No SO_REUSEPORT: a second server on a taken port must fail to start, not share the port
   // (the kernel would split new connections between two catalogs).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  // Keepalive: ping idle connections, drop those whose peer does not answer (a frozen or
+  // vanished client); accept the clients' own pings every 5 s or more (client/channel.h
+  // sends one after 10 s without data).
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A connection that has not finished its handshake (TLS, HTTP/2 preface) within 10 s is
+  // closed, so idle sockets cannot pile up and hold file descriptors.
+  builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60'000);
+  builder.AddListeningPort(options.listen, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   // Any response that passes validation must be sendable: per token at most 4 bytes of id and,
   // with document boundaries, one start offset (a varint of at most 3 bytes below 2^21, plus
@@ -161,10 +409,28 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   builder.SetResourceQuota(quota);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen, " (address in use or not local?)"));
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen.substr(0, 128),
+                                               " (address in use or not local?)"));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(false);  // until Serve()
+  if (!options.health_listen.empty()) {
+    // Only the health service (and reflection, whose sync service keeps gRPC 1.51 from
+    // refusing a server without one), in plaintext, for probes.
+    grpc::ServerBuilder probe;
+    probe.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    probe.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
+    probe.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
+                           &server->health_port_);
+    grpc::ResourceQuota probe_quota("shardstream-probe");
+    probe_quota.SetMaxThreads(8);
+    probe.SetResourceQuota(probe_quota);
+    server->health_server_ = probe.BuildAndStart();
+    if (server->health_server_ == nullptr || server->health_port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on --health-listen ",
+                                                 options.health_listen.substr(0, 128),
+                                                 " (address in use or not local?)"));
+    }
+  }
+  server->SetHealth(false);  // until Serve()
   return server;
 }
 
@@ -173,14 +439,20 @@ ShardServer::~ShardServer() {
     Shutdown(absl::Seconds(1));
     server_->Wait();
   }
+  if (health_server_ != nullptr) health_server_->Wait();
 }
 
 void ShardServer::Shutdown(absl::Duration grace) {
   shutting_down_.store(true);
-  server_->GetHealthCheckService()->SetServingStatus(false);
-  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  SetHealth(false);
+  const auto deadline = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace);
+  server_->Shutdown(deadline);
+  if (health_server_ != nullptr) health_server_->Shutdown(deadline);
 }
 
-void ShardServer::Wait() { server_->Wait(); }
+void ShardServer::Wait() {
+  server_->Wait();
+  if (health_server_ != nullptr) health_server_->Wait();
+}
 
 }  // namespace shardstream

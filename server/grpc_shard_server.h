@@ -1,16 +1,25 @@
 // The gRPC transport of ShardServiceLogic: a thin layer that moves messages and converts
-// statuses, plus the standard health service and reflection. Accepts port 0.
+// statuses, plus the standard health service (also on a plaintext probe port), reflection,
+// TLS / mTLS / bearer tokens (server_security.h), Prometheus metrics (server_metrics.h), one
+// log line per stream opened and ended, keepalive and a write timeout that free the slots of
+// clients that stopped reading, and new catalog versions served without a restart. Accepts
+// port 0.
 #ifndef SHARDSTREAM_SERVER_GRPC_SHARD_SERVER_H_
 #define SHARDSTREAM_SERVER_GRPC_SHARD_SERVER_H_
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/server_metrics.h"
+#include "server/server_security.h"
 #include "server/shard_service_logic.h"
 
 namespace grpc {
@@ -25,13 +34,27 @@ struct ShardServerOptions {
   // 0: gRPC's default.
   int threads = 0;
   ServerLimits limits;
+  ServerSecurity security;  // TLS, mTLS, bearer tokens; default: plaintext, no token
+  // A plaintext port serving only the gRPC health service (Kubernetes' gRPC probes cannot do
+  // TLS or send tokens). Empty: none.
+  std::string health_listen;
+  // Prometheus /metrics (text format) on this HOST:PORT. Empty: none (metrics are still kept).
+  std::string metrics_listen;
+  // A stream whose client has not taken its next batch for this long is cancelled, freeing
+  // its slot and its batch (a client resumes from its last cursor).
+  absl::Duration write_timeout = absl::Seconds(120);
+  // Keepalive pings to every client connection after this long without traffic; a
+  // connection whose client does not answer within keepalive_timeout is closed (a frozen or
+  // vanished client frees its streams).
+  absl::Duration keepalive_time = absl::Seconds(20);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
   absl::Status Validate() const;
 };
 
 // Thread-safety: every method from any thread.
 class ShardServer {
  public:
-  // Starts serving `catalog` (borrowed; must outlive the server). UNAVAILABLE when the address
+  // Starts serving `catalog` (borrowed; must outlive the server). UNAVAILABLE when an address
   // cannot be bound.
   static absl::StatusOr<std::unique_ptr<ShardServer>> Start(const Catalog* catalog,
                                                             const ShardServerOptions& options);
@@ -42,33 +65,59 @@ class ShardServer {
       const ShardServerOptions& options);
   // What the preparation is doing, for the UNAVAILABLE message ("indexing 3/40 files").
   void SetPreparing(std::string what);
-  // Starts serving `catalog` (borrowed; must outlive the server) and reports SERVING. Once.
-  void Serve(const Catalog* catalog);
+  // Serves `catalog` from now on and reports SERVING. The first call starts serving; a later
+  // one (the catalog changed on disk) makes it the version new calls get, while streams open
+  // on an older version keep it to their end and ReadSequences for parts at an older version
+  // are answered from it while it is kept (the last kKeptVersions, or while streams use it).
+  void Serve(std::shared_ptr<const Catalog> catalog);
+  void Serve(const Catalog* catalog);  // borrowed; must outlive the server
   ~ShardServer();
 
-  // The bound port (the chosen one when listening on port 0).
+  static constexpr size_t kKeptVersions = 2;  // older versions kept besides the current one
+
+  // The bound ports (the chosen ones when listening on port 0; 0 when not listening).
   int port() const { return port_; }
+  int health_port() const { return health_port_; }
+  int metrics_port() const { return metrics_.port(); }
   // Stops accepting calls; open streams end with UNAVAILABLE after the batch being written,
   // so clients resume elsewhere; calls still running after `grace` are cancelled.
   void Shutdown(absl::Duration grace);
   // Blocks until the server has shut down.
   void Wait();
-  // The serving logic (after Serve()).
-  const ShardServiceLogic& logic() const { return *logic_; }
+  // Streams open now, over every version.
+  uint32_t active_streams() const { return slots_->active(); }
+  // The logic of the current version (null before Serve()).
+  std::shared_ptr<ShardServiceLogic> logic() const;
+  ServerMetrics& metrics() { return metrics_; }
 
  private:
   class Service;
-  ShardServer() = default;
+  class StallWatch;
+  ShardServer();
   std::string preparing() const;
+  // The logic that holds a ReadSequences request's part version: the current one, else a
+  // kept older one; the current one when none does (it explains the mismatch).
+  std::shared_ptr<ShardServiceLogic> LogicFor(const v1::SequencesRequest& request) const;
+  // Versions older than the current one that are still open.
+  std::vector<std::string> PreviousVersions() const;
+  ScrapedValues Scrape() const;
+  void SetHealth(bool serving);
 
   ShardServerOptions options_;
-  std::unique_ptr<ShardServiceLogic> logic_;  // set once by Serve()
-  std::atomic<ShardServiceLogic*> serving_{nullptr};
+  ServerMetrics metrics_;
+  std::shared_ptr<StreamSlots> slots_;
+  mutable absl::Mutex versions_mu_;
+  std::shared_ptr<ShardServiceLogic> current_ ABSL_GUARDED_BY(versions_mu_);
+  std::deque<std::shared_ptr<ShardServiceLogic>> kept_ ABSL_GUARDED_BY(versions_mu_);
+  std::vector<std::weak_ptr<ShardServiceLogic>> retired_ ABSL_GUARDED_BY(versions_mu_);
   mutable absl::Mutex preparing_mu_;
   std::string preparing_ ABSL_GUARDED_BY(preparing_mu_) = "starting";
+  std::unique_ptr<StallWatch> stalls_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;
   int port_ = 0;
+  int health_port_ = 0;
   std::atomic<bool> shutting_down_{false};
 };
 

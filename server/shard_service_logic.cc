@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/server_metrics.h"
 
 namespace shardstream {
 namespace {
@@ -36,8 +37,27 @@ absl::Status ServerLimits::Validate() const {
   return absl::OkStatus();
 }
 
-ShardServiceLogic::ShardServiceLogic(const Catalog* catalog, ServerLimits limits)
-    : catalog_(catalog), limits_(limits) {}
+ShardServiceLogic::ShardServiceLogic(const Catalog* catalog, ServerLimits limits,
+                                     std::shared_ptr<StreamSlots> slots, ServerMetrics* metrics)
+    : catalog_(catalog),
+      limits_(limits),
+      slots_(slots != nullptr ? std::move(slots) : std::make_shared<StreamSlots>(limits.max_streams)),
+      metrics_(metrics) {
+  for (const PartFiles& part : catalog_->Parts()) {
+    part_versions_.insert({part.key.source, part.key.partition, part.version});
+  }
+}
+
+ShardServiceLogic::ShardServiceLogic(std::shared_ptr<const Catalog> catalog, ServerLimits limits,
+                                     std::shared_ptr<StreamSlots> slots, ServerMetrics* metrics)
+    : ShardServiceLogic(catalog.get(), limits, std::move(slots), metrics) {
+  owned_catalog_ = std::move(catalog);
+}
+
+bool ShardServiceLogic::HoldsPartVersion(const v1::SequencesRequest& request) const {
+  return part_versions_.count({request.source(), request.partition(),
+                               Hash128{request.version_hi(), request.version_lo()}}) > 0;
+}
 
 absl::StatusOr<v1::GetInfoResponse> ShardServiceLogic::GetInfo() const {
   v1::GetInfoResponse out;
@@ -63,8 +83,8 @@ absl::StatusOr<v1::GetInfoResponse> ShardServiceLogic::GetInfo() const {
     info->set_files_done(s.files_done);
     info->set_files(s.files);
   }
-  out.set_max_streams(limits_.max_streams);
-  out.set_active_streams(active_.load());
+  out.set_max_streams(slots_->max());
+  out.set_active_streams(slots_->active());
   out.set_max_seq_len(limits_.max_seq_len);
   out.set_max_batch_tokens(limits_.max_batch_tokens);
   out.set_partitions(catalog_->partitions());
@@ -95,7 +115,9 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> ShardServiceLogic::SharedPlan
   // and share it) instead of holding many copies of the build's working memory.
   absl::MutexLock build_lock(&build_mu_);
   if (auto plan = plans_.Find(key)) return plan;
+  const absl::Time start = absl::Now();
   ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, CatalogPlan::Build(catalog_, spec));
+  if (metrics_ != nullptr) metrics_->PlanBuilt(absl::Now() - start);
   plans_.Insert(key, plan);
   return plan;
 }
@@ -245,13 +267,13 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
     return absl::InvalidArgumentError(absl::StrCat("unknown dtype ", request.dtype()));
   }
   // Take a slot first, so a burst of requests cannot build plans past the limit.
-  if (active_.fetch_add(1) >= limits_.max_streams) {
-    active_.fetch_sub(1);
+  // The message's start is what clients retry on (client/server_set.h kStreamLimitMessage).
+  if (!slots_->TryTake()) {
     return absl::ResourceExhaustedError(
-        absl::StrCat("this server already serves ", limits_.max_streams,
+        absl::StrCat("this server already serves ", slots_->max(),
                      " streams (--max-streams); retry later or use another server"));
   }
-  auto release = [this](void*) { active_.fetch_sub(1); };
+  auto release = [this](void*) { slots_->Release(); };
   std::unique_ptr<void, decltype(release)> slot(this, release);
   ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, SharedPlan(PlanRequestOf(request)));
   ASSIGN_OR_RETURN(v1::TokenDtype dtype, ResolveDtype(request.dtype(), plan->tokenizer()));
@@ -270,7 +292,7 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   return std::unique_ptr<ServedStream>(new ServedStream(this, std::move(stream), dtype));
 }
 
-ServedStream::~ServedStream() { owner_->active_.fetch_sub(1); }
+ServedStream::~ServedStream() { owner_->slots_->Release(); }
 
 absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   ASSIGN_OR_RETURN(bool more, stream_->Next(&scratch_));

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <map>
+#include <set>
+#include <tuple>
 #include <memory>
 #include <string>
 
@@ -29,6 +31,26 @@ struct ServerLimits {
 };
 
 class ShardServiceLogic;
+class ServerMetrics;
+
+// A server's limit on open streams, shared by every catalog version it serves. Thread-safe.
+class StreamSlots {
+ public:
+  explicit StreamSlots(uint32_t max) : max_(max) {}
+  // A slot, or false when all `max` are taken.
+  bool TryTake() {
+    if (active_.fetch_add(1) < max_) return true;
+    active_.fetch_sub(1);
+    return false;
+  }
+  void Release() { active_.fetch_sub(1); }
+  uint32_t active() const { return active_.load(); }
+  uint32_t max() const { return max_; }
+
+ private:
+  const uint32_t max_;
+  std::atomic<uint32_t> active_{0};
+};
 
 // One open stream; holds a slot of the server's stream limit until destroyed. Not thread-safe.
 class ServedStream {
@@ -39,6 +61,26 @@ class ServedStream {
 
  private:
   friend class ShardServiceLogic;
+class ServerMetrics;
+
+// A server's limit on open streams, shared by every catalog version it serves. Thread-safe.
+class StreamSlots {
+ public:
+  explicit StreamSlots(uint32_t max) : max_(max) {}
+  // A slot, or false when all `max` are taken.
+  bool TryTake() {
+    if (active_.fetch_add(1) < max_) return true;
+    active_.fetch_sub(1);
+    return false;
+  }
+  void Release() { active_.fetch_sub(1); }
+  uint32_t active() const { return active_.load(); }
+  uint32_t max() const { return max_; }
+
+ private:
+  const uint32_t max_;
+  std::atomic<uint32_t> active_{0};
+};
   ServedStream(ShardServiceLogic* owner, std::unique_ptr<LocalStream> stream, v1::TokenDtype dtype)
       : owner_(owner), stream_(std::move(stream)), dtype_(dtype) {}
   ShardServiceLogic* const owner_;
@@ -50,8 +92,22 @@ class ServedStream {
 // Thread-safe. Plans and epoch layouts are shared by all streams and calls that use them.
 class ShardServiceLogic {
  public:
-  // `catalog` (read-only is enough) is borrowed and must outlive this object.
-  ShardServiceLogic(const Catalog* catalog, ServerLimits limits);
+  // `catalog` (read-only is enough) is borrowed and must outlive this object. Streams count
+  // against `slots` (shared by the logics of a server's successive catalog versions; null: a
+  // slot set of its own with limits.max_streams). `metrics` (may be null) sees plan builds.
+  ShardServiceLogic(const Catalog* catalog, ServerLimits limits,
+                    std::shared_ptr<StreamSlots> slots = nullptr,
+                    ServerMetrics* metrics = nullptr);
+  // The same, keeping `catalog` alive as long as this object.
+  ShardServiceLogic(std::shared_ptr<const Catalog> catalog, ServerLimits limits,
+                    std::shared_ptr<StreamSlots> slots, ServerMetrics* metrics);
+
+  const Catalog& catalog() const { return *catalog_; }
+  // Whether this catalog has the part a ReadSequences request names at the version it names
+  // (a server that follows its data keeps older versions for clients planned on them).
+  bool HoldsPartVersion(const v1::SequencesRequest& request) const;
+  // Plans built and kept now.
+  size_t plans_cached() const { return plans_.size(); }
 
   absl::StatusOr<v1::GetInfoResponse> GetInfo() const;
   // INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION as in shard_service.proto;
@@ -61,7 +117,7 @@ class ShardServiceLogic {
   absl::StatusOr<v1::PlanResponse> GetPlan(const v1::PlanRequest& request);
   absl::StatusOr<v1::SequencesResponse> ReadSequences(const v1::SequencesRequest& request);
 
-  uint32_t active_streams() const { return active_.load(); }
+  uint32_t active_streams() const { return slots_->active(); }
 
  private:
   friend class ServedStream;
@@ -72,9 +128,12 @@ class ShardServiceLogic {
   static absl::StatusOr<v1::TokenDtype> ResolveDtype(v1::TokenDtype requested,
                                                      const v1::TokenizerRecord& tokenizer);
 
+  std::shared_ptr<const Catalog> owned_catalog_;  // null when borrowed
   const Catalog* const catalog_;
   const ServerLimits limits_;
-  std::atomic<uint32_t> active_{0};
+  const std::shared_ptr<StreamSlots> slots_;
+  ServerMetrics* const metrics_;
+  std::set<std::tuple<std::string, uint32_t, Hash128>> part_versions_;  // constant
   LayoutCache layouts_;
   absl::Mutex build_mu_;  // held while building a plan
   // A plan lives as long as a stream uses it, and the last kRecent used stay built, so

@@ -30,6 +30,14 @@ class SharedCache {
     return value;
   }
 
+  // Entries alive now (held by someone or among the recent).
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    size_t n = 0;
+    for (const auto& [key, entry] : entries_) n += entry.expired() ? 0 : 1;
+    return n;
+  }
+
   // Makes `value` the entry of `key` (two callers racing to build one key both get a valid
   // object; the later one keeps the slot) and forgets entries nobody holds any more.
   void Insert(const Key& key, const std::shared_ptr<const T>& value) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -50,7 +58,7 @@ class SharedCache {
   }
 
   const size_t keep_recent_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::map<Key, std::weak_ptr<const T>> entries_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<const T>> recent_ ABSL_GUARDED_BY(mu_);
 };

@@ -11,6 +11,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/client_security.h"
 #include "client/reader.h"
 #include "client/server_info.h"
 
@@ -41,6 +43,30 @@ v1::TokenDtype ParseDtype(const std::string& dtype) {
   if (dtype == "uint16") return v1::TOKEN_DTYPE_UINT16;
   if (dtype == "int32") return v1::TOKEN_DTYPE_INT32;
   throw py::value_error(absl::StrCat("dtype must be None, 'uint16' or 'int32', not '", dtype, "'"));
+}
+
+// TLS, mutual TLS and the token, from the Python keyword arguments of the same names.
+ClientSecurity SecurityOf(const std::map<std::string, std::string>& security) {
+  ClientSecurity out;
+  for (const auto& [key, value] : security) {
+    if (key == "tls_ca") {
+      out.tls_ca_file = value;
+    } else if (key == "tls_cert") {
+      out.tls_cert_file = value;
+    } else if (key == "tls_key") {
+      out.tls_key_file = value;
+    } else if (key == "tls_server_name") {
+      out.tls_server_name = value;
+    } else if (key == "token") {
+      out.token = value;
+    } else if (key == "token_file") {
+      out.token_file = value;
+    } else {
+      throw py::value_error(absl::StrCat("unknown security option ", key));
+    }
+  }
+  if (absl::Status s = out.Validate(); !s.ok()) throw py::value_error(std::string(s.message()));
+  return out;
 }
 
 // (tokens, epoch, step, rank, cursor, doc_starts or None, buffer address) for one batch.
@@ -77,9 +103,11 @@ class PyReader {
            uint32_t batch_size, uint64_t seed, uint32_t rank, uint32_t world_size, uint64_t epochs,
            const std::string& cursor, bool no_dedup, const std::string& filter_preset,
            bool doc_boundaries, const std::string& dtype, size_t prefetch_batches,
-           double retry_deadline_s, const std::string& mix) {
+           double retry_deadline_s, const std::string& mix,
+           const std::map<std::string, std::string>& security) {
     ReaderOptions options;
     options.servers = std::move(servers);
+    options.security = SecurityOf(security);
     v1::StreamRequest& r = options.request;
     r.set_tokenizer(tokenizer);
     r.set_seq_len(seq_len);
@@ -138,11 +166,13 @@ class PyReader {
 };
 
 // GetInfo as a dict (field names as in shard_service.proto).
-py::dict ServerInfo(const std::string& server, double timeout_s) {
+py::dict ServerInfo(const std::string& server, double timeout_s,
+                    const std::map<std::string, std::string>& security) {
+  const ClientSecurity options = SecurityOf(security);
   absl::StatusOr<v1::GetInfoResponse> info;
   {
     py::gil_scoped_release release;
-    info = GetServerInfo(server, absl::Seconds(timeout_s));
+    info = GetServerInfo(server, absl::Seconds(timeout_s), options);
   }
   if (!info.ok()) RaiseStatus(info.status());
   py::list tokenizers;
@@ -184,6 +214,8 @@ py::dict ServerInfo(const std::string& server, double timeout_s) {
     parts.append(part);
   }
   d["parts"] = parts;
+  d["previous_versions"] = std::vector<std::string>(info->previous_versions().begin(),
+                                                    info->previous_versions().end());
   return d;
 }
 
@@ -195,15 +227,17 @@ PYBIND11_MODULE(_reader, m) {
   py::class_<shardstream::PyReader>(m, "Reader")
       .def(py::init<std::vector<std::string>, const std::string&, uint32_t, uint32_t, uint64_t,
                     uint32_t, uint32_t, uint64_t, const std::string&, bool, const std::string&,
-                    bool, const std::string&, size_t, double, const std::string&>(),
+                    bool, const std::string&, size_t, double, const std::string&,
+                    const std::map<std::string, std::string>&>(),
            py::arg("servers"), py::arg("tokenizer"), py::arg("seq_len"), py::arg("batch_size"),
            py::arg("seed"), py::arg("rank"), py::arg("world_size"), py::arg("epochs"),
            py::arg("cursor"), py::arg("no_dedup"), py::arg("filter_preset"),
            py::arg("doc_boundaries"), py::arg("dtype"), py::arg("prefetch_batches"),
-           py::arg("retry_deadline_s"), py::arg("mix"))
+           py::arg("retry_deadline_s"), py::arg("mix"), py::arg("security"))
       .def("next", &shardstream::PyReader::Next)
       .def("cursor", &shardstream::PyReader::Cursor)
       .def("reconnects", &shardstream::PyReader::Reconnects)
       .def("close", &shardstream::PyReader::Close);
-  m.def("server_info", &shardstream::ServerInfo, py::arg("server"), py::arg("timeout_s"));
+  m.def("server_info", &shardstream::ServerInfo, py::arg("server"), py::arg("timeout_s"),
+        py::arg("security"));
 }

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -74,6 +75,27 @@ class Server:
         assert "listening on 127.0.0.1:" in line, line
         self.port = int(line.split("listening on 127.0.0.1:")[1].split()[0])
         self.address = f"127.0.0.1:{self.port}"
+        # The rest of the log is drained (a full pipe would block the server) and kept.
+        self.log = [line]
+        self._drain = threading.Thread(target=self._read_log, args=(self.proc, self.log),
+                                       daemon=True)
+        self._drain.start()
+
+    @staticmethod
+    def _read_log(proc, log):
+        for line in proc.stderr:
+            log.append(line)
+
+    def wait_for_log(self, text, timeout=30):
+        """The first log line containing `text`, waiting up to `timeout` seconds for it."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in list(self.log):
+                if text in line:
+                    return line
+            assert self.proc.poll() is None or any(text in l for l in self.log), "".join(self.log)
+            time.sleep(0.02)
+        raise AssertionError(f"no log line with {text!r} in {timeout} s:\n" + "".join(self.log))
 
     def kill9(self):
         self.proc.send_signal(signal.SIGKILL)

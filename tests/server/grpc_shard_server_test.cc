@@ -276,9 +276,9 @@ TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
   context->TryCancel();
   first->Finish();
   // The slot comes back once the server notices the cancellation.
-  for (int i = 0; i < 200 && server_->logic().active_streams() > 0; ++i)
+  for (int i = 0; i < 200 && server_->active_streams() > 0; ++i)
     absl::SleepFor(absl::Milliseconds(10));
-  EXPECT_EQ(server_->logic().active_streams(), 0u);
+  EXPECT_EQ(server_->active_streams(), 0u);
   grpc::ClientContext again;
   auto second = stub_->StreamBatches(&again, Request());
   EXPECT_TRUE(second->Read(&batch));

@@ -12,7 +12,9 @@ library's ``Reader``, bound with pybind11. For PyTorch see ``shardstream.torch``
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Union
+import math
+import os
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -69,7 +71,13 @@ class Reader(Iterator[Batch]):
       dtype: ``"uint16"``, ``"int32"``, or None (the server picks uint16 when the vocabulary
         fits).
       prefetch_batches: batches received ahead of the caller (bounds client memory).
-      retry_deadline: seconds without a batch after which retrying gives up with UNAVAILABLE.
+      retry_deadline: seconds without a batch after which retrying gives up with UNAVAILABLE
+        (counted also while a request is open: a frozen server is given up in time).
+      tls_ca: the CA bundle (PEM file) that signed the servers' certificates: TLS.
+      tls_cert, tls_key: this client's certificate chain and key (PEM files): mutual TLS.
+      tls_server_name: check the server certificates for this name instead of the host.
+      token, token_file: a bearer token, or a file holding it (re-read when it changes);
+        neither: ``$SHARDSTREAM_TOKEN`` when set. Sent only over TLS or to a loopback address.
 
     Errors arrive as ``ShardstreamError`` (with the gRPC status code name) from ``next()``;
     arguments that are wrong on their face raise ``ValueError`` at once.
@@ -83,24 +91,36 @@ class Reader(Iterator[Batch]):
                  epochs: int = 0, cursor: str = "", no_dedup: bool = False,
                  filter_preset: str = "", doc_boundaries: bool = False,
                  dtype: Optional[str] = None, prefetch_batches: int = 4,
-                 retry_deadline: float = 120.0, mix: str = "") -> None:
+                 retry_deadline: float = 120.0, mix: str = "", tls_ca: str = "",
+                 tls_cert: str = "", tls_key: str = "", tls_server_name: str = "",
+                 token: str = "", token_file: str = "") -> None:
         servers = [s.strip() for s in (server.split(",") if isinstance(server, str) else server)]
-        if not servers or not all(servers):
+        if not servers or not all(isinstance(s, str) and s for s in servers):
             raise ValueError(f"server must name at least one HOST:PORT, got {server!r}")
-        for name, value in (("seq_len", seq_len), ("batch_size", batch_size)):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        if not 0 <= rank < max(world_size, 1):
+        for name, value, minimum in (("seq_len", seq_len, 1), ("batch_size", batch_size, 1),
+                                     ("seed", seed, 0), ("rank", rank, 0),
+                                     ("world_size", world_size, 1), ("epochs", epochs, 0),
+                                     ("prefetch_batches", prefetch_batches, 1)):
+            _check_int(name, value, minimum)
+        if not 0 <= rank < world_size:
             raise ValueError(f"rank must be in [0, world_size={world_size}), got {rank}")
         if dtype not in (None, "uint16", "int32"):
             raise ValueError(f"dtype must be None, 'uint16' or 'int32', got {dtype!r}")
-        if retry_deadline <= 0:
-            raise ValueError(f"retry_deadline must be > 0 seconds, got {retry_deadline}")
+        _check_seconds("retry_deadline", retry_deadline)
+        for name, value in (("tokenizer", tokenizer), ("cursor", cursor), ("mix", mix),
+                            ("filter_preset", filter_preset)):
+            _check_str(name, value)
+        for name, value in (("no_dedup", no_dedup), ("doc_boundaries", doc_boundaries)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
+        security = _security(tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key,
+                             tls_server_name=tls_server_name, token=token, token_file=token_file)
         self._options = dict(
             servers=servers, tokenizer=tokenizer, seq_len=seq_len, batch_size=batch_size,
             seed=seed, rank=rank, world_size=world_size, epochs=epochs, no_dedup=no_dedup,
             filter_preset=filter_preset, doc_boundaries=doc_boundaries, dtype=dtype or "",
-            prefetch_batches=prefetch_batches, retry_deadline_s=float(retry_deadline), mix=mix)
+            prefetch_batches=prefetch_batches, retry_deadline_s=float(retry_deadline), mix=mix,
+            security=security)
         self._cursor = cursor
         self._native: Optional[_reader.Reader] = None
         self._reconnects = 0  # of closed native readers
@@ -168,14 +188,48 @@ class Reader(Iterator[Batch]):
             self.close()
 
 
-def server_info(server: str, timeout: float = 10.0) -> dict:
+def server_info(server: str, timeout: float = 10.0, *, tls_ca: str = "", tls_cert: str = "",
+                tls_key: str = "", tls_server_name: str = "", token: str = "",
+                token_file: str = "") -> dict:
     """What the server at ``"HOST:PORT"`` holds: dataset version, documents, limits, and its
-    tokenizers (``name``, ``vocab_size``, ``eos_id``, ``ready``, ...), as in GetInfo.
+    tokenizers (``name``, ``vocab_size``, ``eos_id``, ``ready``, ...), as in GetInfo. The
+    security arguments are the Reader's.
 
     Waits up to ``timeout`` seconds for a server that is starting; then raises
     ``ShardstreamError`` (UNAVAILABLE or DEADLINE_EXCEEDED).
     """
-    return _reader.server_info(server, float(timeout))
+    _check_str("server", server)
+    _check_seconds("timeout", timeout)
+    return _reader.server_info(server, float(timeout), _security(
+        tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key, tls_server_name=tls_server_name,
+        token=token, token_file=token_file))
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    # bool is an int in Python, but True is not a sequence length.
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+
+
+def _check_seconds(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number of seconds > 0, got {value}")
+
+
+def _check_str(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+
+
+def _security(**options: str) -> Dict[str, str]:
+    for name, value in options.items():
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a str or path, not {type(value).__name__}")
+    return {name: os.fspath(value) for name, value in options.items() if value}
 
 
 def _cursor_from_state(state: Mapping[str, Any]) -> str:

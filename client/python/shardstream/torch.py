@@ -62,7 +62,9 @@ class StreamingDataset(torch.utils.data.IterableDataset):
                  world_size: Optional[int] = None, epochs: int = 0, no_dedup: bool = False,
                  filter_preset: str = "", doc_boundaries: bool = False,
                  prefetch_batches: int = 4, retry_deadline: float = 120.0,
-                 metadata: bool = False, mix: str = "") -> None:
+                 metadata: bool = False, mix: str = "", tls_ca: str = "", tls_cert: str = "",
+                 tls_key: str = "", tls_server_name: str = "", token: str = "",
+                 token_file: str = "") -> None:
         super().__init__()
         if (rank is None) != (world_size is None):
             raise ValueError("give both rank and world_size, or neither")
@@ -72,7 +74,8 @@ class StreamingDataset(torch.utils.data.IterableDataset):
             tokenizer=tokenizer, seq_len=seq_len, batch_size=batch_size, seed=seed,
             epochs=epochs, no_dedup=no_dedup, filter_preset=filter_preset,
             doc_boundaries=doc_boundaries, prefetch_batches=prefetch_batches,
-            retry_deadline=retry_deadline, mix=mix)
+            retry_deadline=retry_deadline, mix=mix, tls_ca=tls_ca, tls_cert=tls_cert,
+            tls_key=tls_key, tls_server_name=tls_server_name, token=token, token_file=token_file)
         self._metadata = metadata
         self._cursor = ""
 
