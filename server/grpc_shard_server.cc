@@ -2,11 +2,14 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpc/support/log.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <functional>
+#include <mutex>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -354,9 +357,35 @@ ScrapedValues ShardServer::Scrape() const {
 }
 
 void ShardServer::SetHealth(bool serving) {
+  absl::MutexLock lock(&listen_mu_);
   server_->GetHealthCheckService()->SetServingStatus(serving);
   if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(serving);
 }
+
+// Sees gRPC's log lines (all of them pass here, and go on to the project's log) and counts
+// those that say a listening socket stopped accepting; servers poll the count. No lock is
+// taken here: gRPC logs from inside calls that hold its own.
+class ShardServer::ListenerWatch {
+ public:
+  static void Install() {
+    static std::once_flag once;
+    std::call_once(once, [] { gpr_set_log_function(&ListenerWatch::OnLog); });
+  }
+  static uint64_t failures() { return failures_.load(); }
+
+ private:
+  static void OnLog(gpr_log_func_args* args) {
+    const LogSeverity severity = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogSeverity::kError
+                                 : args->severity == GPR_LOG_SEVERITY_INFO ? LogSeverity::kInfo
+                                                                           : LogSeverity::kDebug;
+    const absl::string_view file = args->file;
+    const absl::string_view base = file.substr(file.rfind('/') + 1);
+    LogLine(severity, absl::StrCat("grpc ", base, ":", args->line, ": ", args->message));
+    if (absl::StrContains(args->message, "Failed accept4")) failures_.fetch_add(1);
+  }
+
+  static inline std::atomic<uint64_t> failures_{0};
+};
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
     const ShardServerOptions& options) {
@@ -372,10 +401,27 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(
       options.security, options.listen, [self] { self->metrics_.Unauthenticated(); });
   if (!credentials.ok()) return credentials.status();
+  server->credentials_ = std::move(*credentials);
   server->stalls_ = std::make_unique<StallWatch>(options.write_timeout, &server->metrics_);
   server->service_ = std::make_unique<Service>(server.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ListenerWatch::Install();
+  {
+    absl::MutexLock lock(&server->listen_mu_);
+    server->accept_failures_seen_ = ListenerWatch::failures();
+    if (absl::Status s = server->ListenLocked(options.listen, options.health_listen); !s.ok()) {
+      return s;
+    }
+  }
+  server->SetHealth(false);  // until Serve()
+  server->relisten_ = std::thread([self] { self->RelistenLoop(); });
+  return server;
+}
+
+absl::Status ShardServer::ListenLocked(const std::string& listen,
+                                       const std::string& health_listen) {
+  const ShardServerOptions& options = options_;
   grpc::ServerBuilder builder;
   // No SO_REUSEPORT: a second server on a taken port must fail to start, not share the port
   // (the kernel would split new connections between two catalogs).
@@ -388,12 +434,13 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  // A connection that has not finished its handshake (TLS, HTTP/2 preface) within 10 s is
-  // closed, so idle sockets cannot pile up and hold file descriptors.
+  // A connection that has not finished its handshake (TLS, HTTP/2 preface and settings)
+  // within 10 s is closed, so idle sockets cannot pile up and hold file descriptors.
   builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 10 * 60'000);
-  builder.AddListeningPort(options.listen, *credentials, &server->port_);
-  builder.RegisterService(server->service_.get());
+  int port = 0;
+  builder.AddListeningPort(listen, credentials_, &port);
+  builder.RegisterService(service_.get());
   // Any response that passes validation must be sendable: per token at most 4 bytes of id and,
   // with document boundaries, one start offset (a varint of at most 3 bytes below 2^21, plus
   // per-row framing).
@@ -407,52 +454,119 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   grpc::ResourceQuota quota("shardstream");
   quota.SetMaxThreads(static_cast<int>(options.limits.max_streams) + 16);
   builder.SetResourceQuota(quota);
-  server->server_ = builder.BuildAndStart();
-  if (server->server_ == nullptr || server->port_ == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.listen.substr(0, 128),
+  std::unique_ptr<grpc::Server> main = builder.BuildAndStart();
+  if (main == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", listen.substr(0, 128),
                                                " (address in use or not local?)"));
   }
-  if (!options.health_listen.empty()) {
+  std::unique_ptr<grpc::Server> probe_server;
+  int probe_port = 0;
+  if (!health_listen.empty()) {
     // Only the health service (and reflection, whose sync service keeps gRPC 1.51 from
     // refusing a server without one), in plaintext, for probes.
     grpc::ServerBuilder probe;
     probe.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     probe.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 10'000);
-    probe.AddListeningPort(options.health_listen, grpc::InsecureServerCredentials(),
-                           &server->health_port_);
+    probe.AddListeningPort(health_listen, grpc::InsecureServerCredentials(), &probe_port);
     grpc::ResourceQuota probe_quota("shardstream-probe");
     probe_quota.SetMaxThreads(8);
     probe.SetResourceQuota(probe_quota);
-    server->health_server_ = probe.BuildAndStart();
-    if (server->health_server_ == nullptr || server->health_port_ == 0) {
+    probe_server = probe.BuildAndStart();
+    if (probe_server == nullptr || probe_port == 0) {
+      main->Shutdown(std::chrono::system_clock::now());
+      main->Wait();
       return absl::UnavailableError(absl::StrCat("cannot listen on --health-listen ",
-                                                 options.health_listen.substr(0, 128),
+                                                 health_listen.substr(0, 128),
                                                  " (address in use or not local?)"));
     }
   }
-  server->SetHealth(false);  // until Serve()
-  return server;
+  if (server_ != nullptr) old_servers_.push_back(std::move(server_));
+  if (health_server_ != nullptr) old_servers_.push_back(std::move(health_server_));
+  server_ = std::move(main);
+  health_server_ = std::move(probe_server);
+  port_ = port;
+  health_port_ = probe_port;
+  return absl::OkStatus();
+}
+
+// gRPC 1.51 stops accepting for good on a listening socket whose accept4() failed (EMFILE,
+// ENFILE, ENOBUFS): it logs "Failed accept4" and never polls the socket again. The watch
+// counts that line; this loop, seeing the count grow, closes the servers (open calls end: clients resume from
+// their cursors, or retry) and listens again on the same ports once file descriptors are
+// free, retrying every second.
+void ShardServer::RelistenLoop() {
+  absl::MutexLock lock(&listen_mu_);
+  while (true) {
+    listen_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(500));
+    if (stopping_) return;
+    const uint64_t failures = ListenerWatch::failures();
+    if (failures == accept_failures_seen_) continue;
+    accept_failures_seen_ = failures;
+    LogError("the listening socket hit the open-file limit and gRPC stopped accepting on it; "
+             "restarting the listeners (open calls end; clients resume)");
+    const auto now = std::chrono::system_clock::now();
+    server_->Shutdown(now);
+    if (health_server_ != nullptr) health_server_->Shutdown(now);
+    server_->Wait();
+    if (health_server_ != nullptr) health_server_->Wait();
+    const std::string host = options_.listen.substr(0, options_.listen.rfind(':'));
+    const std::string health_host =
+        options_.health_listen.substr(0, options_.health_listen.rfind(':'));
+    for (int attempt = 0; !stopping_; ++attempt) {
+      absl::Status s = ListenLocked(
+          absl::StrCat(host, ":", port_.load()),
+          options_.health_listen.empty() ? "" : absl::StrCat(health_host, ":", health_port_.load()));
+      if (s.ok()) {
+        metrics_.ListenerRestarted();
+        LogWarning("listening again on ", host, ":", port_.load(), " after ", attempt, " retries");
+        break;
+      }
+      listen_mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Seconds(1));
+    }
+    if (stopping_) return;
+    const bool serving = logic() != nullptr && !shutting_down_.load();
+    server_->GetHealthCheckService()->SetServingStatus(serving);
+    if (health_server_ != nullptr) health_server_->GetHealthCheckService()->SetServingStatus(serving);
+  }
 }
 
 ShardServer::~ShardServer() {
+  {
+    absl::MutexLock lock(&listen_mu_);
+    stopping_ = true;
+  }
+  if (relisten_.joinable()) relisten_.join();
   if (server_ != nullptr) {
     Shutdown(absl::Seconds(1));
-    server_->Wait();
+    Wait();
   }
-  if (health_server_ != nullptr) health_server_->Wait();
 }
 
 void ShardServer::Shutdown(absl::Duration grace) {
   shutting_down_.store(true);
   SetHealth(false);
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace);
+  absl::MutexLock lock(&listen_mu_);
+  stopping_ = true;
   server_->Shutdown(deadline);
   if (health_server_ != nullptr) health_server_->Shutdown(deadline);
 }
 
 void ShardServer::Wait() {
-  server_->Wait();
-  if (health_server_ != nullptr) health_server_->Wait();
+  // After Shutdown() the servers are no longer replaced.
+  {
+    absl::MutexLock lock(&listen_mu_);
+    listen_mu_.Await(absl::Condition(&stopping_));
+  }
+  grpc::Server* main;
+  grpc::Server* probe;
+  {
+    absl::MutexLock lock(&listen_mu_);
+    main = server_.get();
+    probe = health_server_.get();
+  }
+  main->Wait();
+  if (probe != nullptr) probe->Wait();
 }
 
 }  // namespace shardstream

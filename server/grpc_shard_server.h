@@ -24,6 +24,7 @@
 
 namespace grpc {
 class Server;
+class ServerCredentials;
 }  // namespace grpc
 
 namespace shardstream {
@@ -76,8 +77,8 @@ class ShardServer {
   static constexpr size_t kKeptVersions = 2;  // older versions kept besides the current one
 
   // The bound ports (the chosen ones when listening on port 0; 0 when not listening).
-  int port() const { return port_; }
-  int health_port() const { return health_port_; }
+  int port() const { return port_.load(); }
+  int health_port() const { return health_port_.load(); }
   int metrics_port() const { return metrics_.port(); }
   // Stops accepting calls; open streams end with UNAVAILABLE after the batch being written,
   // so clients resume elsewhere; calls still running after `grace` are cancelled.
@@ -93,7 +94,13 @@ class ShardServer {
  private:
   class Service;
   class StallWatch;
+  class ListenerWatch;
   ShardServer();
+  // Builds and starts the gRPC server(s) on `listen` (and `health_listen` when not empty),
+  // replacing the current ones (kept in old_servers_ for waiters).
+  absl::Status ListenLocked(const std::string& listen, const std::string& health_listen)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(listen_mu_);
+  void RelistenLoop();
   std::string preparing() const;
   // The logic that holds a ReadSequences request's part version: the current one, else a
   // kept older one; the current one when none does (it explains the mismatch).
@@ -114,11 +121,18 @@ class ShardServer {
   std::string preparing_ ABSL_GUARDED_BY(preparing_mu_) = "starting";
   std::unique_ptr<StallWatch> stalls_;
   std::unique_ptr<Service> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<grpc::Server> health_server_;
-  int port_ = 0;
-  int health_port_ = 0;
+  std::shared_ptr<grpc::ServerCredentials> credentials_;
+  // The gRPC servers: replaced when a listener has to be restarted (RelistenLoop).
+  mutable absl::Mutex listen_mu_;
+  std::unique_ptr<grpc::Server> server_ ABSL_GUARDED_BY(listen_mu_);
+  std::unique_ptr<grpc::Server> health_server_ ABSL_GUARDED_BY(listen_mu_);
+  std::vector<std::unique_ptr<grpc::Server>> old_servers_ ABSL_GUARDED_BY(listen_mu_);
+  uint64_t accept_failures_seen_ ABSL_GUARDED_BY(listen_mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(listen_mu_) = false;
+  std::atomic<int> port_{0};
+  std::atomic<int> health_port_{0};
   std::atomic<bool> shutting_down_{false};
+  std::thread relisten_;
 };
 
 }  // namespace shardstream

@@ -167,6 +167,12 @@ ServerMetrics::ServerMetrics()
                           .Help("New catalog versions picked up without a restart")
                           .Register(r)
                           .Add({});
+  listener_restarts_ = &BuildCounter()
+                            .Name("shardstream_listener_restarts_total")
+                            .Help("Listening sockets restarted after accept() ran out of file "
+                                  "descriptors (open calls were ended)")
+                            .Register(r)
+                            .Add({});
 }
 
 ServerMetrics::~ServerMetrics() = default;
@@ -228,5 +234,6 @@ void ServerMetrics::ClientCancelled() { clients_cancelled_->Increment(); }
 void ServerMetrics::StalledStreamCancelled() { stalled_cancelled_->Increment(); }
 void ServerMetrics::Unauthenticated() { unauthenticated_->Increment(); }
 void ServerMetrics::CatalogReloaded() { catalog_reloads_->Increment(); }
+void ServerMetrics::ListenerRestarted() { listener_restarts_->Increment(); }
 
 }  // namespace shardstream

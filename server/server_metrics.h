@@ -59,6 +59,7 @@ class ServerMetrics {
   void StalledStreamCancelled();  // the server dropped a client that stopped reading
   void Unauthenticated();       // a call refused for a missing or wrong token
   void CatalogReloaded();
+  void ListenerRestarted();
 
  private:
   class Scraped;
@@ -80,6 +81,7 @@ class ServerMetrics {
   prometheus::Counter* stalled_cancelled_;
   prometheus::Counter* unauthenticated_;
   prometheus::Counter* catalog_reloads_;
+  prometheus::Counter* listener_restarts_;
 };
 
 }  // namespace shardstream
