@@ -237,15 +237,6 @@ int RunServeCommand(const std::vector<std::string>& args) {
                 absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitFailed);
   }
   const std::string host = options.listen.substr(0, options.listen.rfind(':'));
-  if (!options.health_listen.empty()) {
-    LogInfo("health probes on ", options.health_listen.substr(0, options.health_listen.rfind(':')),
-            ":", (*server)->health_port(), " (plaintext, health service only)");
-  }
-  if (!options.metrics_listen.empty()) {
-    LogInfo("metrics on http://",
-            options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), ":",
-            (*server)->metrics_port(), "/metrics");
-  }
   // New catalog versions under --db are served from the next call on.
   std::unique_ptr<CatalogFollower> follower;
   auto follow = [&](std::shared_ptr<const Catalog> from) {
@@ -266,6 +257,16 @@ int RunServeCommand(const std::vector<std::string>& args) {
   } else {
     LogInfo("listening on ", host, ":", (*server)->port(),
             " (preparing ", db, ": NOT_SERVING until it is indexed and tokenized)");
+  }
+  // Logged after `listening on` (the first line, which scripts wait for).
+  if (!options.health_listen.empty()) {
+    LogInfo("health probes on ", options.health_listen.substr(0, options.health_listen.rfind(':')),
+            ":", (*server)->health_port(), " (plaintext, health service only)");
+  }
+  if (!options.metrics_listen.empty()) {
+    LogInfo("metrics on http://",
+            options.metrics_listen.substr(0, options.metrics_listen.rfind(':')), ":",
+            (*server)->metrics_port(), "/metrics");
   }
   // Preparing runs beside the signal wait, so SIGTERM stops a pod at any time (the jobs are
   // resumable: the next start continues).

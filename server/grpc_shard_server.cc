@@ -289,8 +289,13 @@ std::shared_ptr<ShardServiceLogic> ShardServer::LogicFor(
     const v1::SequencesRequest& request) const {
   absl::MutexLock lock(&versions_mu_);
   if (current_ == nullptr || current_->HoldsPartVersion(request)) return current_;
-  for (const auto& kept : kept_) {
-    if (kept->HoldsPartVersion(request)) return kept;
+  const absl::Time now = absl::Now();
+  std::erase_if(kept_, [now](const Kept& k) { return now - k.last_used > kKeepUnusedFor; });
+  for (Kept& kept : kept_) {
+    if (kept.logic->HoldsPartVersion(request)) {
+      kept.last_used = now;
+      return kept.logic;
+    }
   }
   for (const auto& weak : retired_) {
     if (auto logic = weak.lock(); logic != nullptr && logic->HoldsPartVersion(request)) {
@@ -323,9 +328,11 @@ void ShardServer::Serve(std::shared_ptr<const Catalog> catalog) {
     absl::MutexLock lock(&versions_mu_);
     first = current_ == nullptr;
     if (!first) {
-      kept_.push_front(current_);
+      const absl::Time now = absl::Now();
+      kept_.push_front({current_, now});
       retired_.push_back(current_);
-      if (kept_.size() > kKeptVersions) kept_.pop_back();
+      std::erase_if(kept_, [now](const Kept& k) { return now - k.last_used > kKeepUnusedFor; });
+      if (kept_.size() > kMaxKeptVersions) kept_.pop_back();
       std::erase_if(retired_, [](const auto& weak) { return weak.expired(); });
     }
     current_ = std::move(logic);

@@ -68,13 +68,15 @@ class ShardServer {
   void SetPreparing(std::string what);
   // Serves `catalog` from now on and reports SERVING. The first call starts serving; a later
   // one (the catalog changed on disk) makes it the version new calls get, while streams open
-  // on an older version keep it to their end and ReadSequences for parts at an older version
-  // are answered from it while it is kept (the last kKeptVersions, or while streams use it).
+  // on an older version keep it to their end, and ReadSequences for parts at an older version
+  // are answered from it while it is kept: while clients read from it (until kKeepUnusedFor
+  // without a request), at most kMaxKeptVersions older versions.
   void Serve(std::shared_ptr<const Catalog> catalog);
   void Serve(const Catalog* catalog);  // borrowed; must outlive the server
   ~ShardServer();
 
-  static constexpr size_t kKeptVersions = 2;  // older versions kept besides the current one
+  static constexpr size_t kMaxKeptVersions = 8;
+  static constexpr absl::Duration kKeepUnusedFor = absl::Minutes(10);
 
   // The bound ports (the chosen ones when listening on port 0; 0 when not listening).
   int port() const { return port_.load(); }
@@ -115,7 +117,12 @@ class ShardServer {
   std::shared_ptr<StreamSlots> slots_;
   mutable absl::Mutex versions_mu_;
   std::shared_ptr<ShardServiceLogic> current_ ABSL_GUARDED_BY(versions_mu_);
-  std::deque<std::shared_ptr<ShardServiceLogic>> kept_ ABSL_GUARDED_BY(versions_mu_);
+  struct Kept {
+    std::shared_ptr<ShardServiceLogic> logic;
+    absl::Time last_used;
+  };
+  // Older versions, newest first; pruned by Serve() and LogicFor().
+  mutable std::deque<Kept> kept_ ABSL_GUARDED_BY(versions_mu_);
   std::vector<std::weak_ptr<ShardServiceLogic>> retired_ ABSL_GUARDED_BY(versions_mu_);
   mutable absl::Mutex preparing_mu_;
   std::string preparing_ ABSL_GUARDED_BY(preparing_mu_) = "starting";
