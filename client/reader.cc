@@ -4,14 +4,18 @@
 #include <cstring>
 #include <deque>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/synchronization/mutex.h"
 #include "client/discovery.h"
 #include "client/server_set.h"
 #include "common/mixture.h"
+#include "common/reader_metadata.h"
 #include "common/rank_schedule.h"
 #include "common/stream_plan.h"
 
@@ -28,6 +32,15 @@ RetryPolicy PolicyOf(const ReaderOptions& o) {
   p.max_backoff = o.max_backoff;
   p.attempt_timeout = std::min(p.attempt_timeout, o.retry_deadline);
   return p;
+}
+
+// This reader's id and rank, sent with every call (common/reader_metadata.h).
+std::vector<std::pair<std::string, std::string>> MetadataOf(const ReaderOptions& o) {
+  const uint64_t id = std::random_device{}() * uint64_t{0x100000000} ^ std::random_device{}() ^
+                      static_cast<uint64_t>(absl::ToUnixNanos(absl::Now()));
+  return {{kReaderIdMetadata, absl::StrFormat("%016x", id)},
+          {kReaderRankMetadata,
+           absl::StrCat(o.request.rank(), "/", std::max<uint32_t>(o.request.world_size(), 1))}};
 }
 
 }  // namespace
@@ -337,7 +350,7 @@ absl::Status Reader::Impl::Fill(const Task& task, v1::SequencesResponse* respons
 absl::StatusOr<std::unique_ptr<Reader>> Reader::Open(ReaderOptions options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   absl::StatusOr<std::unique_ptr<ServerSet>> servers =
-      ServerSet::Create(options.servers, PolicyOf(options), options.security);
+      ServerSet::Create(options.servers, PolicyOf(options), options.security, MetadataOf(options));
   if (!servers.ok()) return servers.status();
   auto impl = std::make_unique<Impl>(std::move(options), std::move(*servers));
   impl->Start();

@@ -76,10 +76,11 @@ std::vector<std::string> ExpandAddresses(const std::vector<std::string>& address
 ServerSet::ServerSet(std::vector<std::string> addresses, RetryPolicy policy)
     : addresses_(ExpandAddresses(addresses)), policy_(policy), last_progress_(absl::Now()) {}
 
-absl::StatusOr<std::unique_ptr<ServerSet>> ServerSet::Create(std::vector<std::string> addresses,
-                                                             RetryPolicy policy,
-                                                             const ClientSecurity& security) {
+absl::StatusOr<std::unique_ptr<ServerSet>> ServerSet::Create(
+    std::vector<std::string> addresses, RetryPolicy policy, const ClientSecurity& security,
+    std::vector<std::pair<std::string, std::string>> metadata) {
   auto set = std::unique_ptr<ServerSet>(new ServerSet(std::move(addresses), policy));
+  set->metadata_ = std::move(metadata);
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
   SetClientKeepalive(&args);
@@ -104,6 +105,7 @@ const grpc::Status& Closed() {
 template <typename Call>
 std::optional<grpc::Status> ServerSet::Attempt(Call call) {
   grpc::ClientContext context;
+  for (const auto& [key, value] : metadata_) context.AddMetadata(key, value);
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return std::nullopt;

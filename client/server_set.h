@@ -52,9 +52,10 @@ class ServerSet {
  public:
   // Channels to every address with `security` (client_security.h); INVALID_ARGUMENT when its
   // files cannot be read or a token would travel in plaintext.
-  static absl::StatusOr<std::unique_ptr<ServerSet>> Create(std::vector<std::string> addresses,
-                                                           RetryPolicy policy,
-                                                           const ClientSecurity& security);
+  // `metadata` is sent with every call (the reader's id, common/reader_metadata.h).
+  static absl::StatusOr<std::unique_ptr<ServerSet>> Create(
+      std::vector<std::string> addresses, RetryPolicy policy, const ClientSecurity& security,
+      std::vector<std::pair<std::string, std::string>> metadata = {});
 
   size_t size() const { return addresses_.size(); }
   const std::string& address(size_t server) const { return addresses_[server]; }
@@ -90,6 +91,7 @@ class ServerSet {
   const std::vector<std::string> addresses_;
   const RetryPolicy policy_;
   std::vector<std::unique_ptr<v1::ShardService::Stub>> stubs_;  // constant after construction
+  std::vector<std::pair<std::string, std::string>> metadata_;   // constant after construction
 
   mutable absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/reader_metadata.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
@@ -69,8 +70,12 @@ class ShardServer::StallWatch {
     std::atomic<bool> stalled{false};
   };
 
-  StallWatch(absl::Duration timeout, ServerMetrics* metrics)
-      : timeout_(timeout), metrics_(metrics), thread_([this] { Run(); }) {}
+  // `on_tick` runs on the watch's thread at every check (the reader sessions' reaping).
+  StallWatch(absl::Duration timeout, ServerMetrics* metrics, std::function<void()> on_tick)
+      : timeout_(timeout),
+        metrics_(metrics),
+        on_tick_(std::move(on_tick)),
+        thread_([this] { Run(); }) {}
   ~StallWatch() {
     {
       absl::MutexLock lock(&mu_);
@@ -92,22 +97,27 @@ class ShardServer::StallWatch {
   void Run() {
     const absl::Duration tick =
         std::clamp(timeout_ / 8, absl::Milliseconds(20), absl::Seconds(1));
-    absl::MutexLock lock(&mu_);
-    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), tick)) {
-      const int64_t now = absl::GetCurrentTimeNanos();
-      for (Entry* e : entries_) {
-        const int64_t since = e->writing_since_ns.load();
-        if (since != 0 && now - since > absl::ToInt64Nanoseconds(timeout_) &&
-            !e->stalled.exchange(true)) {
-          e->context->TryCancel();
-          metrics_->StalledStreamCancelled();
+    while (true) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (mu_.AwaitWithTimeout(absl::Condition(&stop_), tick)) return;
+        const int64_t now = absl::GetCurrentTimeNanos();
+        for (Entry* e : entries_) {
+          const int64_t since = e->writing_since_ns.load();
+          if (since != 0 && now - since > absl::ToInt64Nanoseconds(timeout_) &&
+              !e->stalled.exchange(true)) {
+            e->context->TryCancel();
+            metrics_->StalledStreamCancelled();
+          }
         }
       }
+      on_tick_();
     }
   }
 
   const absl::Duration timeout_;
   ServerMetrics* const metrics_;
+  const std::function<void()> on_tick_;
   absl::Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::set<Entry*> entries_ ABSL_GUARDED_BY(mu_);
@@ -138,24 +148,28 @@ class ShardServer::Service final : public v1::ShardService::Service {
                  response);
   }
 
-  grpc::Status GetPlan(grpc::ServerContext*, const v1::PlanRequest* request,
+  grpc::Status GetPlan(grpc::ServerContext* context, const v1::PlanRequest* request,
                        v1::PlanResponse* response) override {
-    return Unary("GetPlan", server_->logic(), std::mem_fn(&ShardServiceLogic::GetPlan), *request,
-                 response);
+    std::shared_ptr<ShardServiceLogic> logic = server_->logic();
+    grpc::Status s = Unary("GetPlan", logic, std::mem_fn(&ShardServiceLogic::GetPlan), *request,
+                           response);
+    Track(context, *request, logic.get(), 0, 0, s);
+    return s;
   }
 
-  grpc::Status ReadSequences(grpc::ServerContext*, const v1::SequencesRequest* request,
+  grpc::Status ReadSequences(grpc::ServerContext* context, const v1::SequencesRequest* request,
                              v1::SequencesResponse* response) override {
     if (server_->shutting_down_.load()) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "the server is shutting down; ask another holder of the part or retry");
     }
-    grpc::Status s = Unary("ReadSequences", server_->LogicFor(*request),
-                           std::mem_fn(&ShardServiceLogic::ReadSequences), *request, response);
-    if (s.ok()) {
-      server_->metrics_.SequencesSent(uint64_t{response->sequences()} * response->seq_len(),
-                                      response->tokens().size());
-    }
+    std::shared_ptr<ShardServiceLogic> logic = server_->LogicFor(*request);
+    grpc::Status s = Unary("ReadSequences", logic, std::mem_fn(&ShardServiceLogic::ReadSequences),
+                           *request, response);
+    const uint64_t tokens = uint64_t{response->sequences()} * response->seq_len();
+    if (s.ok()) server_->metrics_.SequencesSent(tokens, response->tokens().size());
+    Track(context, request->plan(), logic.get(), s.ok() ? response->sequences() : 0,
+          s.ok() ? tokens : 0, s);
     return s;
   }
 
@@ -207,6 +221,30 @@ class ShardServer::Service final : public v1::ShardService::Service {
   }
 
  private:
+  // Counts a Reader's call in its session (ReaderSessions), by the id it sends.
+  void Track(grpc::ServerContext* context, const v1::PlanRequest& plan,
+             const ShardServiceLogic* logic, uint64_t sequences, uint64_t tokens,
+             const grpc::Status& status) {
+    const auto& metadata = context->client_metadata();
+    auto id = metadata.find(kReaderIdMetadata);
+    if (id == metadata.end()) return;
+    auto rank = metadata.find(kReaderRankMetadata);
+    ReaderSessions::Call call;
+    call.reader.assign(id->second.data(), id->second.size());
+    if (rank != metadata.end()) call.rank.assign(rank->second.data(), rank->second.size());
+    call.peer = context->peer();
+    call.plan = absl::StrCat(plan.tokenizer().substr(0, 64), "/", plan.seq_len(),
+                             plan.no_dedup() ? "/no-dedup" : "",
+                             plan.filter_preset().empty() || plan.filter_preset() == "none"
+                                 ? ""
+                                 : "/" + plan.filter_preset().substr(0, 32));
+    if (logic != nullptr) call.dataset = ShortVersion(logic->catalog());
+    call.sequences = sequences;
+    call.tokens = tokens;
+    call.code = CodeOf(status);
+    server_->readers_->Seen(call);
+  }
+
   grpc::Status Loop(grpc::ServerContext* context, grpc::ServerWriter<v1::Batch>* writer,
                     ServedStream* stream, absl::Time start, StallWatch::Entry* watched,
                     uint64_t* batches, uint64_t* tokens) {
@@ -360,6 +398,7 @@ ScrapedValues ShardServer::Scrape() const {
     v.block_cache_misses += counts.misses;
   }
   v.dataset_versions_open = open.size();
+  v.readers_open = readers_->open();
   return v;
 }
 
@@ -409,7 +448,9 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
       options.security, options.listen, [self] { self->metrics_.Unauthenticated(); });
   if (!credentials.ok()) return credentials.status();
   server->credentials_ = std::move(*credentials);
-  server->stalls_ = std::make_unique<StallWatch>(options.write_timeout, &server->metrics_);
+  server->readers_ = std::make_unique<ReaderSessions>(options.reader_idle);
+  server->stalls_ = std::make_unique<StallWatch>(options.write_timeout, &server->metrics_,
+                                                 [self] { self->readers_->Reap(absl::Now()); });
   server->service_ = std::make_unique<Service>(server.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -550,7 +591,7 @@ ShardServer::~ShardServer() {
 }
 
 void ShardServer::Shutdown(absl::Duration grace) {
-  shutting_down_.store(true);
+  if (!shutting_down_.exchange(true)) readers_->Reap(absl::Now(), /*everyone=*/true);
   SetHealth(false);
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace);
   absl::MutexLock lock(&listen_mu_);

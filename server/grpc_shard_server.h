@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/reader_sessions.h"
 #include "server/server_metrics.h"
 #include "server/server_security.h"
 #include "server/shard_service_logic.h"
@@ -49,6 +50,8 @@ struct ShardServerOptions {
   // vanished client frees its streams).
   absl::Duration keepalive_time = absl::Seconds(20);
   absl::Duration keepalive_timeout = absl::Seconds(10);
+  // A Reader (told apart by the id it sends) with no call for this long is logged as ended.
+  absl::Duration reader_idle = absl::Seconds(60);
   absl::Status Validate() const;
 };
 
@@ -126,7 +129,8 @@ class ShardServer {
   std::vector<std::weak_ptr<ShardServiceLogic>> retired_ ABSL_GUARDED_BY(versions_mu_);
   mutable absl::Mutex preparing_mu_;
   std::string preparing_ ABSL_GUARDED_BY(preparing_mu_) = "starting";
-  std::unique_ptr<StallWatch> stalls_;
+  std::unique_ptr<ReaderSessions> readers_;
+  std::unique_ptr<StallWatch> stalls_;  // after readers_: its thread uses them
   std::unique_ptr<Service> service_;
   std::shared_ptr<grpc::ServerCredentials> credentials_;
   // The gRPC servers: replaced when a listener has to be restarted (RelistenLoop).

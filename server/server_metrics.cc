@@ -79,6 +79,9 @@ class ServerMetrics::Scraped final : public prometheus::Collectable {
         Single("shardstream_dataset_versions_open",
                "Catalog versions held open: the current one and older ones still in use",
                MetricType::Gauge, static_cast<double>(v.dataset_versions_open)),
+        Single("shardstream_readers_open",
+               "Readers (ReadSequences clients) with a call in the last reader-idle period",
+               MetricType::Gauge, static_cast<double>(v.readers_open)),
         Single("process_resident_memory_bytes", "Resident memory size in bytes",
                MetricType::Gauge, ResidentBytes()),
     };

@@ -31,6 +31,7 @@ struct ScrapedValues {
   uint64_t block_cache_hits = 0;
   uint64_t block_cache_misses = 0;
   uint64_t dataset_versions_open = 0;  // the current one and older ones still in use
+  uint64_t readers_open = 0;           // Readers seen recently (ReaderSessions)
 };
 
 class ServerMetrics {
