@@ -10,12 +10,14 @@ PACKAGES=(
   # libraries
   librocksdb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libsimdjson-dev libzstd-dev libisal-dev libxxhash-dev zlib1g-dev
-  libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev prometheus-cpp-dev
   # tools the tests, the demo and the benchmarks run
   python3 python3-dev python3-numpy python3-pytest gzip zstd isal procps
   # the Python client's PyTorch side (tests, examples/train_tiny_gpt.py); OpenBLAS because
   # Debian's torch otherwise runs its CPU matrix products on the reference BLAS (~7x slower)
   python3-torch libopenblas0-pthread
+  # TLS test certificates (openssl CLI) and the metrics lint (promtool, from prometheus)
+  openssl prometheus
   # the Kubernetes manifests' tests: strict JSON-schema validation of the YAML
   python3-yaml python3-jsonschema
   # the container image and its test (deploy/image.sh, tests/python/test_container.py): podman

@@ -238,6 +238,12 @@ PYBIND11_MODULE(_reader, m) {
       .def("cursor", &shardstream::PyReader::Cursor)
       .def("reconnects", &shardstream::PyReader::Reconnects)
       .def("close", &shardstream::PyReader::Close);
+  m.def(
+      "check_security",
+      [](const std::map<std::string, std::string>& security) {
+        shardstream::SecurityOf(security);
+      },
+      py::arg("security"), "Raises ValueError for inconsistent TLS/token options.");
   m.def("server_info", &shardstream::ServerInfo, py::arg("server"), py::arg("timeout_s"),
         py::arg("security"));
 }

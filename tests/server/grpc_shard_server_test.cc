@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "client/server_info.h"
+#include "client/server_set.h"
 #include "server/index_job.h"
 #include "server/local_stream.h"
 #include "server/tokenize_job.h"
@@ -47,8 +48,7 @@ class GrpcServerTest : public ::testing::Test {
     catalog_ = std::move(*catalog);
   }
 
-  void StartServer(uint32_t max_streams = 8) {
-    ShardServerOptions options;
+  void StartServer(uint32_t max_streams = 8, ShardServerOptions options = {}) {
     options.limits.max_streams = max_streams;
     options.limits.max_batch_tokens = 1 << 16;
     auto server = ShardServer::Start(catalog_.get(), options);
@@ -378,6 +378,102 @@ TEST_F(GrpcServerTest, ALongTokenizerNameIsCutAndNoServerPathIsShown) {
   EXPECT_LT(s.error_message().size(), 300u);
   EXPECT_THAT(s.error_message(), HasSubstr("available: gpt2"));
   EXPECT_THAT(s.error_message(), ::testing::Not(HasSubstr(dir_.path())));
+}
+
+}  // namespace
+}  // namespace shardstream
+
+namespace shardstream {
+namespace {
+
+// Finding: clients that stopped reading (SIGSTOPped, say) held every slot of --max-streams
+// forever. Now a Write() blocked longer than the write timeout cancels its stream.
+TEST_F(GrpcServerTest, StalledClientsReleaseTheirSlots) {
+  ShardServerOptions options;
+  options.write_timeout = absl::Milliseconds(300);
+  StartServer(/*max_streams=*/2, options);
+  v1::StreamRequest big = Request();
+  big.set_seq_len(64);
+  big.set_batch_size(64);  // 16 KiB per batch: the flow-control windows fill after some
+  big.set_dtype(v1::TOKEN_DTYPE_INT32);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<v1::Batch>>> stalled;
+  v1::Batch batch;
+  for (int i = 0; i < 2; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    stalled.push_back(stub_->StreamBatches(contexts.back().get(), big));
+    ASSERT_TRUE(stalled.back()->Read(&batch)) << stalled.back()->Finish().error_message();
+    // ... and never read again
+  }
+  EXPECT_EQ(StreamStatus(Request()).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // The server cancels both once their writes have been blocked for 300 ms.
+  for (int i = 0; i < 500 && server_->active_streams() > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_EQ(server_->active_streams(), 0u);
+  grpc::ClientContext good;
+  auto reader = stub_->StreamBatches(&good, Request());
+  EXPECT_TRUE(reader->Read(&batch));
+  good.TryCancel();
+  reader->Finish();
+  for (auto& context : contexts) context->TryCancel();
+  for (auto& call : stalled) {
+    while (call->Read(&batch)) {
+    }
+    grpc::Status s = call->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+  }
+}
+
+TEST_F(GrpcServerTest, EachStreamLogsOneLineWhenItOpensAndOneWhenItEnds) {
+  StartServer();
+  v1::StreamRequest r = Request();
+  r.set_epochs(1);
+  ::testing::internal::CaptureStderr();
+  grpc::ClientContext context;
+  auto call = stub_->StreamBatches(&context, r);
+  v1::Batch batch;
+  int batches = 0;
+  uint64_t tokens = 0;
+  while (call->Read(&batch)) {
+    ++batches;
+    tokens += uint64_t{batch.rows()} * batch.seq_len();
+  }
+  ASSERT_TRUE(call->Finish().ok());
+  // The end line is written before the status reaches the client.
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_THAT(log, HasSubstr("stream opened peer=ipv4:127.0.0.1:"));
+  EXPECT_THAT(log, HasSubstr("rank=0/1 tokenizer=gpt2 seq_len=32 batch_size=2"));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat("stream ended peer=")));
+  EXPECT_THAT(log, HasSubstr(absl::StrCat(" batches=", batches, " tokens=", tokens, " ")));
+  EXPECT_THAT(log, HasSubstr("status=OK"));
+  EXPECT_GT(batches, 1);
+}
+
+// Finding: a RESOURCE_EXHAUSTED that no retry can cure (a message over a size limit) was
+// retried for the whole retry deadline. Only the server's stream limit is retried now.
+TEST_F(GrpcServerTest, ResourceExhaustedIsRetriedOnlyForTheStreamLimit) {
+  StartServer(/*max_streams=*/1);
+  grpc::ClientContext context;
+  auto first = stub_->StreamBatches(&context, Request());
+  v1::Batch batch;
+  ASSERT_TRUE(first->Read(&batch));
+  const grpc::Status limit = StreamStatus(Request());
+  ASSERT_EQ(limit.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(IsRetryable(limit));
+  context.TryCancel();
+  first->Finish();
+  grpc::ChannelArguments tiny;
+  tiny.SetMaxReceiveMessageSize(16);
+  auto small = v1::ShardService::NewStub(grpc::CreateCustomChannel(
+      absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials(), tiny));
+  grpc::ClientContext info_context;
+  v1::GetInfoResponse info;
+  const grpc::Status too_big = small->GetInfo(&info_context, v1::GetInfoRequest(), &info);
+  ASSERT_EQ(too_big.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << too_big.error_message();
+  EXPECT_FALSE(IsRetryable(too_big));
+  EXPECT_TRUE(IsRetryable(grpc::Status(grpc::StatusCode::UNAVAILABLE, "")));
+  EXPECT_FALSE(IsRetryable(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "")));
 }
 
 }  // namespace

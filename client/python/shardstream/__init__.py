@@ -229,7 +229,9 @@ def _security(**options: str) -> Dict[str, str]:
     for name, value in options.items():
         if not isinstance(value, (str, os.PathLike)):
             raise TypeError(f"{name} must be a str or path, not {type(value).__name__}")
-    return {name: os.fspath(value) for name, value in options.items() if value}
+    security = {name: os.fspath(value) for name, value in options.items() if value}
+    _reader.check_security(security)  # ValueError now rather than at the first batch
+    return security
 
 
 def _cursor_from_state(state: Mapping[str, Any]) -> str:
