@@ -60,17 +60,22 @@ def test_three_pods_in_containers_serve_the_dataset(podman, shardstream_bin, mac
     os.makedirs(data / "tokenizers" / "gpt2")
     shutil.copy(GPT2, data / "tokenizers" / "gpt2" / "tokenizer.json")
     env = dict(config["data"], SHARDSTREAM_REPLICAS="3")
-    names, addresses = [], []
+    names, addresses, probes = [], [], []
     try:
         for i in range(3):
             volume = tmp_path / f"catalog-{i}"
             os.makedirs(volume)
             os.chown(volume, 10001, 10001)  # the image's user owns its volume, as fsGroup does
-            port = free_port()
-            address = f"127.0.0.{i + 2}:{port}"
+            # Each pod's listen addresses (gRPC, probes, metrics) on its own loopback address,
+            # as the pods' own IPs would be: the containers share the host's network here.
+            ip = f"127.0.0.{i + 2}"
+            local = {f"0.0.0.0:{p['containerPort']}": f"{ip}:{free_port()}"
+                     for p in container["ports"]}
+            address = local["0.0.0.0:7711"]
+            probes.append(local["0.0.0.0:7712"])
             pod_env = dict(env, POD_NAME=f"shardstream-{i}")
-            args = [test_k8s.expand(a, pod_env).replace("0.0.0.0:7711", address)
-                    for a in container["args"]]
+            args = [local.get(a, a) for a in
+                    (test_k8s.expand(a, pod_env) for a in container["args"])]
             name = f"shardstream-test-{os.getpid()}-{i}"
             podman("run", "-d", "--name", name, "--network", "host", "--read-only",
                    "--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
@@ -91,8 +96,8 @@ def test_three_pods_in_containers_serve_the_dataset(podman, shardstream_bin, mac
         got = run(shardstream_bin, "stream", "--server", ",".join(addresses), "--format",
                   "jsonl", *args)
         assert [json.loads(l) for l in got.stdout.splitlines()] == want
-        for address in addresses:  # what the kubelet's gRPC probes ask
-            assert run(shardstream_bin, "health", "--server", address).stdout == "SERVING\n"
+        for probe in probes:  # what the kubelet's gRPC probes ask
+            assert run(shardstream_bin, "health", "--server", probe).stdout == "SERVING\n"
         for i, name in enumerate(names):
             logs = podman("logs", name).stderr
             assert "NOT_SERVING" in logs and "serving" in logs, logs

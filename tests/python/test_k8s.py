@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 import kustomize
+from certs import issue, make_ca
 from conftest import DATA, GPT2
 
 K8S = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -103,9 +104,14 @@ def test_the_pieces_fit_together(overlay):
         assert matches(s["spec"]["selector"], labels)
         for p in s["spec"]["ports"]:
             assert p["targetPort"] in ports or p["targetPort"] in ports.values()
-    # Probes on the container's gRPC port; readiness and liveness after a long startup.
+    # Probes on the plaintext health port the server opens (probes cannot do TLS or tokens);
+    # readiness and liveness after a long startup.
+    args = container["args"]
+    assert args[args.index("--health-listen") + 1] == f"0.0.0.0:{ports['health']}"
+    assert args[args.index("--listen") + 1] == f"0.0.0.0:{ports['grpc']}"
+    assert args[args.index("--metrics-listen") + 1] == f"0.0.0.0:{ports['metrics']}"
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["grpc"]["port"] in ports.values(), probe
+        assert container[probe]["grpc"]["port"] == ports["health"], probe
     startup = container["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 3600
     # The disruption budget and the network policy select the pods and their port.
@@ -113,7 +119,10 @@ def test_the_pieces_fit_together(overlay):
     assert matches(pdb["spec"]["selector"]["matchLabels"], labels)
     (policy,) = by_kind(docs, "NetworkPolicy")
     assert matches(policy["spec"]["podSelector"]["matchLabels"], labels)
-    assert [p["port"] for p in policy["spec"]["ingress"][0]["ports"]] == list(ports.values())
+    # Trainers reach the gRPC port, the monitoring namespace the metrics port; nothing else.
+    ingress = {p["port"]: rule["from"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert set(ingress) == {ports["grpc"], ports["metrics"]}
+    assert ingress[ports["grpc"]][0]["podSelector"]["matchLabels"] == {"shardstream.io/trainer": "true"}
     # Pod i of N holds p mod N == i: N in the ConfigMap must be the replica count.
     assert int(config["data"]["SHARDSTREAM_REPLICAS"]) == sts["spec"]["replicas"]
     assert container["envFrom"][0]["configMapRef"]["name"] == config["metadata"]["name"]
@@ -122,7 +131,6 @@ def test_the_pieces_fit_together(overlay):
     for arg in container["args"]:
         for var in re.findall(r"\$\((\w+)\)", arg):
             assert var in env, var
-    args = container["args"]
     assert pod["spec"]["terminationGracePeriodSeconds"] > int(args[args.index("--grace-seconds") + 1])
     # Locked down.
     sc, psc = container["securityContext"], pod["spec"]["securityContext"]
@@ -134,6 +142,14 @@ def test_the_pieces_fit_together(overlay):
     assert args[args.index("--db") + 1].startswith("/var/lib/shardstream/")
     if overlay == "overlays/prod":
         assert sts["spec"]["replicas"] == 4
+        # Mutual TLS and tokens, from Secret volumes mounted where the ConfigMap points.
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["spec"]["volumes"]
+                   if "secret" in v}
+        mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        for key in ("SHARDSTREAM_TLS_CERT", "SHARDSTREAM_TLS_KEY", "SHARDSTREAM_TLS_CLIENT_CA",
+                    "SHARDSTREAM_AUTH_TOKEN_FILE"):
+            path = config["data"][key]
+            assert any(path.startswith(mounted[v] + "/") for v in secrets), (key, path)
         anti = pod["spec"]["affinity"]["podAntiAffinity"]
         term = anti["requiredDuringSchedulingIgnoredDuringExecution"][0]
         assert matches(term["labelSelector"]["matchLabels"], labels)
@@ -175,12 +191,26 @@ def test_the_pod_command_runs_and_serves_its_partitions(shardstream_bin, machine
     os.makedirs(data / "tokenizers" / "gpt2")
     shutil.copy(GPT2, data / "tokenizers" / "gpt2" / "tokenizer.json")
     env = dict(config["data"], POD_NAME="shardstream-1")
+    # The Secrets: a CA, the server's certificate (for 127.0.0.1 here), a trainer's client
+    # certificate and a token, where the volumes would mount them.
+    secrets = tmp_path / "secrets"
+    (secrets / "tls").mkdir(parents=True)
+    (secrets / "tokens").mkdir()
+    pki = str(tmp_path / "pki")
+    os.makedirs(pki)
+    ca = make_ca(pki, "ca")
+    cert, key = issue(pki, "ca", "server", san="IP:127.0.0.1")
+    client_cert, client_key = issue(pki, "ca", "trainer")
+    for src, name in ((cert, "tls.crt"), (key, "tls.key"), (ca, "ca.crt")):
+        shutil.copy(src, secrets / "tls" / name)
+    (secrets / "tokens" / "tokens").write_text("pod-test-token\n")
 
     def local(arg):
         arg = expand(arg, env)
         arg = arg.replace("/var/lib/shardstream", str(tmp_path / "volume"))
+        arg = arg.replace("/etc/shardstream", str(secrets))
         arg = arg.replace("/data", str(data))
-        return "127.0.0.1:0" if arg == "0.0.0.0:7711" else arg
+        return "127.0.0.1:0" if arg.startswith("0.0.0.0:") else arg
 
     args = [local(a) for a in container["args"]]
     assert args[0] == "serve"
@@ -190,12 +220,18 @@ def test_the_pod_command_runs_and_serves_its_partitions(shardstream_bin, machine
         line = proc.stderr.readline()
         assert "listening on 127.0.0.1:" in line and "NOT_SERVING" in line, line
         address = "127.0.0.1:" + line.split("listening on 127.0.0.1:")[1].split()[0]
+        log = [line]
         while "serving" not in line:
             line = proc.stderr.readline()
             assert line, "the server exited while preparing"
-        assert subprocess.run([shardstream_bin, "health", "--server", address],
+            log.append(line)
+        json.loads(line)  # --log-format json: one object per line
+        (probes,) = [l for l in log if "health probes on 127.0.0.1:" in l]
+        health_port = probes.split("health probes on 127.0.0.1:")[1].split()[0]
+        assert subprocess.run([shardstream_bin, "health", "--server", f"127.0.0.1:{health_port}"],
                               capture_output=True, text=True).stdout == "SERVING\n"
-        info = shardstream.server_info(address, 10)
+        info = shardstream.server_info(address, 10, tls_ca=ca, tls_cert=client_cert,
+                                       tls_key=client_key, token="pod-test-token")
         assert info["partitions"] == 48
         assert info["held_partitions"] == list(range(1, 48, 4))
         assert info["tokenizers"][0]["name"] == "gpt2" and info["tokenizers"][0]["ready"]
