@@ -74,18 +74,34 @@ std::vector<std::string> ExpandAddresses(const std::vector<std::string>& address
 }
 
 ServerSet::ServerSet(std::vector<std::string> addresses, RetryPolicy policy)
-    : addresses_(ExpandAddresses(addresses)), policy_(policy), last_progress_(absl::Now()) {}
+    : addresses_(std::move(addresses)), policy_(policy), last_progress_(absl::Now()) {}
 
 absl::StatusOr<std::unique_ptr<ServerSet>> ServerSet::Create(
     std::vector<std::string> addresses, RetryPolicy policy, const ClientSecurity& security,
     std::vector<std::pair<std::string, std::string>> metadata) {
-  auto set = std::unique_ptr<ServerSet>(new ServerSet(std::move(addresses), policy));
+  // Each address expanded on its own, to remember the name an IP came from: with TLS, the
+  // servers' certificates are checked against that name (a headless Service's), not the IP.
+  std::vector<std::string> expanded;
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const std::string& address : addresses) {
+    const std::vector<std::string> ips = ExpandAddresses({address});
+    const std::string host = address.substr(0, address.rfind(':'));
+    for (const std::string& ip : ips) {
+      if (!seen.insert(ip).second) continue;
+      expanded.push_back(ip);
+      names.push_back(ip == address ? "" : host);
+    }
+  }
+  auto set = std::unique_ptr<ServerSet>(new ServerSet(expanded, policy));
   set->metadata_ = std::move(metadata);
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
-  SetClientKeepalive(&args);
-  for (const std::string& address : set->addresses_) {
-    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(address, security, args);
+  for (size_t i = 0; i < expanded.size(); ++i) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);  // responses are bounded by the servers' limits
+    SetClientKeepalive(&args);
+    ClientSecurity own = security;
+    if (own.tls() && own.tls_server_name.empty()) own.tls_server_name = names[i];
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(expanded[i], own, args);
     if (!channel.ok()) return channel.status();
     set->stubs_.push_back(v1::ShardService::NewStub(*channel));
   }

@@ -50,8 +50,9 @@ std::vector<std::string> ExpandAddresses(const std::vector<std::string>& address
 // Thread-safe.
 class ServerSet {
  public:
-  // Channels to every address with `security` (client_security.h); INVALID_ARGUMENT when its
-  // files cannot be read or a token would travel in plaintext.
+  // Channels to every address (ExpandAddresses) with `security` (client_security.h); with TLS
+  // and no tls_server_name, the IPs a name resolved to are checked against that name.
+  // INVALID_ARGUMENT when its files cannot be read or a token would travel in plaintext.
   // `metadata` is sent with every call (the reader's id, common/reader_metadata.h).
   static absl::StatusOr<std::unique_ptr<ServerSet>> Create(
       std::vector<std::string> addresses, RetryPolicy policy, const ClientSecurity& security,
@@ -82,7 +83,7 @@ class ServerSet {
   uint64_t retries() const;
 
  private:
-  ServerSet(std::vector<std::string> addresses, RetryPolicy policy);
+  ServerSet(std::vector<std::string> addresses, RetryPolicy policy);  // expanded already
   // Runs `call` with a fresh context registered for cancellation; nullopt when the set is
   // (or gets) cancelled.
   template <typename Call>

@@ -227,3 +227,18 @@ def test_the_probe_port_answers_health_in_plaintext_without_credentials(
     with pytest.raises(shardstream.ShardstreamError) as e:
         shardstream.server_info(f"127.0.0.1:{probe}", timeout=5)
     assert e.value.code == "UNIMPLEMENTED"
+
+
+def test_tls_server_name_checks_the_certificate_for_another_name_than_the_address(
+        shardstream_bin, catalog, pki, servers, tmp_path, expected):
+    """A certificate issued for a Service name only: dialing the IP needs tls_server_name."""
+    d = str(tmp_path)
+    ca = make_ca(d, "svc-ca")
+    cert, key = issue(d, "svc-ca", "svc", san="DNS:shardstream-headless")
+    s = Server(shardstream_bin, catalog, extra=("--tls-cert", cert, "--tls-key", key))
+    servers.append(s)
+    refused = remote_jsonl(shardstream_bin, s.address, "--tls-ca", ca, check=False)
+    assert refused.returncode != 0
+    out = remote_jsonl(shardstream_bin, s.address, "--tls-ca", ca, "--tls-server-name",
+                       "shardstream-headless")
+    assert len(out.stdout.splitlines()) == 6
