@@ -596,8 +596,9 @@ void ShardServer::Shutdown(absl::Duration grace) {
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace);
   absl::MutexLock lock(&listen_mu_);
   stopping_ = true;
+  // The probe port stays up (saying NOT_SERVING) while the open calls drain.
   server_->Shutdown(deadline);
-  if (health_server_ != nullptr) health_server_->Shutdown(deadline);
+  if (health_server_ != nullptr) health_server_->Shutdown(std::chrono::system_clock::now());
 }
 
 void ShardServer::Wait() {

@@ -242,3 +242,18 @@ def test_tls_server_name_checks_the_certificate_for_another_name_than_the_addres
     out = remote_jsonl(shardstream_bin, s.address, "--tls-ca", ca, "--tls-server-name",
                        "shardstream-headless")
     assert len(out.stdout.splitlines()) == 6
+
+
+def test_the_pytorch_dataset_streams_with_tls_and_a_token(shardstream_bin, catalog, pki, servers,
+                                                          tmp_path, expected):
+    import torch
+    from shardstream.torch import StreamingDataset
+    tokens = tmp_path / "tokens"
+    tokens.write_text("torch-token\n")
+    cert, key = pki["server"]
+    server = token_server(shardstream_bin, catalog, servers, str(tokens), "--tls-cert", cert,
+                          "--tls-key", key)
+    dataset = StreamingDataset(server.address, tls_ca=pki["ca"], token="torch-token", **PLAN)
+    got = [t.tolist() for t in take(iter(dataset), 6)]
+    assert got == [b["tokens"] for b in expected]
+    assert isinstance(next(iter(dataset)), torch.Tensor)

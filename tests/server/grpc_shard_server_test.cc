@@ -2,6 +2,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <thread>
+
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -474,6 +476,40 @@ TEST_F(GrpcServerTest, ResourceExhaustedIsRetriedOnlyForTheStreamLimit) {
   EXPECT_FALSE(IsRetryable(too_big));
   EXPECT_TRUE(IsRetryable(grpc::Status(grpc::StatusCode::UNAVAILABLE, "")));
   EXPECT_FALSE(IsRetryable(grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "")));
+}
+
+// The probe port (--health-listen) answers what the main port's health service answers:
+// NOT_SERVING while preparing, SERVING, NOT_SERVING while draining.
+TEST_F(GrpcServerTest, TheProbePortFollowsPreparingServingAndDraining) {
+  ShardServerOptions options;
+  options.health_listen = "127.0.0.1:0";
+  options.limits.max_batch_tokens = 1 << 16;
+  auto server = ShardServer::StartPreparing(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string probe = absl::StrCat("127.0.0.1:", (*server)->health_port());
+  ASSERT_NE(probe, absl::StrCat("127.0.0.1:", (*server)->port()));
+  EXPECT_EQ(*CheckHealth(probe, absl::Seconds(5)), Health::kNotServing);
+  (*server)->Serve(catalog_.get());
+  EXPECT_EQ(*CheckHealth(probe, absl::Seconds(5)), Health::kServing);
+  // A stream whose client does not read keeps the drain going for its grace period.
+  auto stub = v1::ShardService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials()));
+  v1::StreamRequest big = Request();
+  big.set_seq_len(64);
+  big.set_batch_size(64);
+  grpc::ClientContext context;
+  auto call = stub->StreamBatches(&context, big);
+  v1::Batch batch;
+  ASSERT_TRUE(call->Read(&batch));
+  absl::SleepFor(absl::Milliseconds(500));  // the server's Write() now waits on the window
+  std::thread drain([&] { (*server)->Shutdown(absl::Seconds(3)); });
+  absl::SleepFor(absl::Milliseconds(300));
+  absl::StatusOr<Health> draining = CheckHealth(probe, absl::Seconds(2));
+  EXPECT_TRUE(draining.ok()) << draining.status();
+  EXPECT_EQ(draining.value_or(Health::kUnknown), Health::kNotServing);
+  context.TryCancel();
+  drain.join();
+  (*server)->Wait();
 }
 
 }  // namespace
