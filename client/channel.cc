@@ -1,7 +1,5 @@
 #include "client/channel.h"
 
-#include <arpa/inet.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -9,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/loopback.h"
 #include "common/watched_file.h"
 
 namespace shardstream {
@@ -78,25 +77,6 @@ absl::Status ClientSecurity::Validate() const {
     return absl::InvalidArgumentError("give a token or a token file, not both");
   }
   return absl::OkStatus();
-}
-
-bool IsLoopbackAddress(const std::string& address) {
-  std::string host = address;
-  if (!host.empty() && host.front() == '[') {
-    const size_t close = host.find(']');
-    host = close == std::string::npos ? host : host.substr(1, close - 1);
-  } else if (std::count(host.begin(), host.end(), ':') == 1) {
-    host = host.substr(0, host.find(':'));
-  }
-  if (absl::StartsWith(host, "ipv4:")) host = host.substr(5);
-  if (host == "localhost") return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6);
-  }
-  return false;
 }
 
 void SetClientKeepalive(grpc::ChannelArguments* args) {

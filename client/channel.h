@@ -13,9 +13,6 @@
 
 namespace shardstream {
 
-// True for 127.0.0.0/8, ::1 and "localhost" (with or without a port).
-bool IsLoopbackAddress(const std::string& address);
-
 // Keepalive for every client channel: a ping after 10 s without traffic, the connection
 // dropped when it is not answered within 10 s, so a call on a dead or frozen server fails
 // (and is retried elsewhere) instead of hanging until its deadline.

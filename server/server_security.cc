@@ -1,6 +1,5 @@
 #include "server/server_security.h"
 
-#include <arpa/inet.h>
 #include <grpcpp/security/auth_metadata_processor.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/security/tls_certificate_provider.h>
@@ -13,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/loopback.h"
 
 namespace shardstream {
 namespace {
@@ -83,19 +83,6 @@ class TokenProcessor final : public grpc::AuthMetadataProcessor {
 
 }  // namespace
 
-bool IsLoopbackListen(const std::string& listen) {
-  const size_t colon = listen.rfind(':');
-  std::string host = colon == std::string::npos ? listen : listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "localhost") return true;
-  in_addr v4;
-  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6;
-  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
 absl::Status ServerSecurity::Validate(const std::string& listen) const {
   if (tls_cert_file.empty() != tls_key_file.empty()) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
@@ -107,7 +94,7 @@ absl::Status ServerSecurity::Validate(const std::string& listen) const {
   if (tls_reload_interval < absl::Seconds(1)) {
     return absl::InvalidArgumentError("--tls-reload-seconds must be >= 1");
   }
-  if (!auth_token_file.empty() && !tls() && !IsLoopbackListen(listen)) {
+  if (!auth_token_file.empty() && !tls() && !IsLoopbackAddress(listen)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--auth-token-file needs TLS (--tls-cert/--tls-key): bearer tokens sent in plaintext "
         "to ", listen.substr(0, 128), " could be read off the network (a loopback --listen "

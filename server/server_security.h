@@ -62,9 +62,6 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerSecurity& security, const std::string& listen,
     std::function<void()> refused = {});
 
-// True for a HOST:PORT whose host is 127.0.0.0/8, ::1 or localhost.
-bool IsLoopbackListen(const std::string& listen);
-
 }  // namespace shardstream
 
 #endif  // SHARDSTREAM_SERVER_SERVER_SECURITY_H_

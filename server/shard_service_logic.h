@@ -61,26 +61,6 @@ class ServedStream {
 
  private:
   friend class ShardServiceLogic;
-class ServerMetrics;
-
-// A server's limit on open streams, shared by every catalog version it serves. Thread-safe.
-class StreamSlots {
- public:
-  explicit StreamSlots(uint32_t max) : max_(max) {}
-  // A slot, or false when all `max` are taken.
-  bool TryTake() {
-    if (active_.fetch_add(1) < max_) return true;
-    active_.fetch_sub(1);
-    return false;
-  }
-  void Release() { active_.fetch_sub(1); }
-  uint32_t active() const { return active_.load(); }
-  uint32_t max() const { return max_; }
-
- private:
-  const uint32_t max_;
-  std::atomic<uint32_t> active_{0};
-};
   ServedStream(ShardServiceLogic* owner, std::unique_ptr<LocalStream> stream, v1::TokenDtype dtype)
       : owner_(owner), stream_(std::move(stream)), dtype_(dtype) {}
   ShardServiceLogic* const owner_;
