@@ -3,6 +3,7 @@
 // partitioned scale-out (bench/partition_bench.sh: one server vs several partition servers).
 // usage: reader_throughput SERVER[,SERVER...] TOKENIZER [--seq-len 1024] [--batch-size 8]
 //                          [--batches 2000] [--seed 1] [--dtype uint16|int32] [--prefetch 4]
+//                          [--tls-ca F [--tls-cert F --tls-key F]] [--token-file F]
 // Prints: batches=N tokens=T seconds=S peak_rss_kb=R for the batches after the first (whose
 // time includes discovery and building the plan), measured as the Python side measures them;
 // R is this client process's peak resident memory.
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
     if (flag == "--batches") batches = std::stoull(value);
     if (flag == "--seed") options.request.set_seed(std::stoull(value));
     if (flag == "--prefetch") options.prefetch_batches = std::stoull(value);
+    if (flag == "--tls-ca") options.security.tls_ca_file = value;
+    if (flag == "--tls-cert") options.security.tls_cert_file = value;
+    if (flag == "--tls-key") options.security.tls_key_file = value;
+    if (flag == "--tls-server-name") options.security.tls_server_name = value;
+    if (flag == "--token-file") options.security.token_file = value;
     if (flag == "--dtype") {
       options.request.set_dtype(value == "int32" ? shardstream::v1::TOKEN_DTYPE_INT32
                                                  : shardstream::v1::TOKEN_DTYPE_UINT16);

@@ -1,6 +1,10 @@
 #include "server/grpc_shard_server.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -427,8 +431,33 @@ TEST_F(GrpcServerTest, StalledClientsReleaseTheirSlots) {
   }
 }
 
+// GET http://127.0.0.1:port/metrics over a plain socket: the Prometheus text.
+std::string ScrapeMetrics(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return "";
+  }
+  const std::string request = "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return "";
+  }
+  std::string response;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) response.append(buffer, n);
+  close(fd);
+  return response;
+}
+
 TEST_F(GrpcServerTest, EachStreamLogsOneLineWhenItOpensAndOneWhenItEnds) {
-  StartServer();
+  ShardServerOptions options;
+  options.metrics_listen = "127.0.0.1:0";
+  StartServer(8, options);
   v1::StreamRequest r = Request();
   r.set_epochs(1);
   ::testing::internal::CaptureStderr();
@@ -450,6 +479,14 @@ TEST_F(GrpcServerTest, EachStreamLogsOneLineWhenItOpensAndOneWhenItEnds) {
   EXPECT_THAT(log, HasSubstr(absl::StrCat(" batches=", batches, " tokens=", tokens, " ")));
   EXPECT_THAT(log, HasSubstr("status=OK"));
   EXPECT_GT(batches, 1);
+  // The metrics count the same stream.
+  const std::string metrics = ScrapeMetrics(server_->metrics_port());
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat("\nshardstream_batches_total ", batches, "\n")));
+  EXPECT_THAT(metrics, HasSubstr(absl::StrCat(
+                           "\nshardstream_tokens_served_total{rpc=\"StreamBatches\"} ", tokens)));
+  EXPECT_THAT(metrics, HasSubstr("\nshardstream_streams_total{code=\"OK\"} 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nshardstream_streams_open 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("\nshardstream_time_to_first_batch_seconds_count 1\n"));
 }
 
 // Finding: a RESOURCE_EXHAUSTED that no retry can cure (a message over a size limit) was
