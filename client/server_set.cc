@@ -119,15 +119,17 @@ const grpc::Status& Closed() {
 }  // namespace
 
 template <typename Call>
-std::optional<grpc::Status> ServerSet::Attempt(Call call) {
+std::optional<grpc::Status> ServerSet::Attempt(absl::Time wanted_since, Call call) {
   grpc::ClientContext context;
   for (const auto& [key, value] : metadata_) context.AddMetadata(key, value);
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return std::nullopt;
-    // The retry deadline counts from the last progress also while this call is open.
-    context.set_deadline(absl::ToChronoTime(std::min(absl::Now() + policy_.attempt_timeout,
-                                                     last_progress_ + policy_.retry_deadline)));
+    // The retry deadline counts from the last progress (or from when this data was first
+    // asked for, if later) also while this call is open.
+    const absl::Time since = std::max(last_progress_, wanted_since);
+    context.set_deadline(absl::ToChronoTime(
+        std::min(absl::Now() + policy_.attempt_timeout, since + policy_.retry_deadline)));
     in_flight_.insert(&context);
   }
   grpc::Status s = call(&context);
@@ -140,7 +142,7 @@ std::optional<grpc::Status> ServerSet::Attempt(Call call) {
 
 grpc::Status ServerSet::GetPlan(size_t server, const v1::PlanRequest& request,
                                 v1::PlanResponse* response) {
-  std::optional<grpc::Status> s = Attempt([&](grpc::ClientContext* context) {
+  std::optional<grpc::Status> s = Attempt(absl::InfinitePast(), [&](grpc::ClientContext* context) {
     return stubs_[server]->GetPlan(context, request, response);
   });
   if (!s.has_value()) return Closed();
@@ -152,10 +154,13 @@ absl::Status ServerSet::ReadSequences(const std::vector<size_t>& holders, size_t
                                       uint32_t partition, const v1::SequencesRequest& request,
                                       v1::SequencesResponse* response) {
   absl::Duration backoff = policy_.initial_backoff;
+  // A reader whose caller paused (a long evaluation step) asks again after a while: the retry
+  // deadline counts from then, not from its last success before the pause.
+  const absl::Time wanted_since = absl::Now();
   for (size_t attempt = first;; ++attempt) {
     const size_t server = holders[attempt % holders.size()];
     response->Clear();
-    std::optional<grpc::Status> s = Attempt([&](grpc::ClientContext* context) {
+    std::optional<grpc::Status> s = Attempt(wanted_since, [&](grpc::ClientContext* context) {
       return stubs_[server]->ReadSequences(context, request, response);
     });
     if (!s.has_value()) return absl::CancelledError(Closed().error_message());
@@ -167,7 +172,7 @@ absl::Status ServerSet::ReadSequences(const std::vector<size_t>& holders, size_t
     absl::Duration idle;
     {
       absl::MutexLock lock(&mu_);
-      idle = absl::Now() - last_progress_;
+      idle = absl::Now() - std::max(last_progress_, wanted_since);
       if (idle < policy_.retry_deadline) ++retries_;
     }
     if (idle >= policy_.retry_deadline) {

@@ -84,10 +84,11 @@ class ServerSet {
 
  private:
   ServerSet(std::vector<std::string> addresses, RetryPolicy policy);  // expanded already
-  // Runs `call` with a fresh context registered for cancellation; nullopt when the set is
-  // (or gets) cancelled.
+  // Runs `call` with a fresh context registered for cancellation, its deadline at most
+  // retry_deadline after max(last progress, `wanted_since`); nullopt when the set is (or gets)
+  // cancelled.
   template <typename Call>
-  std::optional<grpc::Status> Attempt(Call call);
+  std::optional<grpc::Status> Attempt(absl::Time wanted_since, Call call);
 
   const std::vector<std::string> addresses_;
   const RetryPolicy policy_;

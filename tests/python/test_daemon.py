@@ -217,6 +217,24 @@ def test_python_next_gives_up_on_a_hung_server_within_its_retry_deadline(
     reader.close()
 
 
+def test_a_reader_paused_longer_than_its_retry_deadline_continues(shardstream_bin, catalog,
+                                                                 servers):
+    """The retry deadline counts time waiting for the server, not the caller's pauses (a long
+    evaluation between steps)."""
+    server = frozen_server(shardstream_bin, catalog, servers)
+    plan = dict(tokenizer="gpt2", seq_len=1024, batch_size=8, seed=5)  # 8K tokens a batch
+    reader = shardstream.Reader(server.address, retry_deadline=1, prefetch_batches=1, **plan)
+    first = take(reader, 2)
+    time.sleep(2.5)
+    # Beyond what was prefetched (two windows of ~256K tokens): new requests after the pause.
+    rest = take(reader, 100)
+    want = [b["tokens"] for b in stream_jsonl(
+        catalog, "--tokenizer", "gpt2", "--seq-len", "1024", "--batch-size", "8", "--seed", "5",
+        "--max-batches", "102")[0]]
+    assert [b.tokens.tolist() for b in first + rest] == want
+    reader.close()
+
+
 def test_python_next_raises_keyboard_interrupt_on_a_hung_server(shardstream_bin, catalog,
                                                                 servers):
     """Finding: with the server SIGSTOPped, SIGINT did nothing. Now next() raises
