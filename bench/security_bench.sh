@@ -54,6 +54,7 @@ rate() {  # tokens/s of one Reader run against server NAME
     awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
            printf "%.0f\n", f["tokens"] / f["seconds"] }'
 }
+for name in plain tls mtls; do rate "$name" > /dev/null; done  # warm the page and block caches
 tls_ratios=()
 mtls_ratios=()
 for r in $(seq "$REPEATS"); do

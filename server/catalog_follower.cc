@@ -8,11 +8,13 @@
 namespace shardstream {
 namespace {
 
-// What changes whenever RocksDB writes: every file's name, size and modification time.
+// What changes whenever RocksDB writes: every file's name, size and modification time (not
+// its info logs, which instances may write without changing the data).
 std::string FilesOf(const std::string& dir) {
   std::string out;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind("LOG", 0) == 0) continue;  // LOG, LOG.old.*
     std::error_code e;
     const auto size = entry.file_size(e);
     const auto time = entry.last_write_time(e).time_since_epoch().count();
