@@ -1,30 +1,25 @@
 #include "client/channel.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/loopback.h"
+#include "common/pem_file.h"
 #include "common/watched_file.h"
 
 namespace shardstream {
 namespace {
 
+// A PEM file of the client's TLS settings; `what` names it in the error.
 absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read the ", what, " ", path));
+  absl::StatusOr<std::string> pem = ReadPemFile(path);
+  if (!pem.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the ", what, " ", pem.status().message()));
   }
-  if (text.str().find("-----BEGIN") == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the ", what, " ", path, " is not a PEM file (or cannot be read)"));
-  }
-  return text.str();
+  return pem;
 }
 
 // The token of a token file: its first non-empty line, trimmed.

@@ -5,27 +5,21 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/loopback.h"
+#include "common/pem_file.h"
 
 namespace shardstream {
 namespace {
 
 absl::Status CheckPem(const std::string& path, const char* flag) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().find("-----BEGIN") == std::string::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--", flag, " ", path, ": not a readable PEM file"));
-  }
-  return absl::OkStatus();
+  absl::StatusOr<std::string> pem = ReadPemFile(path);
+  if (pem.ok()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", pem.status().message()));
 }
 
 // Compares in time that depends on the lengths only, not on where the bytes differ.
