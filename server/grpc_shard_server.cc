@@ -56,7 +56,7 @@ absl::Status ShardServerOptions::Validate() const {
   if (keepalive_time < absl::Seconds(1) || keepalive_timeout < absl::Seconds(1)) {
     return absl::InvalidArgumentError("keepalive times must be at least 1 s");
   }
-  if (absl::Status s = security.Validate(listen); !s.ok()) return s;
+  // `security` is checked (its files read) once, where the credentials are made.
   return limits.Validate();
 }
 
@@ -138,7 +138,11 @@ class ShardServer::Service final : public v1::ShardService::Service {
         "GetInfo", server_->logic(),
         [](ShardServiceLogic* logic, const v1::GetInfoRequest&) { return logic->GetInfo(); },
         *request, response);
-    for (const std::string& v : server_->PreviousVersions()) response->add_previous_versions(v);
+    if (s.ok()) {
+      for (const auto& older : server_->OlderVersions()) {
+        response->add_previous_versions(older->catalog().version().ToHex());
+      }
+    }
     return s;
   }
 
@@ -343,13 +347,11 @@ std::shared_ptr<ShardServiceLogic> ShardServer::LogicFor(
   return current_;
 }
 
-std::vector<std::string> ShardServer::PreviousVersions() const {
+std::vector<std::shared_ptr<ShardServiceLogic>> ShardServer::OlderVersions() const {
   absl::MutexLock lock(&versions_mu_);
-  std::vector<std::string> out;
-  for (const auto& weak : retired_) {
-    if (auto logic = weak.lock(); logic != nullptr) {
-      out.push_back(logic->catalog().version().ToHex());
-    }
+  std::vector<std::shared_ptr<ShardServiceLogic>> out;
+  for (auto it = retired_.rbegin(); it != retired_.rend(); ++it) {  // newest first
+    if (auto logic = it->lock()) out.push_back(std::move(logic));
   }
   return out;
 }
@@ -380,18 +382,10 @@ void ShardServer::Serve(std::shared_ptr<const Catalog> catalog) {
 }
 
 ScrapedValues ShardServer::Scrape() const {
+  std::vector<std::shared_ptr<ShardServiceLogic>> open = OlderVersions();
+  if (std::shared_ptr<ShardServiceLogic> current = logic()) open.push_back(std::move(current));
   ScrapedValues v;
-  absl::MutexLock lock(&versions_mu_);
-  std::set<const ShardServiceLogic*> open;
-  if (current_ != nullptr) open.insert(current_.get());
-  std::vector<std::shared_ptr<ShardServiceLogic>> alive;
-  for (const auto& weak : retired_) {
-    if (auto logic = weak.lock()) {
-      open.insert(logic.get());
-      alive.push_back(std::move(logic));
-    }
-  }
-  for (const ShardServiceLogic* logic : open) {
+  for (const auto& logic : open) {
     v.plans_cached += logic->plans_cached();
     const BlockCacheCounts counts = logic->catalog().block_cache_counts();
     v.block_cache_hits += counts.hits;
@@ -440,14 +434,14 @@ absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::StartPreparing(
   ShardServer* self = server.get();
   server->options_ = options;
   server->slots_ = std::make_shared<StreamSlots>(options.limits.max_streams);
-  server->metrics_.SetScraper([self] { return self->Scrape(); });
-  if (!options.metrics_listen.empty()) {
-    if (absl::Status s = server->metrics_.Expose(options.metrics_listen); !s.ok()) return s;
-  }
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = MakeServerCredentials(
       options.security, options.listen, [self] { self->metrics_.Unauthenticated(); });
   if (!credentials.ok()) return credentials.status();
   server->credentials_ = std::move(*credentials);
+  server->metrics_.SetScraper([self] { return self->Scrape(); });
+  if (!options.metrics_listen.empty()) {
+    if (absl::Status s = server->metrics_.Expose(options.metrics_listen); !s.ok()) return s;
+  }
   server->readers_ = std::make_unique<ReaderSessions>(options.reader_idle);
   server->stalls_ = std::make_unique<StallWatch>(options.write_timeout, &server->metrics_,
                                                  [self] { self->readers_->Reap(absl::Now()); });

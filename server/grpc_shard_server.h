@@ -36,7 +36,9 @@ struct ShardServerOptions {
   // 0: gRPC's default.
   int threads = 0;
   ServerLimits limits;
-  ServerSecurity security;  // TLS, mTLS, bearer tokens; default: plaintext, no token
+  // TLS, mTLS, bearer tokens; default: plaintext, no token. Checked by StartPreparing (which
+  // reads its files once, making the credentials), not by Validate().
+  ServerSecurity security;
   // A plaintext port serving only the gRPC health service (Kubernetes' gRPC probes cannot do
   // TLS or send tokens). Empty: none.
   std::string health_listen;
@@ -110,8 +112,8 @@ class ShardServer {
   // The logic that holds a ReadSequences request's part version: the current one, else a
   // kept older one; the current one when none does (it explains the mismatch).
   std::shared_ptr<ShardServiceLogic> LogicFor(const v1::SequencesRequest& request) const;
-  // Versions older than the current one that are still open.
-  std::vector<std::string> PreviousVersions() const;
+  // The logics of versions older than the current one that are still open, newest first.
+  std::vector<std::shared_ptr<ShardServiceLogic>> OlderVersions() const;
   ScrapedValues Scrape() const;
   void SetHealth(bool serving);
 

@@ -41,15 +41,8 @@ prometheus::MetricFamily Single(const char* name, const char* help, prometheus::
   return family;
 }
 
-std::string CodeName(absl::StatusCode code) {
-  // absl's names are gRPC's in another spelling ("kNotFound" → "NOT_FOUND").
-  std::string out;
-  for (char c : absl::StatusCodeToString(code)) {
-    if (c == ' ') c = '_';
-    out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  }
-  return out;
-}
+// gRPC's spelling of a code ("NOT_FOUND"), the metrics' label value.
+std::string CodeName(absl::StatusCode code) { return absl::StatusCodeToString(code); }
 
 }  // namespace
 
