@@ -22,6 +22,16 @@ absl::Status CheckPem(const std::string& path, const char* flag) {
   return absl::InvalidArgumentError(absl::StrCat("--", flag, " ", pem.status().message()));
 }
 
+// The tokens of a token file: its lines, trimmed, without blank lines and '#' comments.
+std::vector<absl::string_view> TokensOf(absl::string_view text) {
+  std::vector<absl::string_view> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (!line.empty() && line.front() != '#') out.push_back(line);
+  }
+  return out;
+}
+
 // Compares in time that depends on the lengths only, not on where the bytes differ.
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   const size_t n = std::max(a.size(), b.size());
@@ -102,11 +112,15 @@ absl::Status ServerSecurity::Validate(const std::string& listen) const {
     }
   }
   if (!auth_token_file.empty()) {
-    BearerTokens tokens(auth_token_file);
-    absl::Status s = tokens.Check("");
-    if (absl::IsUnauthenticated(s) && absl::StrContains(s.message(), "no token")) {
+    absl::StatusOr<std::shared_ptr<const std::string>> text =
+        WatchedFile(auth_token_file).Contents();
+    if (!text.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--auth-token-file ", auth_token_file, ": ", s.message()));
+          absl::StrCat("--auth-token-file ", auth_token_file, ": ", text.status().message()));
+    }
+    if (TokensOf(**text).empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--auth-token-file ", auth_token_file, ": holds no token (one per line)"));
     }
   }
   return absl::OkStatus();
@@ -118,14 +132,12 @@ absl::Status BearerTokens::Check(absl::string_view presented) {
     return absl::UnauthenticatedError(
         "the server cannot read its token file: no token is accepted (tell its operator)");
   }
-  bool accepted = false, any = false;
-  for (absl::string_view line : absl::StrSplit(**text, '\n')) {
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty() || line.front() == '#') continue;
-    any = true;
-    accepted |= ConstantTimeEquals(line, presented);  // no early exit
+  const std::vector<absl::string_view> tokens = TokensOf(**text);
+  bool accepted = false;
+  for (absl::string_view token : tokens) {
+    accepted |= ConstantTimeEquals(token, presented);  // no early exit
   }
-  if (!any) {
+  if (tokens.empty()) {
     return absl::UnauthenticatedError(
         "the server's token file holds no token: no token is accepted (tell its operator)");
   }
