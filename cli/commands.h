@@ -20,6 +20,8 @@ int RunHealthCommand(const std::vector<std::string>& args);
 int RunTrainTokenizerCommand(const std::vector<std::string>& args);
 int RunEncodeCommand(const std::vector<std::string>& args);
 int RunDecodeCommand(const std::vector<std::string>& args);
+int RunDedupCommand(const std::vector<std::string>& args);
+int RunReportCommand(const std::vector<std::string>& args);
 
 }  // namespace shardstream::cli
 

@@ -26,7 +26,10 @@ std::string DescribeEntry(const std::string& family, std::string_view key, std::
       text = "<unparsable>";
     }
   };
-  if (family == schema::kMetaFamily) {
+  if (family == schema::kMetaFamily && key == schema::kNearDedupKey) {
+    key_text = std::string(key);
+    print(v1::NearDedupRecord());
+  } else if (family == schema::kMetaFamily) {
     key_text = std::string(key);
     print(v1::DatasetMeta());
   } else if (family == schema::kFilesFamily) {
@@ -55,6 +58,15 @@ std::string DescribeEntry(const std::string& family, std::string_view key, std::
   } else if (family == schema::kTokensFamily) {
     key_text = absl::StrCat(Hash128::FromBytes(key).ToHex(), "/", LoadBigEndian64(key.substr(16)));
     text = absl::StrCat(value.size(), " bytes xxh3 ", HashBytes(value).ToHex());
+  } else if (family == schema::kMinHashFilesFamily) {
+    key_text = absl::StrCat(schema::FileIdFromKey(key));
+    print(v1::MinHashFile());
+  } else if (family == schema::kMinHashFamily) {
+    key_text = absl::StrCat(schema::DocIdFromKey(key));
+    text = absl::StrCat(value.size(), " bytes xxh3 ", HashBytes(value).ToHex());
+  } else if (family == schema::kNearDupsFamily) {
+    key_text = absl::StrCat(schema::DocIdFromKey(key));
+    print(v1::NearDuplicate());
   } else {
     key_text = absl::StrCat(Hash128::FromBytes(key).ToHex(), "/", schema::DocIdFromDedupKey(key));
   }
@@ -67,19 +79,21 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   std::string db;
   std::vector<std::string> families;
   FlagParser flags(
-      "shardstream dump --db DIR [--family meta files docs dedup tokenizers token_files tokens]",
+      "shardstream dump --db DIR [--family meta files docs dedup tokenizers token_files tokens "
+      "minhash_files minhash near_dups]",
       "Prints every catalog record, one per line, in key order: for debugging, and\n"
       "to compare two catalogs with diff.");
   flags.AddString("db", &db, "catalog directory");
   flags.AddList("family", &families,
-                "column families to print (default: all but tokens, which prints a hash per "
-                "document)");
+                "column families to print (default: all but tokens and minhash, which print a "
+                "hash per document)");
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "dump")) return *exit_status;
   if (families.empty()) {
     families = {catalog_schema::kMetaFamily,       catalog_schema::kFilesFamily,
                 catalog_schema::kDocsFamily,       catalog_schema::kDedupFamily,
-                catalog_schema::kTokenizersFamily, catalog_schema::kTokenFilesFamily};
+                catalog_schema::kTokenizersFamily, catalog_schema::kTokenFilesFamily,
+                catalog_schema::kMinHashFilesFamily, catalog_schema::kNearDupsFamily};
   }
   CatalogOptions options;
   options.read_only = true;

@@ -165,7 +165,9 @@ int RunStreamCommand(const std::vector<std::string>& args) {
   flags.AddInt("max-batches", &max_batches, "stop after this many batches (0: no limit)");
   flags.AddString("resume", &resume, "continue after this cursor");
   flags.AddBool("no-dedup", &no_dedup, "keep duplicate documents");
-  flags.AddString("filter", &filter, "document filter preset: none, codeparrot-clean");
+  flags.AddString("filter", &filter,
+                  "document filter preset: none, codeparrot-clean, near-dedup (after "
+                  "`shardstream dedup`), codeparrot-clean-near-dedup");
   flags.AddBool("doc-boundaries", &doc_boundaries, "report where documents start in each row");
   flags.AddString("format", &format, "jsonl (default off a TTY), text (default on a TTY), npy");
   flags.AddString("out", &out_path, "write to this file instead of stdout (required for npy)");

@@ -16,6 +16,7 @@
 #include "common/tokenizer.h"
 #include "server/bpe_trainer.h"
 #include "server/catalog.h"
+#include "server/cleaning_rules.h"
 #include "server/indexed_documents.h"
 #include "server/catalog_plan.h"
 
@@ -206,6 +207,12 @@ int RunTrainTokenizerCommand(const std::vector<std::string>& args) {
     return Fail("train-tokenizer", s.message(), kExitUsage);
   if (absl::Status s = filters.Validate(); !s.ok())
     return Fail("train-tokenizer", s.message(), kExitUsage);
+  if (FindFilterPreset(filters.preset)->near_dedup) {
+    return Fail("train-tokenizer",
+                "train-tokenizer samples without near-dedup; use --filter none or "
+                "codeparrot-clean",
+                kExitUsage);
+  }
   if (jobs < 1) return Fail("train-tokenizer", "--jobs must be at least 1", kExitUsage);
 
   CatalogOptions catalog_options;

@@ -104,6 +104,11 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   // little more than the document it wants.
   tokens.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
 
+  // Signatures: random 16-bit minima (incompressible), read by id when clustering.
+  rocksdb::ColumnFamilyOptions minhash = base;
+  minhash.compression = rocksdb::kNoCompression;
+  minhash.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
+
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, base},
       {schema::kMetaFamily, base},
@@ -112,7 +117,10 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
       {schema::kDedupFamily, dedup},
       {schema::kTokenizersFamily, base},
       {schema::kTokenFilesFamily, base},
-      {schema::kTokensFamily, tokens}};
+      {schema::kTokensFamily, tokens},
+      {schema::kMinHashFilesFamily, base},
+      {schema::kMinHashFamily, minhash},
+      {schema::kNearDupsFamily, base}};
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = options.create_if_missing;
@@ -120,6 +128,17 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   db_options.keep_log_file_num = 3;
   db_options.max_log_file_size = 1 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  if (exists && options.read_only) {
+    // A read-only open cannot create families: those a catalog from before them lacks stay
+    // closed (nullptr), and read as empty.
+    std::vector<std::string> present;
+    RETURN_IF_ERROR(FromRocksDb(rocksdb::DB::ListColumnFamilies(db_options, dir, &present),
+                                absl::StrCat("open catalog ", dir)));
+    std::erase_if(families, [&](const rocksdb::ColumnFamilyDescriptor& f) {
+      return std::find(present.begin(), present.end(), f.name) == present.end();
+    });
+  }
 
   auto catalog = std::unique_ptr<Catalog>(new Catalog());
   if (options.statistics) {
@@ -136,13 +155,30 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
           : rocksdb::DB::Open(db_options, dir, families, &catalog->handles_, &db);
   RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("open catalog ", dir)));
   catalog->db_.reset(db);
-  catalog->meta_cf_ = catalog->handles_[1];
-  catalog->files_cf_ = catalog->handles_[2];
-  catalog->docs_cf_ = catalog->handles_[3];
-  catalog->dedup_cf_ = catalog->handles_[4];
-  catalog->tokenizers_cf_ = catalog->handles_[5];
-  catalog->token_files_cf_ = catalog->handles_[6];
-  catalog->tokens_cf_ = catalog->handles_[7];
+  auto handle = [&](std::string_view name) -> rocksdb::ColumnFamilyHandle* {
+    for (rocksdb::ColumnFamilyHandle* h : catalog->handles_) {
+      if (h->GetName() == name) return h;
+    }
+    return nullptr;
+  };
+  catalog->meta_cf_ = handle(schema::kMetaFamily);
+  catalog->files_cf_ = handle(schema::kFilesFamily);
+  catalog->docs_cf_ = handle(schema::kDocsFamily);
+  catalog->dedup_cf_ = handle(schema::kDedupFamily);
+  catalog->tokenizers_cf_ = handle(schema::kTokenizersFamily);
+  catalog->token_files_cf_ = handle(schema::kTokenFilesFamily);
+  catalog->tokens_cf_ = handle(schema::kTokensFamily);
+  catalog->minhash_files_cf_ = handle(schema::kMinHashFilesFamily);
+  catalog->minhash_cf_ = handle(schema::kMinHashFamily);
+  catalog->near_dups_cf_ = handle(schema::kNearDupsFamily);
+  if (catalog->meta_cf_ == nullptr || catalog->files_cf_ == nullptr ||
+      catalog->docs_cf_ == nullptr || catalog->dedup_cf_ == nullptr ||
+      catalog->tokenizers_cf_ == nullptr || catalog->token_files_cf_ == nullptr ||
+      catalog->tokens_cf_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("catalog ", dir, " lacks column families of schema version ",
+                     schema::kSchemaVersion, "; re-index into a new --db directory"));
+  }
   catalog->tokens_options_ = std::make_unique<rocksdb::Options>(db_options, tokens);
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
@@ -191,6 +227,9 @@ rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
   if (name == schema::kTokenizersFamily) return tokenizers_cf_;
   if (name == schema::kTokenFilesFamily) return token_files_cf_;
   if (name == schema::kTokensFamily) return tokens_cf_;
+  if (name == schema::kMinHashFilesFamily) return minhash_files_cf_;
+  if (name == schema::kMinHashFamily) return minhash_cf_;
+  if (name == schema::kNearDupsFamily) return near_dups_cf_;
   return nullptr;
 }
 
@@ -503,6 +542,10 @@ absl::Status Catalog::ForEachEntry(
     std::string_view family,
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
   rocksdb::ColumnFamilyHandle* handle = Family(family);
+  if (handle == nullptr && (family == schema::kMinHashFilesFamily ||
+                            family == schema::kMinHashFamily || family == schema::kNearDupsFamily)) {
+    return absl::OkStatus();  // an older catalog opened read-only: empty
+  }
   if (handle == nullptr) {
     return absl::InvalidArgumentError(
         absl::StrCat("no column family \"", std::string(family), "\""));

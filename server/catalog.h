@@ -151,7 +151,8 @@ class Catalog {
                                 const std::map<uint32_t, v1::FileRecord>& files);
 
  private:
-  friend class TokenStore;  // keeps the token families (token_store.h)
+  friend class TokenStore;    // keeps the token families (token_store.h)
+  friend class NearDupStore;  // keeps the near-dedup families (near_dup_store.h)
   Catalog() = default;
   absl::Status Load();
   // A file record to write (`record`) or delete (no `record`) in a commit.
@@ -171,7 +172,7 @@ class Catalog {
   bool read_only_ = false;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // with CatalogOptions::statistics
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; meta, files, docs, dedup
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; bound to the members by name
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
@@ -179,6 +180,10 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* tokenizers_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* token_files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* tokens_cf_ = nullptr;
+  // nullptr in a catalog from before near-dedup opened read-only (reads as "never ran").
+  rocksdb::ColumnFamilyHandle* minhash_files_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* minhash_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* near_dups_cf_ = nullptr;
   std::unique_ptr<rocksdb::Options> tokens_options_;  // for SST files ingested into tokens
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "server/cleaning_rules.h"
+#include "server/near_dup_store.h"
 
 namespace shardstream {
 
@@ -21,7 +22,7 @@ absl::Status DocFilters::Validate() const {
   return absl::OkStatus();
 }
 
-Hash128 DocFilters::Fingerprint() const {
+Hash128 DocFilters::Fingerprint(const Hash128* near_dedup) const {
   Hasher128 h;
   h.UpdateString("shardstream.filters.v2");
   h.UpdateU64(dedup);
@@ -34,6 +35,8 @@ Hash128 DocFilters::Fingerprint() const {
       h.UpdateString(rule->name);
       h.UpdateString(rule->definition);
     }
+    // Only presets with near_dedup hash it, so the other fingerprints stay what they were.
+    if (p->near_dedup && near_dedup != nullptr) h.UpdateHash(*near_dedup);
   }
   return h.Digest();
 }
@@ -75,14 +78,30 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   if (catalog->meta().next_doc_id() > UINT32_MAX) {
     return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
   }
+  const FilterPreset& preset = *FindFilterPreset(spec.filters.preset);
+  // Near duplicates to drop: from a clustering of the catalog as it is.
+  absl::flat_hash_set<uint64_t> near_duplicates;
+  Hash128 near_dedup;
+  if (preset.near_dedup) {
+    const NearDupStore near_store(catalog);
+    ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> record, near_store.Record());
+    ASSIGN_OR_RETURN(NearDedupState state, near_store.State());
+    if (state != NearDedupState::kCurrent) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "filter \"", preset.name, "\" needs near duplicates of the catalog as it is, and its "
+          "near-dedup is ", NearDedupStateName(state), "; run `shardstream dedup` first"));
+    }
+    near_dedup = NearDedupFingerprint(*record);
+    RETURN_IF_ERROR(near_store.ForEachNearDuplicate(
+        [&](uint64_t doc_id, const v1::NearDuplicate&) { near_duplicates.insert(doc_id); }));
+  }
   auto plan = std::shared_ptr<CatalogPlan>(new CatalogPlan());
   plan->catalog_ = catalog;
   plan->tokenizer_ = tokenizer;
-  plan->filters_ = spec.filters.Fingerprint();
+  plan->filters_ = spec.filters.Fingerprint(preset.near_dedup ? &near_dedup : nullptr);
   plan->seq_len_ = spec.seq_len;
   plan->held_ = catalog->owned_partitions();
   plan->partitions_ = catalog->partitions();
-  const FilterPreset& preset = *FindFilterPreset(spec.filters.preset);
 
   for (const PartFiles& part : catalog->Parts()) {
     std::vector<uint32_t> ids, counts;
@@ -103,6 +122,7 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
             const bool first_copy = seen.insert({doc.hash_hi(), doc.hash_lo()}).second;
             if (spec.filters.dedup && !first_copy) return true;
             if (preset.Drops(doc.quality())) return true;
+            if (near_duplicates.contains(id)) return true;
             ids.push_back(static_cast<uint32_t>(id));
             counts.push_back(tf.token_counts(static_cast<int>(id - file->first_doc_id())));
             return true;

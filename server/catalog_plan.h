@@ -31,8 +31,9 @@ struct DocFilters {
   std::string preset = "none";  // a FilterPresets() name (cleaning_rules.h)
 
   absl::Status Validate() const;  // INVALID_ARGUMENT for an unknown preset
-  // Covers dedup and the preset's name, version and every rule's definition.
-  Hash128 Fingerprint() const;
+  // Covers dedup and the preset's name, version and every rule's definition; for a preset with
+  // near_dedup, also `near_dedup` (NearDedupFingerprint of the catalog's clustering).
+  Hash128 Fingerprint(const Hash128* near_dedup = nullptr) const;
   // For a whole-catalog sample (train-tokenizer): duplicates catalog-wide (duplicate_of).
   bool Keeps(const v1::DocRecord& doc) const;
 };
@@ -85,7 +86,8 @@ class PartPlan {
 class CatalogPlan {
  public:
   // NOT_FOUND for an unknown tokenizer; FAILED_PRECONDITION when its store is incomplete (with
-  // its progress); INVALID_ARGUMENT for a bad spec.
+  // its progress), or when the filter drops near duplicates and the catalog's clustering is
+  // missing or stale; INVALID_ARGUMENT for a bad spec.
   static absl::StatusOr<std::shared_ptr<const CatalogPlan>> Build(const Catalog* catalog,
                                                                   const PartPlanSpec& spec);
 

@@ -10,6 +10,11 @@
 //   token_files  tokenizer fingerprint (16) + file id (4)           -> v1::TokenizedFile
 //   tokens       tokenizer fingerprint (16) + doc id (8)            -> the document's token ids,
 //                little-endian, TokenizerRecord.token_bytes each (no EOS)
+//   minhash_files  file id (4)                                      -> v1::MinHashFile
+//   minhash        doc id (8)                                       -> the document's MinHash
+//                  signature: MinHashFile's permutations × uint16, little-endian
+//   near_dups      doc id (8)                                       -> v1::NearDuplicate
+//   meta "near_dedup"                                               -> v1::NearDedupRecord
 //
 // Big-endian numbers make keys sort numerically, so a file's documents are one contiguous key
 // range of `docs` and the copies of one text are one contiguous, id-ordered range of `dedup`
@@ -24,8 +29,13 @@
 //  * DatasetMeta.version_* is the fingerprint of the files present;
 //  * FileRecord.partition = PartitionOfPath(path, DatasetMeta.partitions) (common/part_key.h),
 //    and every file's partition is among DatasetMeta.owned_partitions (when that is set).
+//  * `near_dups` and meta/near_dedup describe one clustering: a run deletes the record first
+//    and writes it last (near_dup_store.h).
 // Partitions and sources are record fields, not keys: catalogs written before them read as
 // P = 1, source "default", with the same keys.
+//
+// The near-dedup families came after version 1 was first written: catalogs without them read as
+// "dedup never ran" (Catalog::Open creates them when writing, skips them read-only).
 //
 // Column family names and kSchemaVersion are persisted: never rename or renumber. A change to
 // the layout bumps kSchemaVersion; Catalog::Open refuses catalogs of another version.
@@ -51,7 +61,12 @@ inline constexpr char kTokenizersFamily[] = "tokenizers";
 inline constexpr char kTokenFilesFamily[] = "token_files";
 inline constexpr char kTokensFamily[] = "tokens";
 
+inline constexpr char kMinHashFilesFamily[] = "minhash_files";
+inline constexpr char kMinHashFamily[] = "minhash";
+inline constexpr char kNearDupsFamily[] = "near_dups";
+
 inline constexpr char kDatasetKey[] = "dataset";
+inline constexpr char kNearDedupKey[] = "near_dedup";
 
 inline std::string FileKey(uint32_t file_id) {
   std::string key;

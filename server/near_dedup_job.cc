@@ -1,0 +1,372 @@
+#include "server/near_dedup_job.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/corpus_file_reader.h"
+#include "common/ordered_parallel.h"
+#include "common/status_macros.h"
+#include "server/indexed_documents.h"
+#include "server/near_dup_clustering.h"
+#include "server/near_dup_store.h"
+
+namespace shardstream {
+namespace {
+
+constexpr size_t kLargestClusters = 20;
+constexpr size_t kClusterMembersKept = 5;
+constexpr size_t kWriteChunk = 10000;
+constexpr uint32_t kNoDoc = UINT32_MAX;
+
+// The part of any document, by id.
+class PartOfDoc {
+ public:
+  explicit PartOfDoc(const Catalog& catalog) {
+    for (const auto& [id, file] : catalog.files()) {
+      if (file.num_docs() > 0) ranges_.push_back({file.first_doc_id(), &file});
+    }
+    std::sort(ranges_.begin(), ranges_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  // nullopt for an id no file holds.
+  std::optional<PartKey> operator()(uint64_t doc_id) const {
+    auto it = std::upper_bound(ranges_.begin(), ranges_.end(), doc_id,
+                               [](uint64_t id, const auto& r) { return id < r.first; });
+    if (it == ranges_.begin()) return std::nullopt;
+    --it;
+    if (doc_id >= it->first + it->second->num_docs()) return std::nullopt;
+    return PartOf(*it->second);
+  }
+
+ private:
+  std::vector<std::pair<uint64_t, const v1::FileRecord*>> ranges_;
+};
+
+std::string PackSignature(const std::vector<uint16_t>& signature) {
+  std::string out(signature.size() * 2, '\0');
+  for (size_t i = 0; i < signature.size(); ++i) {
+    out[2 * i] = static_cast<char>(signature[i] & 0xff);
+    out[2 * i + 1] = static_cast<char>(signature[i] >> 8);
+  }
+  return out;
+}
+
+absl::Status UnpackSignature(std::string_view packed, uint32_t permutations,
+                             std::vector<uint16_t>* out) {
+  if (packed.size() != size_t{permutations} * 2) {
+    return absl::DataLossError(absl::StrCat("a signature of ", packed.size(), " bytes; expected ",
+                                            permutations * 2, " (run `shardstream dedup`)"));
+  }
+  out->resize(permutations);
+  for (uint32_t i = 0; i < permutations; ++i) {
+    (*out)[i] = static_cast<uint16_t>(static_cast<unsigned char>(packed[2 * i]) |
+                                      (static_cast<unsigned char>(packed[2 * i + 1]) << 8));
+  }
+  return absl::OkStatus();
+}
+
+struct FileSignatures {
+  absl::Status status;
+  v1::MinHashFile record;
+  std::vector<std::pair<uint64_t, std::string>> signatures;
+  uint64_t text_bytes = 0;
+  uint64_t docs = 0;
+};
+
+}  // namespace
+
+absl::Status NearDedupOptions::Validate() const {
+  RETURN_IF_ERROR(minhash.Validate());
+  if (!(threshold > 0 && threshold <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--threshold must be in (0, 1], got ", threshold));
+  }
+  if (jobs < 1 || jobs > 256) {
+    return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [1, 256], got ", jobs));
+  }
+  if (memory_bytes < (size_t{1} << 20)) {
+    return absl::InvalidArgumentError("--memory-mib must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
+NearDedupJob::NearDedupJob(Catalog* catalog, NearDedupOptions options)
+    : catalog_(catalog), options_(std::move(options)) {}
+
+NearDedupProgress NearDedupJob::progress() const {
+  NearDedupProgress p;
+  p.clustering = clustering_.load();
+  p.files_total = files_total_.load();
+  p.files_done = files_done_.load();
+  p.docs = docs_.load();
+  p.text_bytes = text_bytes_.load();
+  p.bands_total = bands_total_.load();
+  p.bands_done = bands_done_.load();
+  return p;
+}
+
+absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
+  NearDupStore store(catalog_);
+  const Hash128 params = options_.minhash.Fingerprint();
+  ASSIGN_OR_RETURN(auto done, store.SignedFiles());
+  std::vector<const v1::FileRecord*> work;
+  std::vector<const v1::MinHashFile*> replaces;
+  for (const auto& [id, file] : catalog_->files()) {
+    auto it = done.find(id);
+    const bool current = it != done.end() && IsCurrent(it->second, file, params);
+    if (current) ++summary->files_unchanged;
+    if (current || file.num_docs() == 0) continue;
+    work.push_back(&file);
+    replaces.push_back(it == done.end() ? nullptr : &it->second);
+  }
+  for (const auto& [id, signed_file] : done) {
+    if (catalog_->files().count(id) == 0) {
+      RETURN_IF_ERROR(store.DropFile(signed_file));
+      ++summary->files_dropped;
+    }
+  }
+  // In catalog order, like tokenize: an interrupted run has signed a prefix.
+  std::vector<size_t> order(work.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return work[a]->first_doc_id() < work[b]->first_doc_id();
+  });
+  files_total_.store(work.size());
+  const PartOfDoc part_of(*catalog_);
+  auto make_worker = [&] {
+    CorpusFileReaderOptions reader_options;
+    reader_options.text_field = catalog_->meta().text_field();
+    return [&, reader = std::make_shared<CorpusFileReader>(reader_options),
+            hasher = std::make_shared<MinHasher>(options_.minhash)](size_t i) {
+      const v1::FileRecord& file = *work[order[i]];
+      const PartKey part = PartOf(file);
+      FileSignatures out;
+      std::vector<uint16_t> signature;
+      out.status = ReadIndexedDocuments(
+          *catalog_, file, *reader,
+          // An exact copy of an earlier document of the same part shares its signature.
+          [&](uint64_t, const v1::DocRecord& doc) {
+            return !doc.has_duplicate_of() || part_of(doc.duplicate_of()) != part;
+          },
+          [&](uint64_t doc_id, std::string_view text) {
+            if (hasher->Sign(text, &signature)) {
+              out.signatures.emplace_back(doc_id, PackSignature(signature));
+            }
+            out.text_bytes += text.size();
+            ++out.docs;
+            docs_.fetch_add(1, std::memory_order_relaxed);
+            text_bytes_.fetch_add(text.size(), std::memory_order_relaxed);
+            return true;
+          });
+      out.record.set_file_id(file.file_id());
+      out.record.set_first_doc_id(file.first_doc_id());
+      out.record.set_num_docs(file.num_docs());
+      out.record.set_digest_hi(file.digest_hi());
+      out.record.set_digest_lo(file.digest_lo());
+      out.record.set_params_hi(params.hi);
+      out.record.set_params_lo(params.lo);
+      out.record.set_signed_docs(out.signatures.size());
+      return out;
+    };
+  };
+  return RunOrdered<FileSignatures>(
+      work.size(), options_.jobs, make_worker,
+      [&](size_t i, FileSignatures result) -> absl::Status {
+        files_done_.store(i + 1);
+        const v1::FileRecord& file = *work[order[i]];
+        if (!result.status.ok()) {
+          summary->failed.push_back({std::string(file.path()), std::string(result.status.message())});
+          return absl::OkStatus();
+        }
+        RETURN_IF_ERROR(store.CommitFile(result.record, result.signatures, replaces[order[i]]));
+        ++summary->files_signed;
+        summary->docs_signed += result.docs;
+        summary->text_bytes += result.text_bytes;
+        return absl::OkStatus();
+      });
+}
+
+absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
+  NearDupStore store(catalog_);
+  const uint32_t permutations = options_.minhash.permutations;
+  if (catalog_->meta().next_doc_id() > kNoDoc) {
+    return absl::FailedPreconditionError("dedup supports catalogs of up to 2^32 - 1 document ids");
+  }
+  // The documents to cluster, in canonical order: per part, the first copy of each text.
+  const PartOfDoc part_of(*catalog_);
+  std::vector<uint32_t> doc_of_g, source_of_g, bytes_of_g, part_starts;
+  std::vector<uint32_t> g_of_source(catalog_->meta().next_doc_id(), kNoDoc);
+  for (const PartFiles& part : catalog_->Parts()) {
+    part_starts.push_back(static_cast<uint32_t>(doc_of_g.size()));
+    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;
+    for (const v1::FileRecord* file : part.files) {
+      RETURN_IF_ERROR(catalog_->ForEachDocInRange(
+          file->first_doc_id(), file->first_doc_id() + file->num_docs(),
+          [&](uint64_t id, const v1::DocRecord& doc) {
+            if (!seen.insert({doc.hash_hi(), doc.hash_lo()}).second) return true;
+            const uint64_t source =
+                doc.has_duplicate_of() && part_of(doc.duplicate_of()) == part.key
+                    ? doc.duplicate_of()
+                    : id;
+            g_of_source[source] = static_cast<uint32_t>(doc_of_g.size());
+            doc_of_g.push_back(static_cast<uint32_t>(id));
+            source_of_g.push_back(static_cast<uint32_t>(source));
+            bytes_of_g.push_back(static_cast<uint32_t>(std::min<uint64_t>(doc.text_bytes(), kNoDoc)));
+            return true;
+          }));
+    }
+  }
+  if (part_starts.empty()) part_starts.push_back(0);
+
+  const LshBands bands = OptimalBands(options_.threshold, permutations);
+  bands_total_.store(bands.bands);
+  ClusteringInput input;
+  input.docs = static_cast<uint32_t>(doc_of_g.size());
+  input.part_starts = part_starts;
+  input.permutations = permutations;
+  input.scan = [&](const std::function<void(uint32_t, const uint16_t*)>& emit) {
+    absl::Status status;
+    std::vector<uint16_t> signature;
+    RETURN_IF_ERROR(store.ForEachSignature([&](uint64_t doc_id, std::string_view packed) {
+      if (!status.ok() || doc_id >= g_of_source.size() || g_of_source[doc_id] == kNoDoc) return;
+      status = UnpackSignature(packed, permutations, &signature);
+      if (status.ok()) emit(g_of_source[doc_id], signature.data());
+    }));
+    return status;
+  };
+  std::string packed;
+  input.read = [&](uint32_t g, std::vector<uint16_t>* out) {
+    RETURN_IF_ERROR(store.ReadSignature(source_of_g[g], &packed));
+    return UnpackSignature(packed, permutations, out);
+  };
+  ClusteringOptions cluster_options;
+  cluster_options.threshold = options_.threshold;
+  cluster_options.bands = bands;
+  cluster_options.memory_bytes = options_.memory_bytes;
+  cluster_options.progress = [&](uint32_t done) { bands_done_.store(done); };
+  ASSIGN_OR_RETURN(Clustering clustering, ClusterNearDuplicates(input, cluster_options));
+  summary->passes = clustering.passes;
+
+  // The record and the near duplicates.
+  v1::NearDedupRecord record;
+  record.set_algorithm_version(kNearDedupAlgorithmVersion);
+  record.set_permutations(permutations);
+  record.set_ngram(options_.minhash.ngram);
+  record.set_seed(options_.minhash.seed);
+  record.set_threshold(options_.threshold);
+  record.set_bands(bands.bands);
+  record.set_rows(bands.rows);
+  record.set_dataset_version_hi(catalog_->version().hi);
+  record.set_dataset_version_lo(catalog_->version().lo);
+  record.set_candidate_pairs(clustering.candidate_pairs);
+  record.set_joined_pairs(clustering.joined_pairs);
+  const std::vector<uint32_t>& root = clustering.root;
+  std::vector<uint32_t> size(root.size(), 0);
+  std::vector<uint64_t> bytes(root.size(), 0);
+  for (uint32_t g = 0; g < root.size(); ++g) {
+    ++size[root[g]];
+    if (root[g] != g) bytes[root[g]] += bytes_of_g[g];
+  }
+  // Signed documents: those the signature scan reached (a doc without words has none).
+  uint64_t signed_docs = 0;
+  RETURN_IF_ERROR(store.ForEachSignature([&](uint64_t doc_id, std::string_view) {
+    signed_docs += doc_id < g_of_source.size() && g_of_source[doc_id] != kNoDoc;
+  }));
+  record.set_signed_docs(signed_docs);
+
+  std::vector<uint32_t> roots;
+  for (uint32_t g = 0; g < root.size(); ++g) {
+    if (root[g] == g && size[g] >= 2) roots.push_back(g);
+  }
+  record.set_near_duplicate_clusters(roots.size());
+  const size_t top = std::min(kLargestClusters, roots.size());
+  std::partial_sort(roots.begin(), roots.begin() + top, roots.end(), [&](uint32_t a, uint32_t b) {
+    return size[a] != size[b] ? size[a] > size[b] : a < b;
+  });
+  roots.resize(top);
+  for (uint32_t r : roots) {
+    v1::NearDedupCluster* c = record.add_largest_clusters();
+    c->set_representative(doc_of_g[r]);
+    c->set_size(size[r]);
+    c->set_bytes(bytes[r]);
+  }
+
+  RETURN_IF_ERROR(store.BeginClustering());
+  std::vector<std::pair<uint64_t, v1::NearDuplicate>> chunk;
+  std::vector<uint16_t> a, b;
+  uint64_t near_docs = 0, near_bytes = 0;
+  for (uint32_t g = 0; g < root.size(); ++g) {
+    const uint32_t r = root[g];
+    if (r == g) continue;
+    ++near_docs;
+    near_bytes += bytes_of_g[g];
+    RETURN_IF_ERROR(input.read(g, &a));
+    RETURN_IF_ERROR(input.read(r, &b));
+    v1::NearDuplicate dup;
+    dup.set_representative(doc_of_g[r]);
+    dup.set_jaccard(static_cast<float>(EstimatedJaccard(a.data(), b.data(), permutations)));
+    chunk.emplace_back(doc_of_g[g], dup);
+    for (size_t i = 0; i < roots.size(); ++i) {
+      v1::NearDedupCluster* c = record.mutable_largest_clusters(static_cast<int>(i));
+      if (roots[i] == r && c->members_size() < static_cast<int>(kClusterMembersKept)) {
+        c->add_members(doc_of_g[g]);
+      }
+    }
+    if (chunk.size() >= kWriteChunk) {
+      RETURN_IF_ERROR(store.PutNearDuplicates(chunk));
+      chunk.clear();
+    }
+  }
+  RETURN_IF_ERROR(store.PutNearDuplicates(chunk));
+  record.set_near_duplicate_docs(near_docs);
+  record.set_near_duplicate_bytes(near_bytes);
+  RETURN_IF_ERROR(store.FinishClustering(record));
+  summary->record = std::move(record);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NearDedupSummary> NearDedupJob::Run() {
+  RETURN_IF_ERROR(options_.Validate());
+  const absl::Time start = absl::Now();
+  if (catalog_->files().empty() &&
+      catalog_->owned_partitions().size() == catalog_->partitions()) {
+    return absl::FailedPreconditionError(absl::StrCat("the catalog in ", catalog_->dir(),
+                                                      " is empty; run `shardstream index` first"));
+  }
+  NearDedupSummary summary;
+  RETURN_IF_ERROR(Sign(&summary));
+  summary.sign_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!summary.failed.empty()) {
+    summary.seconds = summary.sign_seconds;
+    return summary;
+  }
+  clustering_.store(true);
+  const absl::Time cluster_start = absl::Now();
+  NearDupStore store(catalog_);
+  ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> previous, store.Record());
+  // Nothing changed since a complete clustering with these parameters: it stands.
+  const bool unchanged = previous.has_value() && summary.files_signed == 0 &&
+                         summary.files_dropped == 0 &&
+                         previous->algorithm_version() == kNearDedupAlgorithmVersion &&
+                         previous->permutations() == options_.minhash.permutations &&
+                         previous->ngram() == options_.minhash.ngram &&
+                         previous->seed() == options_.minhash.seed &&
+                         previous->threshold() == options_.threshold &&
+                         Hash128{previous->dataset_version_hi(), previous->dataset_version_lo()} ==
+                             catalog_->version();
+  if (unchanged) {
+    summary.record = *previous;
+  } else {
+    RETURN_IF_ERROR(Cluster(&summary));
+  }
+  RETURN_IF_ERROR(catalog_->Flush());
+  summary.cluster_seconds = absl::ToDoubleSeconds(absl::Now() - cluster_start);
+  summary.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return summary;
+}
+
+}  // namespace shardstream

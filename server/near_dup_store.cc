@@ -1,0 +1,182 @@
+#include "server/near_dup_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/minhash.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+#include "server/catalog_schema.h"
+#include "server/rocksdb_status.h"
+
+namespace shardstream {
+namespace {
+
+namespace schema = catalog_schema;
+
+std::string Serialize(const google::protobuf::MessageLite& m) {
+  std::string out;
+  m.SerializeToString(&out);
+  return out;
+}
+
+// One past the largest doc key: the end of a DeleteRange over a whole family.
+std::string EndOfDocKeys() { return std::string(9, '\xff'); }
+
+}  // namespace
+
+const char* NearDedupStateName(NearDedupState state) {
+  switch (state) {
+    case NearDedupState::kNotRun:
+      return "not run";
+    case NearDedupState::kStale:
+      return "stale";
+    case NearDedupState::kCurrent:
+      return "current";
+  }
+  return "?";
+}
+
+Hash128 NearDedupFingerprint(const v1::NearDedupRecord& r) {
+  Hasher128 h;
+  h.UpdateString("shardstream.near_dedup");
+  h.UpdateU64(r.algorithm_version());
+  h.UpdateU64(r.permutations());
+  h.UpdateU64(r.ngram());
+  h.UpdateU64(r.seed());
+  h.UpdateString(absl::StrCat(r.threshold()));
+  h.UpdateU64(r.bands());
+  h.UpdateU64(r.rows());
+  return h.Digest();
+}
+
+absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> NearDupStore::SignedFiles() const {
+  std::map<uint32_t, v1::MinHashFile> out;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(catalog_->ForEachEntry(
+      schema::kMinHashFilesFamily, [&](std::string_view, std::string_view value) {
+        v1::MinHashFile f;
+        if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError("unreadable minhash_files record");
+          return;
+        }
+        out.emplace(f.file_id(), std::move(f));
+      }));
+  RETURN_IF_ERROR(parse_error);
+  return out;
+}
+
+absl::Status NearDupStore::CommitFile(
+    const v1::MinHashFile& record, const std::vector<std::pair<uint64_t, std::string>>& signatures,
+    const v1::MinHashFile* replaces) {
+  rocksdb::WriteBatch batch;
+  if (replaces != nullptr && replaces->num_docs() > 0) {
+    RETURN_IF_ERROR(FromRocksDb(
+        batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(replaces->first_doc_id()),
+                          schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
+        "stage"));
+  }
+  for (const auto& [doc_id, signature] : signatures) {
+    RETURN_IF_ERROR(
+        FromRocksDb(batch.Put(catalog_->minhash_cf_, schema::DocKey(doc_id), signature), "stage"));
+  }
+  RETURN_IF_ERROR(FromRocksDb(batch.Put(catalog_->minhash_files_cf_,
+                                        schema::FileKey(record.file_id()), Serialize(record)),
+                              "stage"));
+  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+                     absl::StrCat("commit signatures of file ", record.file_id()));
+}
+
+absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(file.first_doc_id()),
+                        schema::DocKey(file.first_doc_id() + file.num_docs())),
+      "stage"));
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.Delete(catalog_->minhash_files_cf_, schema::FileKey(file.file_id())), "stage"));
+  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+                     absl::StrCat("drop signatures of file ", file.file_id()));
+}
+
+absl::Status NearDupStore::ReadSignature(uint64_t doc_id, std::string* out) const {
+  if (catalog_->minhash_cf_ == nullptr) {
+    return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
+  }
+  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->minhash_cf_,
+                                         schema::DocKey(doc_id), out);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
+  }
+  return FromRocksDb(s, "read signature");
+}
+
+absl::Status NearDupStore::ForEachSignature(
+    const std::function<void(uint64_t doc_id, std::string_view signature)>& fn) const {
+  return catalog_->ForEachEntry(schema::kMinHashFamily,
+                                [&](std::string_view key, std::string_view value) {
+                                  fn(schema::DocIdFromKey(key), value);
+                                });
+}
+
+absl::StatusOr<std::optional<v1::NearDedupRecord>> NearDupStore::Record() const {
+  std::string value;
+  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->meta_cf_,
+                                         schema::kNearDedupKey, &value);
+  if (s.IsNotFound()) return std::optional<v1::NearDedupRecord>();
+  RETURN_IF_ERROR(FromRocksDb(s, "read near-dedup record"));
+  v1::NearDedupRecord record;
+  if (!record.ParseFromString(value)) {
+    return absl::DataLossError("unreadable near-dedup record");
+  }
+  return std::optional<v1::NearDedupRecord>(std::move(record));
+}
+
+absl::StatusOr<NearDedupState> NearDupStore::State() const {
+  ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> record, Record());
+  if (!record.has_value()) return NearDedupState::kNotRun;
+  const Hash128 clustered{record->dataset_version_hi(), record->dataset_version_lo()};
+  return clustered == catalog_->version() ? NearDedupState::kCurrent : NearDedupState::kStale;
+}
+
+absl::Status NearDupStore::BeginClustering() {
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(FromRocksDb(batch.Delete(catalog_->meta_cf_, schema::kNearDedupKey), "stage"));
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.DeleteRange(catalog_->near_dups_cf_, std::string(), EndOfDocKeys()), "stage"));
+  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+                     "clear the previous clustering");
+}
+
+absl::Status NearDupStore::PutNearDuplicates(
+    const std::vector<std::pair<uint64_t, v1::NearDuplicate>>& dups) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [doc_id, dup] : dups) {
+    RETURN_IF_ERROR(FromRocksDb(
+        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), Serialize(dup)), "stage"));
+  }
+  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+                     "write near duplicates");
+}
+
+absl::Status NearDupStore::FinishClustering(const v1::NearDedupRecord& record) {
+  return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->meta_cf_,
+                                        schema::kNearDedupKey, Serialize(record)),
+                     "write near-dedup record");
+}
+
+absl::Status NearDupStore::ForEachNearDuplicate(
+    const std::function<void(uint64_t doc_id, const v1::NearDuplicate& dup)>& fn) const {
+  absl::Status parse_error;
+  RETURN_IF_ERROR(catalog_->ForEachEntry(
+      schema::kNearDupsFamily, [&](std::string_view key, std::string_view value) {
+        v1::NearDuplicate dup;
+        if (!dup.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError("unreadable near_dups record");
+          return;
+        }
+        fn(schema::DocIdFromKey(key), dup);
+      }));
+  return parse_error;
+}
+
+}  // namespace shardstream
