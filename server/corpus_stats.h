@@ -62,6 +62,19 @@ struct CorpusStats {
   // The codeparrot-clean preset: unique documents no preset rule drops.
   uint64_t codeparrot_clean_docs = 0;
   uint64_t codeparrot_clean_bytes = 0;
+  // Near duplicates (`shardstream dedup`), from its last complete clustering.
+  struct NearDedup {
+    std::string state = "not run";  // NearDedupStateName: "not run", "stale", "current"
+    v1::NearDedupRecord record;     // zeros when not run
+    struct Cluster {
+      std::string representative;  // DocLabel of the document kept
+      uint64_t size = 0;           // documents, the representative included
+      uint64_t bytes = 0;          // text bytes of the others
+      std::vector<std::string> members;  // DocLabel of the first few others
+    };
+    std::vector<Cluster> largest;  // most documents first
+  };
+  NearDedup near_dedup;
   // Token stores, by tokenizer name.
   std::vector<TokenStoreStatus> tokenizers;
   // Per-file records in path order; filled only with CorpusStatsOptions::per_file.
@@ -80,6 +93,10 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
 std::string CorpusStatsToJson(const CorpusStats& stats);
 // A table for people.
 std::string CorpusStatsToTable(const CorpusStats& stats);
+
+// How a person finds a document: its "repo_name/path" metadata when it has them (CodeParrot),
+// else "<corpus file>:<line>".
+std::string DocLabel(const Catalog& catalog, uint64_t doc_id, const v1::DocRecord& doc);
 
 // Lowercase name of a bad-line kind, as used in stats ("invalid_json", "missing_field", ...).
 std::string BadLineKindName(v1::BadLineKind kind);
