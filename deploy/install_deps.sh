@@ -20,6 +20,9 @@ PACKAGES=(
   openssl prometheus
   # the Kubernetes manifests' tests: strict JSON-schema validation of the YAML
   python3-yaml python3-jsonschema
+  # the report's test: a real browser renders the page (headless Chromium), in a network
+  # namespace of its own (unshare, from util-linux)
+  chromium fonts-dejavu-core util-linux
   # the container image and its test (deploy/image.sh, tests/python/test_container.py): podman
   # with runc (crun fails on this cgroup setup), and mmdebstrap for a local debian base image
   podman runc mmdebstrap uidmap fuse-overlayfs

@@ -12,6 +12,29 @@
 #include "server/near_dup_store.h"
 
 namespace shardstream {
+
+std::string BucketLabel(const Histogram& h, size_t i) {
+  if (i + 1 >= h.counts.size()) return absl::StrCat(">= ", h.lower_bounds[i]);
+  if (h.lower_bounds[i] + 1 == h.lower_bounds[i + 1]) return absl::StrCat(h.lower_bounds[i]);
+  return absl::StrCat(h.lower_bounds[i], "-", h.lower_bounds[i + 1] - 1);
+}
+
+std::string Percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) return "-";
+  return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? absl::StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
+}
+
 namespace {
 
 Histogram MakeHistogram(std::vector<uint64_t> lower_bounds) {
@@ -56,32 +79,11 @@ void WriteCounts(const std::map<std::string, uint64_t>& counts, JsonWriter* w) {
   w->EndObject();
 }
 
-std::string Percent(uint64_t part, uint64_t whole) {
-  if (whole == 0) return "-";
-  return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
-}
-
-std::string HumanBytes(uint64_t bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? absl::StrCat(bytes, " B") : absl::StrFormat("%.1f %s", v, units[u]);
-}
-
 void TableHistogram(const std::string& title, const Histogram& h, uint64_t total,
                     std::string* out) {
   absl::StrAppend(out, title, "\n");
   for (size_t i = 0; i < h.counts.size(); ++i) {
-    std::string range =
-        i + 1 < h.counts.size()
-            ? (h.lower_bounds[i] + 1 == h.lower_bounds[i + 1]
-                   ? absl::StrCat(h.lower_bounds[i])
-                   : absl::StrCat(h.lower_bounds[i], "-", h.lower_bounds[i + 1] - 1))
-            : absl::StrCat(">= ", h.lower_bounds[i]);
+    const std::string range = BucketLabel(h, i);
     absl::StrAppendFormat(out, "  %-18s %12d  %7s\n", range, h.counts[i],
                           Percent(h.counts[i], total));
   }

@@ -94,6 +94,12 @@ std::string CorpusStatsToJson(const CorpusStats& stats);
 // A table for people.
 std::string CorpusStatsToTable(const CorpusStats& stats);
 
+// "12.3 MiB"; "45.6%" of `whole` ("-" when whole is 0); a histogram bucket's range ("0",
+// "1-255", ">= 1048576").
+std::string HumanBytes(uint64_t bytes);
+std::string Percent(uint64_t part, uint64_t whole);
+std::string BucketLabel(const Histogram& h, size_t i);
+
 // How a person finds a document: its "repo_name/path" metadata when it has them (CodeParrot),
 // else "<corpus file>:<line>".
 std::string DocLabel(const Catalog& catalog, uint64_t doc_id, const v1::DocRecord& doc);

@@ -1,6 +1,7 @@
 #include "server/indexed_documents.h"
 
 #include <filesystem>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -53,6 +54,35 @@ absl::Status ReadIndexedDocuments(const Catalog& catalog, const v1::FileRecord& 
         mismatch.empty() ? "" : absl::StrCat(" (", mismatch, ")"), "; run `shardstream index`"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::map<uint64_t, std::string>> ReadDocumentTexts(
+    const Catalog& catalog, const std::vector<uint64_t>& doc_ids,
+    std::vector<std::string>* errors) {
+  std::map<uint32_t, std::set<uint64_t>> by_file;
+  for (uint64_t id : doc_ids) {
+    absl::StatusOr<v1::DocRecord> doc = catalog.GetDoc(id);
+    if (absl::IsNotFound(doc.status())) continue;
+    RETURN_IF_ERROR(doc.status());
+    by_file[doc->file_id()].insert(id);
+  }
+  std::map<uint64_t, std::string> texts;
+  CorpusFileReaderOptions options;
+  options.text_field = catalog.meta().text_field();
+  CorpusFileReader reader(options);
+  for (const auto& [file_id, ids] : by_file) {
+    auto file = catalog.files().find(file_id);
+    if (file == catalog.files().end()) continue;
+    absl::Status s = ReadIndexedDocuments(
+        catalog, file->second, reader,
+        [&](uint64_t id, const v1::DocRecord&) { return ids.count(id) > 0; },
+        [&](uint64_t id, std::string_view text) {
+          texts.emplace(id, std::string(text));
+          return true;
+        });
+    if (!s.ok()) errors->push_back(std::string(s.message()));
+  }
+  return texts;
 }
 
 }  // namespace shardstream

@@ -5,6 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/status.h"
@@ -27,6 +30,13 @@ using DocumentSink = std::function<bool(uint64_t doc_id, std::string_view text)>
 absl::Status ReadIndexedDocuments(const Catalog& catalog, const v1::FileRecord& file,
                                   CorpusFileReader& reader, const DocumentSelector& select,
                                   const DocumentSink& sink);
+
+// The texts of a few documents (reports, examples): each of their files read once, up to its
+// last wanted document, with the same checks. Documents of files that cannot be read (or
+// changed) are left out of the result, with one message per such file in `errors`.
+absl::StatusOr<std::map<uint64_t, std::string>> ReadDocumentTexts(
+    const Catalog& catalog, const std::vector<uint64_t>& doc_ids,
+    std::vector<std::string>* errors);
 
 }  // namespace shardstream
 
