@@ -2,8 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <limits>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "absl/strings/str_cat.h"
 #include "xxhash.h"
@@ -45,6 +51,100 @@ void ForEachWord(std::string_view text, std::string* buffer, Fn fn) {
   }
 }
 
+static_assert(std::endian::native == std::endian::little,
+              "word hashes read 8-byte chunks as little-endian numbers");
+
+constexpr uint64_t kCaseBits = 0x2020202020202020ull;
+
+uint64_t Finalize(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+// The hash of the word p[0, len), lowercased by setting bit 0x20 of every byte (which maps
+// 'A'-'Z' to 'a'-'z', keeps 'a'-'z' and '0'-'9', and maps '_' to 0x7f: equal after
+// lowercasing iff equal after this). Reads 8 bytes at a time, never at or past `end`.
+uint64_t HashWordBytes(const unsigned char* p, size_t len, const unsigned char* end) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+  size_t i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, p + i, 8);
+    h = (h ^ (chunk | kCaseBits)) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  if (i < len) {
+    const size_t rest = len - i;
+    const uint64_t keep = ~uint64_t{0} >> (64 - 8 * rest);
+    uint64_t chunk = 0;
+    if (p + i + 8 <= end) {
+      std::memcpy(&chunk, p + i, 8);
+    } else {
+      std::memcpy(&chunk, p + i, rest);
+    }
+    h = (h ^ ((chunk | kCaseBits) & keep)) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return Finalize(h);
+}
+
+// Bit i of the result: byte i of `text` is a word byte ([A-Za-z0-9_]). 16 bytes at a time
+// with SSE2 (every x86-64 has it).
+void WordByteMask(std::string_view text, std::vector<uint64_t>* mask) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  mask->assign((n + 63) / 64, 0);
+  size_t i = 0;
+#if defined(__SSE2__)
+  const __m128i case_bits = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'),
+                zero = _mm_set1_epi8('0'), underscore = _mm_set1_epi8('_'),
+                max_letter = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
+  for (; i + 16 <= n; i += 16) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    // Unsigned range checks: x in [0, k] iff min(x, k) == x.
+    const __m128i letter = _mm_sub_epi8(_mm_or_si128(c, case_bits), a);
+    const __m128i digit = _mm_sub_epi8(c, zero);
+    const __m128i word = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(letter, max_letter), letter),
+                     _mm_cmpeq_epi8(_mm_min_epu8(digit, max_digit), digit)),
+        _mm_cmpeq_epi8(c, underscore));
+    const uint64_t bits = static_cast<uint32_t>(_mm_movemask_epi8(word));
+    (*mask)[i >> 6] |= bits << (i & 63);
+  }
+#endif
+  for (; i < n; ++i) {
+    if (kByteClass[p[i]] != 0) (*mask)[i >> 6] |= uint64_t{1} << (i & 63);
+  }
+}
+
+// Calls fn(hash) for each word of `text`, in order: the hash of its lowercased bytes, equal
+// to WordHash(word) for ForEachWord's words.
+template <typename Fn>
+void ForEachWordHash(std::string_view text, std::vector<uint64_t>* mask, Fn fn) {
+  WordByteMask(text, mask);
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const unsigned char* end = p + text.size();
+  const size_t words = mask->size();
+  size_t w = 0;
+  uint64_t bits = words > 0 ? (*mask)[0] : 0;  // word bytes at or after the position
+  while (true) {
+    while (bits == 0) {
+      if (++w >= words) return;
+      bits = (*mask)[w];
+    }
+    const size_t start = (w << 6) + std::countr_zero(bits);
+    // The run ends at the first clear bit after start.
+    uint64_t clear = ~(*mask)[w] & (~uint64_t{0} << (start & 63));
+    while (clear == 0 && ++w < words) clear = ~(*mask)[w];
+    const size_t stop = w < words ? std::min(text.size(), (w << 6) + std::countr_zero(clear))
+                                  : text.size();
+    fn(HashWordBytes(p + start, stop - start, end));
+    if (w >= words) return;
+    bits = (*mask)[w] & (~uint64_t{0} << (stop & 63));  // stop lies in word w
+  }
+}
+
 uint64_t SplitMix64(uint64_t* state) {
   uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -73,6 +173,17 @@ Hash128 MinHashParams::Fingerprint() const {
   h.UpdateU64(ngram);
   h.UpdateU64(seed);
   return h.Digest();
+}
+
+uint64_t WordHash(std::string_view lowercased_word) {
+  const auto* p = reinterpret_cast<const unsigned char*>(lowercased_word.data());
+  return HashWordBytes(p, lowercased_word.size(), p + lowercased_word.size());
+}
+
+std::vector<uint64_t> WordHashes(std::string_view text) {
+  std::vector<uint64_t> mask, out;
+  ForEachWordHash(text, &mask, [&](uint64_t h) { out.push_back(h); });
+  return out;
 }
 
 std::vector<std::string> ShingleWords(std::string_view text) {
@@ -104,10 +215,7 @@ MinHasher::MinHasher(const MinHashParams& params) : params_(params) {
 bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
   out->clear();
   word_hashes_.clear();
-  std::string buffer;
-  ForEachWord(text, &buffer, [&](std::string_view w) {
-    word_hashes_.push_back(XXH3_64bits(w.data(), w.size()));
-  });
+  ForEachWordHash(text, &mask_, [&](uint64_t h) { word_hashes_.push_back(h); });
   if (word_hashes_.empty()) return false;
   constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
   const uint32_t k = params_.permutations;

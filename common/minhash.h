@@ -42,6 +42,11 @@ struct MinHashParams {
   Hash128 Fingerprint() const;
 };
 
+// The hashes of a text's words as signatures use them (a vectorized word scan), and the hash
+// of one lowercased word: WordHashes(t) is WordHash of each of ShingleWords(t).
+std::vector<uint64_t> WordHashes(std::string_view text);
+uint64_t WordHash(std::string_view lowercased_word);
+
 // The words and shingles of a text, exactly as signatures see them; for tests and reports.
 std::vector<std::string> ShingleWords(std::string_view text);
 std::vector<std::string> Shingles(std::string_view text, uint32_t ngram);
@@ -59,6 +64,7 @@ class MinHasher {
   const MinHashParams params_;
   std::vector<uint32_t> mins_;          // per bin, during Sign
   std::vector<uint64_t> word_hashes_;   // of the text's words, during Sign
+  std::vector<uint64_t> mask_;          // word bytes of the text, during Sign
 };
 
 // The Jaccard similarity two signatures estimate: matching positions, corrected for the chance

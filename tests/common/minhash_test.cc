@@ -30,6 +30,26 @@ TEST(ShinglesTest, FiveWordShinglesAsASet) {
   EXPECT_THAT(Shingles("(!)", 5), ElementsAre());
 }
 
+TEST(ShinglesTest, VectorizedWordHashesMatchTheWordDefinition) {
+  std::mt19937_64 rng(9);
+  const std::string alphabet = "aZ_9 .\n\xc3\xa9(xYq0";
+  for (int trial = 0; trial < 300; ++trial) {
+    std::string text;
+    const size_t size = rng() % 300;
+    for (size_t i = 0; i < size; ++i) {
+      // Long runs of word bytes too, across the 16- and 64-byte blocks of the scan.
+      if (rng() % 50 == 0) text += std::string(rng() % 90, "Ab_7"[rng() % 4]);
+      text += alphabet[rng() % alphabet.size()];
+    }
+    std::vector<uint64_t> expected;
+    for (const std::string& w : ShingleWords(text)) expected.push_back(WordHash(w));
+    ASSERT_EQ(WordHashes(text), expected) << text;
+  }
+  EXPECT_EQ(WordHashes("Foo_Bar"), std::vector<uint64_t>{WordHash("foo_bar")});
+  EXPECT_NE(WordHash("foo_bar"), WordHash("foo bar"));
+  EXPECT_NE(WordHash("abcdefgh_1"), WordHash("abcdefgh_2"));  // past the first 8 bytes
+}
+
 TEST(MinHasherTest, SignatureDependsOnTheShingleSetOnly) {
   MinHasher hasher(MinHashParams{});
   std::vector<uint16_t> a, b, c;

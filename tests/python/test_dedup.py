@@ -201,3 +201,28 @@ def test_kill_during_dedup_then_rerun_equals_a_clean_run(tmp_path, shardstream_b
             assert f"({signed} unchanged" in out
     # At least one kill landed part-way through signing.
     assert any(not finished and 0 < signed < 40 for _, finished, signed in killed_at), killed_at
+
+
+def test_clusters_stay_inside_parts_and_match_a_catalog_holding_one_partition(
+        tmp_path, shardstream_bin):
+    corpus = tmp_path / "corpus"
+    write_corpus(str(corpus), make_documents(seed=13, bases=25, distinct=40), files=12)
+    full = str(tmp_path / "full")
+    run(shardstream_bin, "index", "--db", full, "--corpus", str(corpus), "--partitions", "3")
+    run(shardstream_bin, "dedup", "--db", full)
+    partition_of = {}
+    for line in dump(shardstream_bin, full, "files"):
+        m = re.match(r'files \d+ .*?path: "([^"]*)"', line)
+        p = re.search(r"partition: (\d+)", line)
+        partition_of[m.group(1)] = int(p.group(1)) if p else 0
+    clusters = by_place(shardstream_bin, full)
+    assert len(clusters) >= 5
+    assert all(partition_of[d[0]] == partition_of[r[0]] for d, r in clusters.items())
+    # A server holding partition 1 alone finds exactly the full catalog's clusters of it: a
+    # part's clustering depends on its own content only.
+    one = str(tmp_path / "one")
+    run(shardstream_bin, "index", "--db", one, "--corpus", str(corpus), "--partitions", "3",
+        "--own", "1")
+    run(shardstream_bin, "dedup", "--db", one)
+    expected = {d: r for d, r in clusters.items() if partition_of[d[0]] == 1}
+    assert expected and by_place(shardstream_bin, one) == expected
