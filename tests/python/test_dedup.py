@@ -1,6 +1,7 @@
 """`shardstream dedup`: near duplicates found against exact Jaccard computed independently
 (planted_corpus.py), crash safety, --jobs and incremental runs equal to a clean run, stats and
 plans that use the clustering."""
+import gzip
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import GPT2, run
+from conftest import DATA, GPT2, run
 from planted_corpus import make_documents, near_duplicate_truth, write_corpus
 
 THRESHOLD = 0.7
@@ -174,8 +175,20 @@ def test_incremental_equals_from_scratch(tmp_path, shardstream_bin):
 
 
 def test_kill_during_dedup_then_rerun_equals_a_clean_run(tmp_path, shardstream_bin):
+    # The CodeParrot-format sample (38 MB of text) cut into 40 files, so that signing takes
+    # long enough to be interrupted between file commits.
+    lines = []
+    sample = os.path.join(DATA, "corpus-sample")
+    for name in sorted(os.listdir(sample)):
+        if name.endswith(".gz"):
+            with gzip.open(os.path.join(sample, name), "rt", encoding="utf-8") as f:
+                lines.extend(f)
     corpus = tmp_path / "corpus"
-    write_corpus(str(corpus), make_documents(seed=5, bases=60, distinct=300), files=40)
+    corpus.mkdir()
+    for i in range(40):
+        with gzip.open(corpus / f"part-{i:02d}.jsonl.gz", "wt", compresslevel=1,
+                       encoding="utf-8") as out:
+            out.writelines(lines[i::40])
     base = str(tmp_path / "base")
     run(shardstream_bin, "index", "--db", base, "--corpus", str(corpus))
     clean = str(tmp_path / "clean")
@@ -184,21 +197,24 @@ def test_kill_during_dedup_then_rerun_equals_a_clean_run(tmp_path, shardstream_b
     expected = dump(shardstream_bin, clean, "meta", "minhash_files", "minhash", "near_dups")
 
     killed_at = []
-    for delay in (0.05, 0.2, 0.5):
-        db = str(tmp_path / f"killed-{delay}")
+    for wanted in (1, 10, 25):
+        db = str(tmp_path / f"killed-{wanted}")
         shutil.copytree(base, db)
         proc = subprocess.Popen([shardstream_bin, "dedup", "--db", db, "--jobs", "1"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(delay)
+        # Kill it once `wanted` files are committed (read-only opens see its commits).
+        while proc.poll() is None and len(dump(shardstream_bin, db, "minhash_files")) < wanted:
+            time.sleep(0.005)
         finished = proc.poll() is not None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         signed = len(dump(shardstream_bin, db, "minhash_files"))
-        killed_at.append((delay, finished, signed))
+        killed_at.append((wanted, finished, signed))
         out = run(shardstream_bin, "dedup", "--db", db, "--jobs", "1").stdout
         assert dump(shardstream_bin, db, "meta", "minhash_files", "minhash", "near_dups") == expected
         if not finished:
             assert f"({signed} unchanged" in out
+    print("killed at (wanted, finished, signed):", killed_at)
     # At least one kill landed part-way through signing.
     assert any(not finished and 0 < signed < 40 for _, finished, signed in killed_at), killed_at
 
