@@ -5,6 +5,7 @@
    corpus of this machine's Python files unless one is given), interleaved, RUNS times each;
    reports dedup / index wall and CPU ratios (min–max over the runs; goal ≤ 1), peak RSS of
    each and the catalog bytes dedup adds, per document.
+   The same on a corpus of tiny one-line documents, where per-document costs dominate.
 2. Quality: recall and precision of the clustering against exact Jaccard (computed in Python
    over the same shingles) on the planted corpus of tests/python/planted_corpus.py, at several
    thresholds.
@@ -73,6 +74,20 @@ def throughput(corpus, work, runs, jobs):
           f"catalog growth {max(r[2] for r in rows) / docs:.0f} B/doc")
 
 
+def tiny_corpus(directory, docs):
+    """`docs` one-line documents of 12 words, in one .jsonl.gz: the shape where per-document
+    costs dominate."""
+    import gzip
+    import random
+    os.makedirs(directory, exist_ok=True)
+    rng = random.Random(1)
+    words = [f"w{i}" for i in range(600)]
+    with gzip.open(os.path.join(directory, "tiny.jsonl.gz"), "wt", compresslevel=1) as f:
+        for _ in range(docs):
+            f.write(json.dumps({"content": " ".join(rng.choice(words) for _ in range(12))}) + "\n")
+    return directory
+
+
 def dump(db, family):
     return subprocess.run([BIN, "dump", "--db", db, "--family", family], check=True,
                           capture_output=True, text=True).stdout.splitlines()
@@ -119,6 +134,8 @@ def main():
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--max-bytes", type=int, default=40_000_000)
     ap.add_argument("--thresholds", default="0.6,0.7,0.8,0.85")
+    ap.add_argument("--tiny-docs", type=int, default=400_000,
+                    help="also a corpus of this many one-line documents (0: skip)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="shardstream-dedup-bench-")
     try:
@@ -129,6 +146,9 @@ def main():
                             corpus, "--max-bytes", str(args.max_bytes)], check=True,
                            stderr=subprocess.DEVNULL)
         throughput(corpus, work, args.runs, args.jobs)
+        if args.tiny_docs:
+            throughput(tiny_corpus(os.path.join(work, "tiny"), args.tiny_docs), work, args.runs,
+                       args.jobs)
         quality(work, [float(t) for t in args.thresholds.split(",")])
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -86,6 +86,18 @@ uint64_t HashWordBytes(const unsigned char* p, size_t len, const unsigned char* 
     h = (h ^ ((chunk | kCaseBits) & keep)) * 0xff51afd7ed558ccdull;
     h ^= h >> 32;
   }
+  // No finalizer: each step is a bijection of the chunk, so words of up to 8 bytes never
+  // collide, and shingle hashes mix again.
+  return h;
+}
+
+// The hash of one shingle: its n words' hashes, mixed in order, then finalized.
+uint64_t ShingleHash(const uint64_t* words, size_t n, uint64_t seed) {
+  uint64_t h = seed ^ (0x9e3779b97f4a7c15ull * n);
+  for (size_t i = 0; i < n; ++i) {
+    h = (h ^ words[i]) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+  }
   return Finalize(h);
 }
 
@@ -209,7 +221,24 @@ std::vector<std::string> Shingles(std::string_view text, uint32_t ngram) {
 }
 
 MinHasher::MinHasher(const MinHashParams& params) : params_(params) {
-  mins_.resize(params.permutations);
+  const uint32_t k = params.permutations;
+  mins_.resize(k);
+  // Densification order: for every bin i, all bins by a pseudo-random rank, i itself first.
+  order_.resize(size_t{k} * k);
+  rank_by_bin_.resize(size_t{k} * k);
+  best_.resize(k);
+  std::vector<std::pair<uint64_t, uint32_t>> ranked(k);
+  for (uint32_t i = 0; i < k; ++i) {
+    for (uint32_t j = 0; j < k; ++j) {
+      uint64_t state = params.seed ^ (uint64_t{i} << 32) ^ j;
+      ranked[j] = {j == i ? 0 : SplitMix64(&state) | 1, j};
+    }
+    std::sort(ranked.begin(), ranked.end());
+    for (uint32_t t = 0; t < k; ++t) {
+      order_[size_t{i} * k + t] = static_cast<uint16_t>(ranked[t].second);
+      rank_by_bin_[size_t{ranked[t].second} * k + i] = static_cast<uint16_t>(t);
+    }
+  }
 }
 
 bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
@@ -225,23 +254,44 @@ bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
   // picks its bin with the high bits and competes there with the low 32 bits. Equal shingles
   // give equal hashes, so repeated shingles (a set) change nothing.
   for (size_t i = 0; i + n <= word_hashes_.size(); ++i) {
-    const uint64_t h = XXH3_64bits_withSeed(&word_hashes_[i], n * sizeof(uint64_t), params_.seed);
+    const uint64_t h = ShingleHash(&word_hashes_[i], n, params_.seed);
     const uint32_t bin = static_cast<uint32_t>((static_cast<unsigned __int128>(h) * k) >> 64);
     const uint32_t value = static_cast<uint32_t>(h) & (kEmpty - 1);  // never kEmpty
     mins_[bin] = std::min(mins_[bin], value);
   }
-  // Optimal densification: an empty bin takes the value of the first non-empty bin of its own
-  // pseudo-random probe sequence (the same sequence for every text), which keeps
-  // P(equal values) = Jaccard for every bin.
-  out->resize(k);
-  for (uint32_t bin = 0; bin < k; ++bin) {
-    uint32_t source = bin;
-    for (uint64_t attempt = 1; mins_[source] == kEmpty; ++attempt) {
-      uint64_t state = params_.seed ^ (uint64_t{bin} << 32) ^ attempt;
-      source = static_cast<uint32_t>(
-          (static_cast<unsigned __int128>(SplitMix64(&state)) * k) >> 64);
+  // Densification: an empty bin takes the value of the first non-empty bin in its own fixed
+  // pseudo-random order of all bins (the same order for every text). As for Shrivastava's
+  // optimal densification, whose probe sequences this replaces by orders without repeats,
+  // P(equal values) stays the Jaccard similarity for every bin: the first bin of the order
+  // that is non-empty in A ∪ B holds the union's minimum, which both sets take iff it is in
+  // A ∩ B. The first non-empty bin is found by walking the order (dense texts) or as the
+  // non-empty bin of smallest rank (sparse ones): the same bin, in at most √k steps a bin.
+  nonempty_.clear();
+  for (uint32_t i = 0; i < k; ++i) {
+    if (mins_[i] != kEmpty) nonempty_.push_back(i);
+  }
+  const bool sparse = nonempty_.size() * nonempty_.size() <= k;
+  if (sparse) {
+    // For every bin at once: the non-empty bin of smallest rank in its order, as
+    // min(rank << 16 | bin) over the non-empty bins (a vectorized pass per non-empty bin).
+    std::fill(best_.begin(), best_.end(), std::numeric_limits<uint32_t>::max());
+    for (uint32_t j : nonempty_) {
+      const uint16_t* rank = &rank_by_bin_[size_t{j} * k];
+      for (uint32_t i = 0; i < k; ++i) best_[i] = std::min(best_[i], (uint32_t{rank[i]} << 16) | j);
     }
-    (*out)[bin] = static_cast<uint16_t>(mins_[source]);
+  }
+  out->resize(k);
+  for (uint32_t i = 0; i < k; ++i) {
+    uint32_t source = i;
+    if (mins_[i] == kEmpty && sparse) {
+      source = best_[i] & 0xffff;
+    } else if (mins_[i] == kEmpty) {
+      const uint16_t* order = &order_[size_t{i} * k];
+      size_t t = 1;
+      while (mins_[order[t]] == kEmpty) ++t;
+      source = order[t];
+    }
+    (*out)[i] = static_cast<uint16_t>(mins_[source]);
   }
   return true;
 }

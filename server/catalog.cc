@@ -180,6 +180,7 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
                      schema::kSchemaVersion, "; re-index into a new --db directory"));
   }
   catalog->tokens_options_ = std::make_unique<rocksdb::Options>(db_options, tokens);
+  catalog->minhash_options_ = std::make_unique<rocksdb::Options>(db_options, minhash);
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
 }

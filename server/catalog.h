@@ -184,7 +184,8 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* minhash_files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* minhash_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* near_dups_cf_ = nullptr;
-  std::unique_ptr<rocksdb::Options> tokens_options_;  // for SST files ingested into tokens
+  std::unique_ptr<rocksdb::Options> tokens_options_;   // for SST files ingested into tokens
+  std::unique_ptr<rocksdb::Options> minhash_options_;  // ... into minhash
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.
   v1::DatasetMeta meta_;

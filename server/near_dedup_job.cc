@@ -46,13 +46,12 @@ class PartOfDoc {
   std::vector<std::pair<uint64_t, const v1::FileRecord*>> ranges_;
 };
 
-std::string PackSignature(const std::vector<uint16_t>& signature) {
-  std::string out(signature.size() * 2, '\0');
+void PackSignature(const std::vector<uint16_t>& signature, std::string* out) {
+  out->resize(signature.size() * 2);
   for (size_t i = 0; i < signature.size(); ++i) {
-    out[2 * i] = static_cast<char>(signature[i] & 0xff);
-    out[2 * i + 1] = static_cast<char>(signature[i] >> 8);
+    (*out)[2 * i] = static_cast<char>(signature[i] & 0xff);
+    (*out)[2 * i + 1] = static_cast<char>(signature[i] >> 8);
   }
-  return out;
 }
 
 absl::Status UnpackSignature(std::string_view packed, uint32_t permutations,
@@ -72,7 +71,7 @@ absl::Status UnpackSignature(std::string_view packed, uint32_t permutations,
 struct FileSignatures {
   absl::Status status;
   v1::MinHashFile record;
-  std::vector<std::pair<uint64_t, std::string>> signatures;
+  std::string sst_path;  // the signatures, ready to ingest ("" when none)
   uint64_t text_bytes = 0;
   uint64_t docs = 0;
 };
@@ -135,6 +134,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return work[a]->first_doc_id() < work[b]->first_doc_id();
   });
+  RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
   files_total_.store(work.size());
   const PartOfDoc part_of(*catalog_);
   auto make_worker = [&] {
@@ -145,7 +145,15 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
       const v1::FileRecord& file = *work[order[i]];
       const PartKey part = PartOf(file);
       FileSignatures out;
+      absl::StatusOr<std::unique_ptr<SignatureSstWriter>> sst = store.NewSstWriter(file.file_id());
+      if (!sst.ok()) {
+        out.status = sst.status();
+        return out;
+      }
       std::vector<uint16_t> signature;
+      std::string packed;
+      uint64_t signed_docs = 0;
+      absl::Status write_status;
       out.status = ReadIndexedDocuments(
           *catalog_, file, *reader,
           // An exact copy of an earlier document of the same part shares its signature.
@@ -154,7 +162,10 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
           },
           [&](uint64_t doc_id, std::string_view text) {
             if (hasher->Sign(text, &signature)) {
-              out.signatures.emplace_back(doc_id, PackSignature(signature));
+              PackSignature(signature, &packed);
+              write_status = (*sst)->Add(doc_id, packed);
+              if (!write_status.ok()) return false;
+              ++signed_docs;
             }
             out.text_bytes += text.size();
             ++out.docs;
@@ -162,6 +173,15 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
             text_bytes_.fetch_add(text.size(), std::memory_order_relaxed);
             return true;
           });
+      if (out.status.ok()) out.status = write_status;
+      if (out.status.ok()) {
+        absl::StatusOr<std::string> finished = (*sst)->Finish();
+        if (finished.ok()) {
+          out.sst_path = *std::move(finished);
+        } else {
+          out.status = finished.status();
+        }
+      }
       out.record.set_file_id(file.file_id());
       out.record.set_first_doc_id(file.first_doc_id());
       out.record.set_num_docs(file.num_docs());
@@ -169,7 +189,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
       out.record.set_digest_lo(file.digest_lo());
       out.record.set_params_hi(params.hi);
       out.record.set_params_lo(params.lo);
-      out.record.set_signed_docs(out.signatures.size());
+      out.record.set_signed_docs(signed_docs);
       return out;
     };
   };
@@ -182,7 +202,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
           summary->failed.push_back({std::string(file.path()), std::string(result.status.message())});
           return absl::OkStatus();
         }
-        RETURN_IF_ERROR(store.CommitFile(result.record, result.signatures, replaces[order[i]]));
+        RETURN_IF_ERROR(store.CommitFile(result.record, result.sst_path, replaces[order[i]]));
         ++summary->files_signed;
         summary->docs_signed += result.docs;
         summary->text_bytes += result.text_bytes;
@@ -228,13 +248,16 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
   input.docs = static_cast<uint32_t>(doc_of_g.size());
   input.part_starts = part_starts;
   input.permutations = permutations;
+  uint64_t signed_docs = 0;  // documents the scan reached (one without words has no signature)
   input.scan = [&](const std::function<void(uint32_t, const uint16_t*)>& emit) {
     absl::Status status;
     std::vector<uint16_t> signature;
+    signed_docs = 0;
     RETURN_IF_ERROR(store.ForEachSignature([&](uint64_t doc_id, std::string_view packed) {
       if (!status.ok() || doc_id >= g_of_source.size() || g_of_source[doc_id] == kNoDoc) return;
       status = UnpackSignature(packed, permutations, &signature);
       if (status.ok()) emit(g_of_source[doc_id], signature.data());
+      ++signed_docs;
     }));
     return status;
   };
@@ -271,11 +294,6 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
     ++size[root[g]];
     if (root[g] != g) bytes[root[g]] += bytes_of_g[g];
   }
-  // Signed documents: those the signature scan reached (a doc without words has none).
-  uint64_t signed_docs = 0;
-  RETURN_IF_ERROR(store.ForEachSignature([&](uint64_t doc_id, std::string_view) {
-    signed_docs += doc_id < g_of_source.size() && g_of_source[doc_id] != kNoDoc;
-  }));
   record.set_signed_docs(signed_docs);
 
   std::vector<uint32_t> roots;

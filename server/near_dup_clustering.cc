@@ -1,7 +1,6 @@
 #include "server/near_dup_clustering.h"
 
 #include <algorithm>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -36,14 +35,29 @@ class MinRootSets {
   std::vector<uint32_t> parent_;
 };
 
-struct BandEntry {
-  uint64_t hash;
-  uint32_t part;
-  uint32_t g;
-  friend bool operator<(const BandEntry& x, const BandEntry& y) {
-    return std::tie(x.part, x.hash, x.g) < std::tie(y.part, y.hash, y.g);
+// A band entry: the high 32 bits of the band's hash (seeded with the part, so that equal bands
+// of different parts rarely meet) above the document's number, so that sorting the numbers
+// groups equal bands with their documents in canonical order. Documents of one bucket are still
+// checked to be of one part; a chance 32-bit collision only costs one comparison.
+uint64_t BandEntry(const uint16_t* signature, const LshBands& lsh, uint32_t band, uint32_t part,
+                   uint32_t g) {
+  const uint64_t h = BandHash(signature, lsh, band) ^ (uint64_t{part} * 0x9e3779b97f4a7c15ull);
+  return ((h ^ (h << 29)) & 0xffffffff00000000ull) | g;
+}
+
+// LSD radix sort, 16 bits a pass; passes whose digit is the same everywhere are skipped.
+void RadixSort(std::vector<uint64_t>* values, std::vector<uint64_t>* scratch) {
+  scratch->resize(values->size());
+  std::vector<uint32_t> count(65537);
+  for (int shift = 0; shift < 64; shift += 16) {
+    std::fill(count.begin(), count.end(), 0);
+    for (uint64_t v : *values) ++count[((v >> shift) & 0xffff) + 1];
+    if (std::find(count.begin(), count.end(), values->size()) != count.end()) continue;
+    for (size_t d = 1; d < count.size(); ++d) count[d] += count[d - 1];
+    for (uint64_t v : *values) (*scratch)[count[(v >> shift) & 0xffff]++] = v;
+    values->swap(*scratch);
   }
-};
+}
 
 }  // namespace
 
@@ -59,9 +73,16 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
   }
   Clustering out;
   MinRootSets sets(input.docs);
-  const size_t per_band = std::max<size_t>(1, size_t{input.docs} * sizeof(BandEntry));
+  // 8 bytes per document and band held, and one band's worth of sort scratch.
+  const size_t per_band = std::max<size_t>(1, size_t{input.docs} * sizeof(uint64_t));
+  auto part_of = [&](uint32_t g) {
+    return static_cast<uint32_t>(
+        std::upper_bound(input.part_starts.begin(), input.part_starts.end(), g) -
+        input.part_starts.begin() - 1);
+  };
   const uint32_t bands_per_pass = static_cast<uint32_t>(
-      std::clamp<size_t>(options.memory_bytes / per_band, 1, lsh.bands));
+      std::clamp<size_t>(options.memory_bytes / per_band, 2, lsh.bands + 1) - 1);
+  std::vector<uint64_t> scratch;
 
   std::vector<uint16_t> first_sig, prev_sig, sig;
   auto similar = [&](const std::vector<uint16_t>& a, const std::vector<uint16_t>& b) {
@@ -70,29 +91,31 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
   };
   for (uint32_t band0 = 0; band0 < lsh.bands; band0 += bands_per_pass) {
     const uint32_t band_end = std::min(lsh.bands, band0 + bands_per_pass);
-    std::vector<std::vector<BandEntry>> arrays(band_end - band0);
-    for (std::vector<BandEntry>& entries : arrays) entries.reserve(input.docs);
+    std::vector<std::vector<uint64_t>> arrays(band_end - band0);
+    for (std::vector<uint64_t>& entries : arrays) entries.reserve(input.docs);
     ++out.passes;
     RETURN_IF_ERROR(input.scan([&](uint32_t g, const uint16_t* signature) {
-      const uint32_t part = static_cast<uint32_t>(
-          std::upper_bound(input.part_starts.begin(), input.part_starts.end(), g) -
-          input.part_starts.begin() - 1);
+      const uint32_t part = part_of(g);
       for (uint32_t band = band0; band < band_end; ++band) {
-        arrays[band - band0].push_back({BandHash(signature, lsh, band), part, g});
+        arrays[band - band0].push_back(BandEntry(signature, lsh, band, part, g));
       }
     }));
-    for (std::vector<BandEntry>& entries : arrays) {
-      std::sort(entries.begin(), entries.end());
+    constexpr uint64_t kBucket = 0xffffffff00000000ull;
+    for (std::vector<uint64_t>& entries : arrays) {
+      RadixSort(&entries, &scratch);
       for (size_t s = 0; s < entries.size();) {
         size_t e = s + 1;
-        while (e < entries.size() && entries[e].part == entries[s].part &&
-               entries[e].hash == entries[s].hash) {
-          ++e;
-        }
+        while (e < entries.size() && (entries[e] & kBucket) == (entries[s] & kBucket)) ++e;
         // A bucket: compare each member with the bucket's first, else with the one before it.
         bool first_read = false;
         for (size_t j = s + 1; j < e; ++j) {
-          const uint32_t g = entries[j].g, first = entries[s].g, prev = entries[j - 1].g;
+          const uint32_t g = static_cast<uint32_t>(entries[j]);
+          const uint32_t first = static_cast<uint32_t>(entries[s]);
+          const uint32_t prev = static_cast<uint32_t>(entries[j - 1]);
+          if (part_of(g) != part_of(first)) {
+            prev_sig.clear();
+            continue;  // a chance collision across parts: never compared
+          }
           if (sets.Find(g) == sets.Find(first)) {
             prev_sig.clear();  // not read: read again if needed
             continue;
@@ -105,7 +128,8 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
           if (similar(sig, first_sig)) {
             sets.Union(g, first);
             ++out.joined_pairs;
-          } else if (j - 1 > s && sets.Find(g) != sets.Find(prev)) {
+          } else if (j - 1 > s && part_of(prev) == part_of(g) &&
+                     sets.Find(g) != sets.Find(prev)) {
             if (prev_sig.empty()) RETURN_IF_ERROR(input.read(prev, &prev_sig));
             if (similar(sig, prev_sig)) {
               sets.Union(g, prev);
@@ -116,7 +140,7 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
         }
         s = e;
       }
-      std::vector<BandEntry>().swap(entries);
+      std::vector<uint64_t>().swap(entries);
     }
     if (options.progress) options.progress(band_end);
   }

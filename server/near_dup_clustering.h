@@ -8,8 +8,9 @@
 // part's clusters are a function of its content and the parameters alone: the property that
 // keeps a plan a pure function of its part's version (docs/mixtures.md).
 //
-// Memory: 4 bytes per document (the union–find parents) plus 16 bytes per document and band
-// held at once; bands are processed in passes that fit `memory_bytes`, one signature scan each.
+// Memory: 4 bytes per document (the union–find parents) plus 8 bytes per document and band
+// held at once and as much again to sort one band; bands are processed in passes that fit
+// `memory_bytes`, one signature scan each.
 #ifndef SHARDSTREAM_SERVER_NEAR_DUP_CLUSTERING_H_
 #define SHARDSTREAM_SERVER_NEAR_DUP_CLUSTERING_H_
 

@@ -7,6 +7,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/catalog_schema.h"
 #include "server/rocksdb_status.h"
+#include "server/sst_file.h"
 
 namespace shardstream {
 namespace {
@@ -65,24 +66,43 @@ absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> NearDupStore::SignedFiles() 
   return out;
 }
 
-absl::Status NearDupStore::CommitFile(
-    const v1::MinHashFile& record, const std::vector<std::pair<uint64_t, std::string>>& signatures,
-    const v1::MinHashFile* replaces) {
-  rocksdb::WriteBatch batch;
+SignatureSstWriter::~SignatureSstWriter() = default;
+
+absl::Status SignatureSstWriter::Add(uint64_t doc_id, std::string_view signature) {
+  return file_->Add(schema::DocKey(doc_id), signature);
+}
+
+absl::StatusOr<std::string> SignatureSstWriter::Finish() { return file_->Finish(); }
+
+std::string SignatureIngestDir(const std::string& db) { return db + "/minhash-ingest"; }
+
+absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NearDupStore::NewSstWriter(
+    uint32_t file_id) const {
+  auto writer = std::unique_ptr<SignatureSstWriter>(new SignatureSstWriter());
+  ASSIGN_OR_RETURN(writer->file_,
+                   SstFile::Create(absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id,
+                                                ".sst"),
+                                   *catalog_->minhash_options_, catalog_->minhash_cf_));
+  return writer;
+}
+
+absl::Status NearDupStore::RemoveLeftoverSstFiles() const {
+  return RemoveSstDirectory(SignatureIngestDir(catalog_->dir()));
+}
+
+absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, const std::string& sst_path,
+                                      const v1::MinHashFile* replaces) {
+  rocksdb::DB* db = catalog_->db_.get();
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
-        batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(replaces->first_doc_id()),
-                          schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
-        "stage"));
+        db->DeleteRange(rocksdb::WriteOptions(), catalog_->minhash_cf_,
+                        schema::DocKey(replaces->first_doc_id()),
+                        schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
+        "drop old signatures"));
   }
-  for (const auto& [doc_id, signature] : signatures) {
-    RETURN_IF_ERROR(
-        FromRocksDb(batch.Put(catalog_->minhash_cf_, schema::DocKey(doc_id), signature), "stage"));
-  }
-  RETURN_IF_ERROR(FromRocksDb(batch.Put(catalog_->minhash_files_cf_,
-                                        schema::FileKey(record.file_id()), Serialize(record)),
-                              "stage"));
-  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+  if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->minhash_cf_, sst_path));
+  return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->minhash_files_cf_,
+                             schema::FileKey(record.file_id()), Serialize(record)),
                      absl::StrCat("commit signatures of file ", record.file_id()));
 }
 

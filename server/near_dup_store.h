@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +44,23 @@ const char* NearDedupStateName(NearDedupState state);  // "not run", "stale", "c
 // clustering depends on besides the documents (the algorithm's version and every parameter).
 Hash128 NearDedupFingerprint(const v1::NearDedupRecord& record);
 
+// Writes one file's signatures into an SST file that NearDupStore::CommitFile ingests (the bulk
+// path: memory bounded whatever the file's size, no write-ahead log). Not thread-safe; one per
+// file being signed.
+class SignatureSstWriter {
+ public:
+  ~SignatureSstWriter();
+  // Ids must ascend. `signature`: little-endian uint16s.
+  absl::Status Add(uint64_t doc_id, std::string_view signature);
+  // Closes the file; returns its path, or "" when nothing was added.
+  absl::StatusOr<std::string> Finish();
+
+ private:
+  friend class NearDupStore;
+  SignatureSstWriter() = default;
+  std::unique_ptr<class SstFile> file_;
+};
+
 // Thread-safety: reads may run concurrently with each other and with writes; writes from one
 // thread at a time. Never touches the Catalog's mirrors.
 class NearDupStore {
@@ -52,10 +70,15 @@ class NearDupStore {
 
   // The signed files, by file id.
   absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> SignedFiles() const;
-  // Drops `replaces` (the file's previous record, if any) with its signatures, and writes
-  // `signatures` (doc id, packed little-endian uint16s) and `record`, in one atomic batch.
-  absl::Status CommitFile(const v1::MinHashFile& record,
-                          const std::vector<std::pair<uint64_t, std::string>>& signatures,
+  // A writer for the signatures of `file_id`; thread-safe (each call makes its own file).
+  absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NewSstWriter(uint32_t file_id) const;
+  // Removes SST files left by an interrupted run.
+  absl::Status RemoveLeftoverSstFiles() const;
+  // Drops `replaces` (the file's previous record, if any) with its signatures, ingests
+  // `sst_path` (from SignatureSstWriter::Finish; "" for none) and writes `record`, in that
+  // order: if interrupted, the record is missing or old, so the next run signs the file again,
+  // with the same result.
+  absl::Status CommitFile(const v1::MinHashFile& record, const std::string& sst_path,
                           const v1::MinHashFile* replaces);
   // Drops a file's record and signatures.
   absl::Status DropFile(const v1::MinHashFile& file);

@@ -1,17 +1,15 @@
 #include "server/token_store.h"
 
-#include <filesystem>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
-#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
 #include "server/catalog_schema.h"
 #include "server/rocksdb_status.h"
+#include "server/sst_file.h"
 
 namespace shardstream {
 namespace {
@@ -119,65 +117,35 @@ TokenStoreStatus TokenStore::Status(const v1::TokenizerRecord& tokenizer,
 }
 
 struct TokenSstWriter::Impl {
-  std::unique_ptr<rocksdb::SstFileWriter> writer;
-  std::string path;
+  std::unique_ptr<SstFile> file;
   Hash128 tokenizer;
-  bool empty = true;
 };
 
-TokenSstWriter::~TokenSstWriter() {
-  if (impl_ != nullptr && !impl_->path.empty()) {
-    std::error_code ec;
-    std::filesystem::remove(impl_->path, ec);  // not finished: nothing will ingest it
-  }
-}
+TokenSstWriter::~TokenSstWriter() = default;
 
 absl::Status TokenSstWriter::Add(uint64_t doc_id, std::string_view packed) {
-  impl_->empty = false;
-  return FromRocksDb(impl_->writer->Put(schema::TokensKey(impl_->tokenizer, doc_id),
-                                        rocksdb::Slice(packed.data(), packed.size())),
-                     "write token SST");
+  return impl_->file->Add(schema::TokensKey(impl_->tokenizer, doc_id), packed);
 }
 
-absl::StatusOr<std::string> TokenSstWriter::Finish() {
-  std::string path = std::move(impl_->path);
-  impl_->path.clear();
-  if (impl_->empty) {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-    return std::string();
-  }
-  RETURN_IF_ERROR(FromRocksDb(impl_->writer->Finish(), "finish token SST"));
-  return path;
-}
+absl::StatusOr<std::string> TokenSstWriter::Finish() { return impl_->file->Finish(); }
 
 std::string IngestDir(const std::string& db) { return db + "/token-ingest"; }
 
 absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const Hash128& tokenizer,
                                                                          uint32_t file_id) const {
-  std::error_code ec;
-  std::filesystem::create_directories(IngestDir(catalog_->dir()), ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("create ", IngestDir(catalog_->dir()), ": ", ec.message()));
   auto writer = std::unique_ptr<TokenSstWriter>(new TokenSstWriter());
   writer->impl_ = std::make_unique<TokenSstWriter::Impl>();
   writer->impl_->tokenizer = tokenizer;
-  writer->impl_->path = absl::StrCat(IngestDir(catalog_->dir()), "/",
-                                     tokenizer.ToHex().substr(0, 16), "-", file_id, ".sst");
-  writer->impl_->writer = std::make_unique<rocksdb::SstFileWriter>(
-      rocksdb::EnvOptions(), *catalog_->tokens_options_, catalog_->tokens_cf_);
-  RETURN_IF_ERROR(FromRocksDb(writer->impl_->writer->Open(writer->impl_->path), "open token SST"));
+  ASSIGN_OR_RETURN(writer->impl_->file,
+                   SstFile::Create(absl::StrCat(IngestDir(catalog_->dir()), "/",
+                                                tokenizer.ToHex().substr(0, 16), "-", file_id,
+                                                ".sst"),
+                                   *catalog_->tokens_options_, catalog_->tokens_cf_));
   return writer;
 }
 
 absl::Status TokenStore::RemoveLeftoverSstFiles() const {
-  std::error_code ec;
-  std::filesystem::remove_all(IngestDir(catalog_->dir()), ec);
-  if (ec)
-    return absl::InternalError(
-        absl::StrCat("remove ", IngestDir(catalog_->dir()), ": ", ec.message()));
-  return absl::OkStatus();
+  return RemoveSstDirectory(IngestDir(catalog_->dir()));
 }
 
 absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
@@ -192,12 +160,7 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
             schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
         "drop old tokens"));
   }
-  if (!sst_path.empty()) {
-    rocksdb::IngestExternalFileOptions ingest;
-    ingest.move_files = true;  // same file system: a rename, no copy
-    RETURN_IF_ERROR(FromRocksDb(db->IngestExternalFile(catalog_->tokens_cf_, {sst_path}, ingest),
-                                absl::StrCat("ingest tokens of file ", file.file_id())));
-  }
+  if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->tokens_cf_, sst_path));
   return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
                              schema::TokenFileKey(tokenizer, file.file_id()), Serialize(file)),
                      absl::StrCat("commit tokens of file ", file.file_id()));

@@ -92,8 +92,9 @@ TEST(MinHasherTest, EstimatesJaccardWithinSamplingError) {
   params.ngram = 1;
   MinHasher hasher(params);
   std::mt19937_64 rng(1);
-  // Small sets exercise densification (most bins empty), large ones the plain bins.
-  for (int size : {20, 100, 1000, 5000}) {
+  // Small sets exercise densification (most bins empty: both of its ways to find a bin's
+  // source), large ones the plain bins.
+  for (int size : {6, 12, 40, 100, 1000, 5000}) {
     for (double target : {0.3, 0.5, 0.7, 0.9}) {
       // common / (2 size - common) = target  =>  common = 2 size target / (1 + target)
       const int common = static_cast<int>(2 * size * target / (1 + target) + 0.5);

@@ -1,0 +1,68 @@
+#include "server/sst_file.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/sst_file_writer.h"
+#include "server/rocksdb_status.h"
+
+namespace shardstream {
+
+absl::StatusOr<std::unique_ptr<SstFile>> SstFile::Create(const std::string& path,
+                                                         const rocksdb::Options& options,
+                                                         rocksdb::ColumnFamilyHandle* family) {
+  const std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", dir.string(), ": ", ec.message()));
+  auto file = std::unique_ptr<SstFile>(new SstFile());
+  file->writer_ = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(), options, family);
+  RETURN_IF_ERROR(FromRocksDb(file->writer_->Open(path), absl::StrCat("open ", path)));
+  file->path_ = path;
+  return file;
+}
+
+SstFile::~SstFile() {
+  if (!path_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);  // not finished: nothing will ingest it
+  }
+}
+
+absl::Status SstFile::Add(std::string_view key, std::string_view value) {
+  empty_ = false;
+  return FromRocksDb(writer_->Put(rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size())),
+                     "write SST");
+}
+
+absl::StatusOr<std::string> SstFile::Finish() {
+  std::string path = std::move(path_);
+  path_.clear();
+  if (empty_) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    return std::string();
+  }
+  RETURN_IF_ERROR(FromRocksDb(writer_->Finish(), "finish SST"));
+  return path;
+}
+
+absl::Status IngestSstFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
+                           const std::string& path) {
+  rocksdb::IngestExternalFileOptions ingest;
+  ingest.move_files = true;  // same file system: a rename, no copy
+  return FromRocksDb(db->IngestExternalFile(family, {path}, ingest), absl::StrCat("ingest ", path));
+}
+
+absl::Status RemoveSstDirectory(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("remove ", dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace shardstream
