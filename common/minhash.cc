@@ -12,7 +12,8 @@
 #endif
 
 #include "absl/strings/str_cat.h"
-#include "xxhash.h"
+#define XXH_INLINE_ALL  // header-only, like hash128 and part_key: no libxxhash at run time
+#include <xxhash.h>
 
 namespace shardstream {
 namespace {

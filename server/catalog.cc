@@ -42,11 +42,6 @@ struct HashOf {
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
 
-std::string Serialize(const google::protobuf::MessageLite& message) {
-  std::string out;
-  message.SerializeToString(&out);
-  return out;
-}
 
 }  // namespace
 
@@ -234,6 +229,14 @@ rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
   return nullptr;
 }
 
+absl::Status Catalog::RequireIndexed() const {
+  if (files_.empty() && owned_partitions().size() == partitions()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the catalog in ", dir_, " is empty; run `shardstream index` first"));
+  }
+  return absl::OkStatus();
+}
+
 std::vector<uint32_t> Catalog::owned_partitions() const {
   if (meta_.owned_partitions_size() > 0) {
     return {meta_.owned_partitions().begin(), meta_.owned_partitions().end()};
@@ -348,7 +351,7 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
     if (auto it = files_.find(change->file_id); it != files_.end()) old_file = it->second;
     if (change->record.has_value()) {
       RETURN_IF_ERROR(FromRocksDb(
-          batch->Put(files_cf_, schema::FileKey(change->file_id), Serialize(*change->record)),
+          batch->Put(files_cf_, schema::FileKey(change->file_id), schema::SerializeRecord(*change->record)),
           "stage file record"));
       files_[change->file_id] = *change->record;
     } else {
@@ -362,7 +365,7 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
   meta_.set_version_hi(version.hi);
   meta_.set_version_lo(version.lo);
   absl::Status status =
-      FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, Serialize(meta_)), "stage meta");
+      FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, schema::SerializeRecord(meta_)), "stage meta");
   if (status.ok()) status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), batch), what);
   if (!status.ok()) {
     meta_ = old_meta;
@@ -410,7 +413,7 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
     } else {
       doc.clear_duplicate_of();
     }
-    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
     RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
   }
   dedup.reset();
@@ -445,7 +448,7 @@ absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
     if (stored.line() == docs[i].line()) continue;
     stored.set_line(docs[i].line());
     RETURN_IF_ERROR(
-        FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(stored)), "stage"));
+        FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(stored)), "stage"));
   }
   const uint32_t file_id = updated.file_id();
   return Commit(&batch, meta_, FileChange{file_id, std::move(updated)},
@@ -495,7 +498,7 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
           doc.set_duplicate_of(*original);
         }
         RETURN_IF_ERROR(
-            FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), Serialize(doc)), "stage"));
+            FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
       }
       RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
     }

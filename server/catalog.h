@@ -90,6 +90,11 @@ class Catalog {
   // Every file, by file id.
   const std::map<uint32_t, v1::FileRecord>& files() const { return files_; }
 
+  // FAILED_PRECONDITION ("run `shardstream index` first") when nothing was ever indexed: no
+  // file, and every partition held. A catalog holding only some partitions may have none of
+  // their files (a small corpus, many partitions) and still answer for them.
+  absl::Status RequireIndexed() const;
+
   // P, the dataset's number of partitions (1 for catalogs from before partitions).
   uint32_t partitions() const { return meta_.partitions() == 0 ? 1 : meta_.partitions(); }
   // The partitions this catalog holds, ascending.

@@ -48,6 +48,7 @@
 
 #include "common/big_endian.h"
 #include "common/hash128.h"
+#include "google/protobuf/message_lite.h"
 
 namespace shardstream::catalog_schema {
 
@@ -67,6 +68,13 @@ inline constexpr char kNearDupsFamily[] = "near_dups";
 
 inline constexpr char kDatasetKey[] = "dataset";
 inline constexpr char kNearDedupKey[] = "near_dedup";
+
+// A record's value: its deterministic serialization (the messages have no maps).
+inline std::string SerializeRecord(const google::protobuf::MessageLite& record) {
+  std::string out;
+  record.SerializeToString(&out);
+  return out;
+}
 
 inline std::string FileKey(uint32_t file_id) {
   std::string key;

@@ -350,11 +350,7 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
 absl::StatusOr<NearDedupSummary> NearDedupJob::Run() {
   RETURN_IF_ERROR(options_.Validate());
   const absl::Time start = absl::Now();
-  if (catalog_->files().empty() &&
-      catalog_->owned_partitions().size() == catalog_->partitions()) {
-    return absl::FailedPreconditionError(absl::StrCat("the catalog in ", catalog_->dir(),
-                                                      " is empty; run `shardstream index` first"));
-  }
+  RETURN_IF_ERROR(catalog_->RequireIndexed());
   NearDedupSummary summary;
   RETURN_IF_ERROR(Sign(&summary));
   summary.sign_seconds = absl::ToDoubleSeconds(absl::Now() - start);

@@ -14,11 +14,6 @@ namespace {
 
 namespace schema = catalog_schema;
 
-std::string Serialize(const google::protobuf::MessageLite& m) {
-  std::string out;
-  m.SerializeToString(&out);
-  return out;
-}
 
 // One past the largest doc key: the end of a DeleteRange over a whole family.
 std::string EndOfDocKeys() { return std::string(9, '\xff'); }
@@ -102,7 +97,7 @@ absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, const std::
   }
   if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->minhash_cf_, sst_path));
   return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->minhash_files_cf_,
-                             schema::FileKey(record.file_id()), Serialize(record)),
+                             schema::FileKey(record.file_id()), schema::SerializeRecord(record)),
                      absl::StrCat("commit signatures of file ", record.file_id()));
 }
 
@@ -172,7 +167,7 @@ absl::Status NearDupStore::PutNearDuplicates(
   rocksdb::WriteBatch batch;
   for (const auto& [doc_id, dup] : dups) {
     RETURN_IF_ERROR(FromRocksDb(
-        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), Serialize(dup)), "stage"));
+        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), schema::SerializeRecord(dup)), "stage"));
   }
   return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
                      "write near duplicates");
@@ -180,7 +175,7 @@ absl::Status NearDupStore::PutNearDuplicates(
 
 absl::Status NearDupStore::FinishClustering(const v1::NearDedupRecord& record) {
   return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->meta_cf_,
-                                        schema::kNearDedupKey, Serialize(record)),
+                                        schema::kNearDedupKey, schema::SerializeRecord(record)),
                      "write near-dedup record");
 }
 

@@ -16,11 +16,6 @@ namespace {
 
 namespace schema = catalog_schema;
 
-std::string Serialize(const google::protobuf::MessageLite& m) {
-  std::string out;
-  m.SerializeToString(&out);
-  return out;
-}
 
 }  // namespace
 
@@ -62,7 +57,7 @@ absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
 
 absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
   return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->tokenizers_cf_,
-                                        FingerprintOf(record).ToBytes(), Serialize(record)),
+                                        FingerprintOf(record).ToBytes(), schema::SerializeRecord(record)),
                      "write tokenizer record");
 }
 
@@ -162,7 +157,7 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
   }
   if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->tokens_cf_, sst_path));
   return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
-                             schema::TokenFileKey(tokenizer, file.file_id()), Serialize(file)),
+                             schema::TokenFileKey(tokenizer, file.file_id()), schema::SerializeRecord(file)),
                      absl::StrCat("commit tokens of file ", file.file_id()));
 }
 

@@ -191,13 +191,9 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
 absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   RETURN_IF_ERROR(options_.Validate());
   const absl::Time start = absl::Now();
-  // A catalog holding only some partitions may have none of their files (a small corpus, many
-  // partitions): it still gets the tokenizer, so it answers for its (empty) partitions.
-  if (catalog_->files().empty() &&
-      catalog_->owned_partitions().size() == catalog_->partitions()) {
-    return absl::FailedPreconditionError(absl::StrCat("the catalog in ", catalog_->dir(),
-                                                      " is empty; run `shardstream index` first"));
-  }
+  // A catalog holding only some partitions and none of their files still gets the tokenizer,
+  // so it answers for its (empty) partitions.
+  RETURN_IF_ERROR(catalog_->RequireIndexed());
   // The tokenizer, and its record (created on first use).
   v1::TokenizerRecord record;
   ASSIGN_OR_RETURN(std::string definition, ReadFileContents(options_.tokenizer_path));
