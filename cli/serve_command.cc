@@ -15,16 +15,19 @@
 #include "server/catalog_follower.h"
 #include "server/grpc_shard_server.h"
 #include "server/index_job.h"
+#include "server/near_dedup_job.h"
 #include "server/tokenize_job.h"
 
 namespace shardstream::cli {
 namespace {
 
-// A pod's start-up: index its partitions of the corpus and tokenize them into the catalog
-// (both incremental and kill -9 safe, so an evicted pod resumes where it stopped).
+// A pod's start-up: index its partitions of the corpus, tokenize them into the catalog and,
+// when asked, find their near duplicates (all incremental and kill -9 safe, so an evicted pod
+// resumes where it stopped).
 struct Preparation {
   IndexOptions index;
   TokenizeOptions tokenize;
+  std::optional<NearDedupOptions> dedup;
 };
 
 // The ordinal of a StatefulSet pod from its name ("shard-3" → 3).
@@ -75,6 +78,17 @@ absl::Status Prepare(const std::string& db, const Preparation& p, ShardServer* s
   }
   LogInfo("tokenized with \"", s->tokenizer.name(), "\": ", s->files_tokenized, " files (",
           s->files_unchanged, " unchanged)");
+  if (!p.dedup.has_value()) return absl::OkStatus();
+  NearDedupJob dedup(catalog->get(), *p.dedup);
+  absl::StatusOr<NearDedupSummary> d = RunReporting(dedup, "near-dedup", server);
+  if (!d.ok()) return d.status();
+  if (!d->failed.empty()) {
+    return absl::DataLossError(absl::StrCat(d->failed.size(), " files could not be read for "
+                                            "near-dedup; the first: ", d->failed[0].error));
+  }
+  LogInfo("near-dedup at Jaccard ", d->record.threshold(), ": ", d->record.near_duplicate_docs(),
+          " near duplicates in ", d->record.near_duplicate_clusters(), " clusters (",
+          d->files_signed, " files signed, ", d->files_unchanged, " unchanged)");
   return absl::OkStatus();
 }
 
@@ -97,14 +111,15 @@ int RunServeCommand(const std::vector<std::string>& args) {
       "[--log-format text|json] [--write-timeout-seconds S] [--follow-seconds S] "
       "[--index-corpus PATH... --tokenizer FILE [--tokenizer-name NAME] "
       "[--source NAME] [--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] "
-      "[--replicas N]] [--jobs N]]",
+      "[--replicas N]] [--near-dedup-threshold T] [--jobs N]]",
       "The shard server daemon: serves the catalog's token stores over gRPC\n"
       "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
       "reflection). Logs `listening on HOST:PORT` once listening (port 0 picks a free\n"
       "port). SIGTERM or SIGINT: stop accepting, end open streams with UNAVAILABLE after\n"
       "their current batch (clients resume elsewhere), exit 0.\n"
       "With --index-corpus (a Kubernetes pod's start-up), it first indexes its partitions of\n"
-      "the corpus and tokenizes them into --db — incrementally, so a restarted pod resumes —\n"
+      "the corpus and tokenizes them into --db (and with --near-dedup-threshold finds their\n"
+      "near duplicates) — incrementally, so a restarted pod resumes —\n"
       "while already listening: the health service says NOT_SERVING and calls get\n"
       "UNAVAILABLE until the catalog is ready, then SERVING. --own-from-ordinal holds the\n"
       "partitions p with p mod N == i, for pod i (--ordinal, else the number at the end of\n"
@@ -154,6 +169,10 @@ int RunServeCommand(const std::vector<std::string>& args) {
                 "hold the partitions p mod N == i of pod i of N (a StatefulSet)");
   flags.AddString("ordinal", &ordinal_text, "i (default: the number ending $POD_NAME)");
   flags.AddString("replicas", &replicas_text, "N (default: $SHARDSTREAM_REPLICAS)");
+  std::string near_dedup_threshold;
+  flags.AddString("near-dedup-threshold", &near_dedup_threshold,
+                  "with --index-corpus: also find near duplicates at this Jaccard threshold "
+                  "(`shardstream dedup`; empty: no)");
   flags.AddInt("jobs", &prep.index.jobs, "files indexed and tokenized in parallel");
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "serve")) return *exit_status;
@@ -205,14 +224,25 @@ int RunServeCommand(const std::vector<std::string>& args) {
     prep.index.partitions = static_cast<uint32_t>(partitions);
     prep.index.own = own;
     prep.tokenize.jobs = prep.index.jobs;
+    if (!near_dedup_threshold.empty()) {
+      prep.dedup.emplace();
+      prep.dedup->jobs = prep.index.jobs;
+      if (!absl::SimpleAtod(near_dedup_threshold, &prep.dedup->threshold)) {
+        return Fail("serve", "--near-dedup-threshold must be a number in (0, 1]", kExitUsage);
+      }
+      if (absl::Status s = prep.dedup->Validate(); !s.ok()) {
+        return Fail("serve", s.message(), kExitUsage);
+      }
+    }
     if (absl::Status s = prep.index.Validate(); !s.ok()) return Fail("serve", s.message(), kExitUsage);
     if (absl::Status s = prep.tokenize.Validate(); !s.ok()) {
       return Fail("serve", s.message(), kExitUsage);
     }
   } else if (!own.empty() || own_from_ordinal || partitions != 0 ||
-             !prep.tokenize.tokenizer_path.empty()) {
-    return Fail("serve", "--tokenizer, --partitions, --own and --own-from-ordinal prepare a "
-                         "catalog: give them with --index-corpus", kExitUsage);
+             !prep.tokenize.tokenizer_path.empty() || !near_dedup_threshold.empty()) {
+    return Fail("serve", "--tokenizer, --partitions, --own, --own-from-ordinal and "
+                         "--near-dedup-threshold prepare a catalog: give them with --index-corpus",
+                kExitUsage);
   }
   // Signals are taken by sigwait below, not by handlers: block them before threads start.
   sigset_t signals;

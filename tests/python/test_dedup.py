@@ -242,3 +242,47 @@ def test_clusters_stay_inside_parts_and_match_a_catalog_holding_one_partition(
     run(shardstream_bin, "dedup", "--db", one)
     expected = {d: r for d, r in clusters.items() if partition_of[d[0]] == 1}
     assert expected and by_place(shardstream_bin, one) == expected
+
+
+def test_pods_that_prepare_near_dedup_serve_the_stream_of_one_deduplicated_catalog(
+        tmp_path, shardstream_bin):
+    # Three pods, each preparing its third of a P = 3 dataset with --near-dedup-threshold,
+    # give exactly the near-deduplicated stream of one catalog holding everything: clusters
+    # are per part, so no pod needs another's documents.
+    corpus = str(tmp_path / "corpus")
+    write_corpus(corpus, make_documents(seed=17, bases=20, distinct=30), files=9)
+    reference = str(tmp_path / "reference")
+    run(shardstream_bin, "index", "--db", reference, "--corpus", corpus, "--partitions", "3")
+    run(shardstream_bin, "tokenize", "--db", reference, "--tokenizer", GPT2)
+    run(shardstream_bin, "dedup", "--db", reference)
+    request = ["--tokenizer", "gpt2", "--filter", "near-dedup", "--seq-len", "64",
+               "--batch-size", "4", "--seed", "3", "--max-batches", "30"]
+    want = run(shardstream_bin, "stream", "--db", reference, *request).stdout
+    none = run(shardstream_bin, "stream", "--db", reference, *request[:2], "--filter", "none",
+               *request[4:]).stdout
+    assert want != none
+    pods = []
+    try:
+        for i in range(3):
+            env = dict(os.environ, POD_NAME=f"shard-{i}", SHARDSTREAM_REPLICAS="3")
+            proc = subprocess.Popen(
+                [shardstream_bin, "serve", "--db", str(tmp_path / f"pod-{i}"), "--listen",
+                 "127.0.0.1:0", "--index-corpus", corpus, "--tokenizer", GPT2,
+                 "--tokenizer-name", "gpt2", "--partitions", "3", "--own-from-ordinal",
+                 "--near-dedup-threshold", "0.7"], stderr=subprocess.PIPE, text=True, env=env)
+            line = proc.stderr.readline()
+            assert "listening on 127.0.0.1:" in line, line
+            pods.append((proc, "127.0.0.1:" + line.split("listening on 127.0.0.1:")[1].split()[0]))
+        # The client may come while the pods still prepare: it retries until they serve.
+        got = run(shardstream_bin, "stream", "--server", ",".join(a for _, a in pods),
+                  *request).stdout
+        assert got == want
+        for proc, _ in pods:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+            assert "near duplicates in" in proc.stderr.read()
+    finally:
+        for proc, _ in pods:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
