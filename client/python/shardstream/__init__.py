@@ -64,7 +64,8 @@ class Reader(Iterator[Batch]):
       cursor: resume after this cursor (``Batch.cursor`` or ``state_dict()``); valid for any
         world size and batch size of the same plan.
       no_dedup: keep duplicate documents (default: first copies only).
-      filter_preset: ``""`` or ``"codeparrot-clean"``.
+      filter_preset: ``""``, ``"codeparrot-clean"``, ``"near-dedup"`` or
+        ``"codeparrot-clean-near-dedup"`` (the last two after ``shardstream dedup``).
       mix: sources and weights, ``"python=0.7,docs=0.3"`` (proportions of sequences); ``""``
         streams every source in proportion to its size. See docs/mixtures.md.
       doc_boundaries: fill ``Batch.doc_starts``.
