@@ -90,9 +90,9 @@ int RunDumpCommand(const std::vector<std::string>& args) {
   flags.Require("db");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "dump")) return *exit_status;
   if (families.empty()) {
-    families = {catalog_schema::kMetaFamily,       catalog_schema::kFilesFamily,
-                catalog_schema::kDocsFamily,       catalog_schema::kDedupFamily,
-                catalog_schema::kTokenizersFamily, catalog_schema::kTokenFilesFamily,
+    families = {catalog_schema::kMetaFamily,         catalog_schema::kFilesFamily,
+                catalog_schema::kDocsFamily,         catalog_schema::kDedupFamily,
+                catalog_schema::kTokenizersFamily,   catalog_schema::kTokenFilesFamily,
                 catalog_schema::kMinHashFilesFamily, catalog_schema::kNearDupsFamily};
   }
   CatalogOptions options;

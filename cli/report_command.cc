@@ -53,12 +53,11 @@ int RunReportCommand(const std::vector<std::string>& args) {
   std::filesystem::rename(tmp, out_path, ec);
   if (ec) return Fail("report", absl::StrFormat("cannot write %s: %s", out_path, ec.message()));
   for (const std::string& e : report->read_errors) std::cerr << "warning: " << e << "\n";
-  std::cout << absl::StrFormat("wrote %s (%d bytes): %d documents, %d exact and %d near "
-                               "duplicates, %d tokenizers\n",
-                               out_path, html.size(), report->stats.docs,
-                               report->stats.duplicate_docs,
-                               report->stats.near_dedup.record.near_duplicate_docs(),
-                               report->tokenizers.size());
+  std::cout << absl::StrFormat(
+      "wrote %s (%d bytes): %d documents, %d exact and %d near "
+      "duplicates, %d tokenizers\n",
+      out_path, html.size(), report->stats.docs, report->stats.duplicate_docs,
+      report->stats.near_dedup.record.near_duplicate_docs(), report->tokenizers.size());
   return kExitOk;
 }
 

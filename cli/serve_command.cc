@@ -83,8 +83,10 @@ absl::Status Prepare(const std::string& db, const Preparation& p, ShardServer* s
   absl::StatusOr<NearDedupSummary> d = RunReporting(dedup, "near-dedup", server);
   if (!d.ok()) return d.status();
   if (!d->failed.empty()) {
-    return absl::DataLossError(absl::StrCat(d->failed.size(), " files could not be read for "
-                                            "near-dedup; the first: ", d->failed[0].error));
+    return absl::DataLossError(absl::StrCat(d->failed.size(),
+                                            " files could not be read for "
+                                            "near-dedup; the first: ",
+                                            d->failed[0].error));
   }
   LogInfo("near-dedup at Jaccard ", d->record.threshold(), ": ", d->record.near_duplicate_docs(),
           " near duplicates in ", d->record.near_duplicate_clusters(), " clusters (",
@@ -240,8 +242,9 @@ int RunServeCommand(const std::vector<std::string>& args) {
     }
   } else if (!own.empty() || own_from_ordinal || partitions != 0 ||
              !prep.tokenize.tokenizer_path.empty() || !near_dedup_threshold.empty()) {
-    return Fail("serve", "--tokenizer, --partitions, --own, --own-from-ordinal and "
-                         "--near-dedup-threshold prepare a catalog: give them with --index-corpus",
+    return Fail("serve",
+                "--tokenizer, --partitions, --own, --own-from-ordinal and "
+                "--near-dedup-threshold prepare a catalog: give them with --index-corpus",
                 kExitUsage);
   }
   // Signals are taken by sigwait below, not by handlers: block them before threads start.

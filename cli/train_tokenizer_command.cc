@@ -16,9 +16,9 @@
 #include "common/tokenizer.h"
 #include "server/bpe_trainer.h"
 #include "server/catalog.h"
+#include "server/catalog_plan.h"
 #include "server/cleaning_rules.h"
 #include "server/indexed_documents.h"
-#include "server/catalog_plan.h"
 
 namespace shardstream::cli {
 namespace {

@@ -110,18 +110,18 @@ void WordByteMask(std::string_view text, std::vector<uint64_t>* mask) {
   mask->assign((n + 63) / 64, 0);
   size_t i = 0;
 #if defined(__SSE2__)
-  const __m128i case_bits = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'),
-                zero = _mm_set1_epi8('0'), underscore = _mm_set1_epi8('_'),
-                max_letter = _mm_set1_epi8(25), max_digit = _mm_set1_epi8(9);
+  const __m128i case_bits = _mm_set1_epi8(0x20), a = _mm_set1_epi8('a'), zero = _mm_set1_epi8('0'),
+                underscore = _mm_set1_epi8('_'), max_letter = _mm_set1_epi8(25),
+                max_digit = _mm_set1_epi8(9);
   for (; i + 16 <= n; i += 16) {
     const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
     // Unsigned range checks: x in [0, k] iff min(x, k) == x.
     const __m128i letter = _mm_sub_epi8(_mm_or_si128(c, case_bits), a);
     const __m128i digit = _mm_sub_epi8(c, zero);
-    const __m128i word = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(letter, max_letter), letter),
-                     _mm_cmpeq_epi8(_mm_min_epu8(digit, max_digit), digit)),
-        _mm_cmpeq_epi8(c, underscore));
+    const __m128i word =
+        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(letter, max_letter), letter),
+                                  _mm_cmpeq_epi8(_mm_min_epu8(digit, max_digit), digit)),
+                     _mm_cmpeq_epi8(c, underscore));
     const uint64_t bits = static_cast<uint32_t>(_mm_movemask_epi8(word));
     (*mask)[i >> 6] |= bits << (i & 63);
   }
@@ -150,8 +150,8 @@ void ForEachWordHash(std::string_view text, std::vector<uint64_t>* mask, Fn fn) 
     // The run ends at the first clear bit after start.
     uint64_t clear = ~(*mask)[w] & (~uint64_t{0} << (start & 63));
     while (clear == 0 && ++w < words) clear = ~(*mask)[w];
-    const size_t stop = w < words ? std::min(text.size(), (w << 6) + std::countr_zero(clear))
-                                  : text.size();
+    const size_t stop =
+        w < words ? std::min(text.size(), (w << 6) + std::countr_zero(clear)) : text.size();
     fn(HashWordBytes(p + start, stop - start, end));
     if (w >= words) return;
     bits = (*mask)[w] & (~uint64_t{0} << (stop & 63));  // stop lies in word w
@@ -324,8 +324,8 @@ LshBands OptimalBands(double threshold, uint32_t permutations) {
   for (uint32_t b = 1; b <= permutations; ++b) {
     for (uint32_t r = 1; r <= permutations / b; ++r) {
       const LshBands candidate{b, r};
-      const double false_positives = integrate(
-          [&](double s) { return CandidateProbability(s, candidate); }, 0.0, threshold);
+      const double false_positives =
+          integrate([&](double s) { return CandidateProbability(s, candidate); }, 0.0, threshold);
       const double false_negatives = integrate(
           [&](double s) { return 1 - CandidateProbability(s, candidate); }, threshold, 1.0);
       const double error = 0.5 * false_positives + 0.5 * false_negatives;

@@ -11,10 +11,11 @@
 // A signature is k = `permutations` values computed by one permutation hashing with optimal
 // densification (Li, Owen & Zhang 2012; Shrivastava 2017): each shingle is hashed once, the
 // hash picks one of k bins, each bin keeps the minimum, and an empty bin borrows from the first
-// non-empty bin in its own fixed pseudo-random order of the bins. Like k independent MinHash permutations, P(value i of two texts
-// is equal) = their Jaccard similarity, so estimates and LSH bands work the same way, at one
-// hash per shingle instead of k. Values keep the low 16 bits of the minimum (b-bit minwise
-// hashing, b = 16; the estimate is corrected for the 2^-16 chance collisions).
+// non-empty bin in its own fixed pseudo-random order of the bins. Like k independent MinHash
+// permutations, P(value i of two texts is equal) = their Jaccard similarity, so estimates and LSH
+// bands work the same way, at one hash per shingle instead of k. Values keep the low 16 bits of the
+// minimum (b-bit minwise hashing, b = 16; the estimate is corrected for the 2^-16 chance
+// collisions).
 #ifndef SHARDSTREAM_COMMON_MINHASH_H_
 #define SHARDSTREAM_COMMON_MINHASH_H_
 
@@ -62,13 +63,13 @@ class MinHasher {
 
  private:
   const MinHashParams params_;
-  std::vector<uint32_t> mins_;          // per bin, during Sign
+  std::vector<uint32_t> mins_;  // per bin, during Sign
   // Densification: per bin i, all bins in i's pseudo-random order (order_[i·k + t]) and, per
   // bin j, its position in every bin's order (rank_by_bin_[j·k + i]); k × k each.
   std::vector<uint16_t> order_, rank_by_bin_;
   std::vector<uint32_t> nonempty_, best_;
-  std::vector<uint64_t> word_hashes_;   // of the text's words, during Sign
-  std::vector<uint64_t> mask_;          // word bytes of the text, during Sign
+  std::vector<uint64_t> word_hashes_;  // of the text's words, during Sign
+  std::vector<uint64_t> mask_;         // word bytes of the text, during Sign
 };
 
 // The Jaccard similarity two signatures estimate: matching positions, corrected for the chance

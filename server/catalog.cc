@@ -42,7 +42,6 @@ struct HashOf {
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
 
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
@@ -350,9 +349,9 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
   if (change.has_value()) {
     if (auto it = files_.find(change->file_id); it != files_.end()) old_file = it->second;
     if (change->record.has_value()) {
-      RETURN_IF_ERROR(FromRocksDb(
-          batch->Put(files_cf_, schema::FileKey(change->file_id), schema::SerializeRecord(*change->record)),
-          "stage file record"));
+      RETURN_IF_ERROR(FromRocksDb(batch->Put(files_cf_, schema::FileKey(change->file_id),
+                                             schema::SerializeRecord(*change->record)),
+                                  "stage file record"));
       files_[change->file_id] = *change->record;
     } else {
       RETURN_IF_ERROR(FromRocksDb(batch->Delete(files_cf_, schema::FileKey(change->file_id)),
@@ -364,8 +363,8 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
   const Hash128 version = ComputeVersion(meta_.text_field(), files_);
   meta_.set_version_hi(version.hi);
   meta_.set_version_lo(version.lo);
-  absl::Status status =
-      FromRocksDb(batch->Put(meta_cf_, schema::kDatasetKey, schema::SerializeRecord(meta_)), "stage meta");
+  absl::Status status = FromRocksDb(
+      batch->Put(meta_cf_, schema::kDatasetKey, schema::SerializeRecord(meta_)), "stage meta");
   if (status.ok()) status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), batch), what);
   if (!status.ok()) {
     meta_ = old_meta;
@@ -413,7 +412,8 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
     } else {
       doc.clear_duplicate_of();
     }
-    RETURN_IF_ERROR(FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(
+        batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
     RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
   }
   dedup.reset();
@@ -447,8 +447,8 @@ absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
     ASSIGN_OR_RETURN(v1::DocRecord stored, GetDoc(id));
     if (stored.line() == docs[i].line()) continue;
     stored.set_line(docs[i].line());
-    RETURN_IF_ERROR(
-        FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(stored)), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(
+        batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(stored)), "stage"));
   }
   const uint32_t file_id = updated.file_id();
   return Commit(&batch, meta_, FileChange{file_id, std::move(updated)},
@@ -497,8 +497,8 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
         } else {
           doc.set_duplicate_of(*original);
         }
-        RETURN_IF_ERROR(
-            FromRocksDb(batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
+        RETURN_IF_ERROR(FromRocksDb(
+            batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
       }
       RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
     }
@@ -546,8 +546,9 @@ absl::Status Catalog::ForEachEntry(
     std::string_view family,
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
   rocksdb::ColumnFamilyHandle* handle = Family(family);
-  if (handle == nullptr && (family == schema::kMinHashFilesFamily ||
-                            family == schema::kMinHashFamily || family == schema::kNearDupsFamily)) {
+  if (handle == nullptr &&
+      (family == schema::kMinHashFilesFamily || family == schema::kMinHashFamily ||
+       family == schema::kNearDupsFamily)) {
     return absl::OkStatus();  // an older catalog opened read-only: empty
   }
   if (handle == nullptr) {

@@ -87,9 +87,11 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> record, near_store.Record());
     ASSIGN_OR_RETURN(NearDedupState state, near_store.State());
     if (state != NearDedupState::kCurrent) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "filter \"", preset.name, "\" needs near duplicates of the catalog as it is, and its "
-          "near-dedup is ", NearDedupStateName(state), "; run `shardstream dedup` first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("filter \"", preset.name,
+                       "\" needs near duplicates of the catalog as it is, and its "
+                       "near-dedup is ",
+                       NearDedupStateName(state), "; run `shardstream dedup` first"));
     }
     near_dedup = NearDedupFingerprint(*record);
     RETURN_IF_ERROR(near_store.ForEachNearDuplicate(

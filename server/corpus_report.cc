@@ -19,11 +19,10 @@ namespace {
 
 // Python 3.11's keyword.kwlist.
 constexpr const char* kPythonKeywords[] = {
-    "False", "None",   "True",    "and",      "as",       "assert", "async",  "await",
-    "break", "class",  "continue", "def",     "del",      "elif",   "else",   "except",
-    "finally", "for",  "from",    "global",   "if",       "import", "in",     "is",
-    "lambda", "nonlocal", "not",  "or",       "pass",     "raise",  "return", "try",
-    "while", "with",   "yield"};
+    "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+    "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+    "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+    "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield"};
 
 // The first `lines` lines of `text`.
 std::string FirstLines(std::string_view text, size_t lines, bool* truncated) {
@@ -51,8 +50,8 @@ double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>
 void TokenPercentiles(const std::map<uint32_t, v1::TokenizedFile>& files,
                       CorpusReport::TokenizerFit* fit) {
   std::vector<uint32_t> counts;
-  for (const auto& [id, f] : files) counts.insert(counts.end(), f.token_counts().begin(),
-                                                  f.token_counts().end());
+  for (const auto& [id, f] : files)
+    counts.insert(counts.end(), f.token_counts().begin(), f.token_counts().end());
   if (counts.empty()) return;
   auto at = [&](double q) {
     const size_t i = std::min(counts.size() - 1, static_cast<size_t>(q * counts.size()));
@@ -88,8 +87,8 @@ absl::StatusOr<CorpusReport::TokenizerFit> FitOf(const Catalog& catalog,
 
   // The vocabulary used: ids seen in an evenly spaced sample of documents.
   std::vector<bool> seen(record.vocab_size(), false);
-  const size_t step = std::max<size_t>(1, doc_ids.size() / std::max<size_t>(
-                                                              1, options.vocabulary_sample_docs));
+  const size_t step =
+      std::max<size_t>(1, doc_ids.size() / std::max<size_t>(1, options.vocabulary_sample_docs));
   std::string packed;
   const uint32_t width = record.token_bytes();
   for (size_t i = 0; i < doc_ids.size(); i += step) {
@@ -99,7 +98,8 @@ absl::StatusOr<CorpusReport::TokenizerFit> FitOf(const Catalog& catalog,
     ++fit.sampled_docs;
     for (size_t p = 0; p + width <= packed.size(); p += width) {
       uint32_t id = 0;
-      for (uint32_t b = 0; b < width; ++b) id |= uint32_t{static_cast<uint8_t>(packed[p + b])} << (8 * b);
+      for (uint32_t b = 0; b < width; ++b)
+        id |= uint32_t{static_cast<uint8_t>(packed[p + b])} << (8 * b);
       ++fit.sampled_tokens;
       if (id < seen.size() && !seen[id]) {
         seen[id] = true;
@@ -168,18 +168,19 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
     });
     if (top.size() > options.exact_groups) top.pop_back();
   };
-  RETURN_IF_ERROR(catalog.ForEachEntry(
-      catalog_schema::kDedupFamily, [&](std::string_view key, std::string_view) {
-        const std::string_view hash = key.substr(0, 16);
-        const uint64_t id = catalog_schema::DocIdFromDedupKey(key);
-        if (hash != current_hash) {
-          close_run();
-          current = Run{0, id, {}};
-          current_hash = std::string(hash);
-        }
-        ++current.copies;
-        if (id != current.first && current.others.size() < 5) current.others.push_back(id);
-      }));
+  RETURN_IF_ERROR(catalog.ForEachEntry(catalog_schema::kDedupFamily,
+                                       [&](std::string_view key, std::string_view) {
+                                         const std::string_view hash = key.substr(0, 16);
+                                         const uint64_t id = catalog_schema::DocIdFromDedupKey(key);
+                                         if (hash != current_hash) {
+                                           close_run();
+                                           current = Run{0, id, {}};
+                                           current_hash = std::string(hash);
+                                         }
+                                         ++current.copies;
+                                         if (id != current.first && current.others.size() < 5)
+                                           current.others.push_back(id);
+                                       }));
   close_run();
   for (const Run& run : top) {
     CorpusReport::ExactGroup group;

@@ -15,10 +15,10 @@
 namespace shardstream {
 
 struct ReportOptions {
-  size_t examples_per_rule = 3;     // documents shown per cleaning rule
-  size_t exact_groups = 5;          // most-copied texts shown
-  size_t near_pairs = 4;            // near-duplicate clusters shown side by side
-  size_t example_lines = 40;        // lines of each example text shown
+  size_t examples_per_rule = 3;           // documents shown per cleaning rule
+  size_t exact_groups = 5;                // most-copied texts shown
+  size_t near_pairs = 4;                  // near-duplicate clusters shown side by side
+  size_t example_lines = 40;              // lines of each example text shown
   size_t vocabulary_sample_docs = 20000;  // documents whose tokens are counted per tokenizer
 };
 
@@ -27,7 +27,7 @@ struct ReportExample {
   uint64_t doc_id = 0;
   std::string label;  // DocLabel
   uint64_t text_bytes = 0;
-  std::string text;   // the first ReportOptions::example_lines lines; "" when unreadable
+  std::string text;  // the first ReportOptions::example_lines lines; "" when unreadable
   bool truncated = false;
 };
 
@@ -71,8 +71,8 @@ struct CorpusReport {
     double mean_tokens_per_doc = 0;
     uint64_t median_tokens_per_doc = 0, p90_tokens_per_doc = 0;
     uint64_t sampled_docs = 0, sampled_tokens = 0;
-    uint64_t distinct_ids_seen = 0;  // in the sample
-    double unused_vocabulary = 0;    // 1 - distinct_ids_seen / vocab_size
+    uint64_t distinct_ids_seen = 0;                  // in the sample
+    double unused_vocabulary = 0;                    // 1 - distinct_ids_seen / vocab_size
     std::vector<std::string> single_token_keywords;  // Python keywords encoded as one token
     std::vector<std::string> split_keywords;         // the others
   };

@@ -119,7 +119,8 @@ std::string CompressionName(v1::Compression compression) {
 std::string DocLabel(const Catalog& catalog, uint64_t doc_id, const v1::DocRecord& doc) {
   const std::string_view repo = MetadataValue(doc, "repo_name");
   const std::string_view path = MetadataValue(doc, "path");
-  if (!repo.empty() && !path.empty()) return absl::StrCat(std::string(repo), "/", std::string(path));
+  if (!repo.empty() && !path.empty())
+    return absl::StrCat(std::string(repo), "/", std::string(path));
   auto file = catalog.files().find(doc.file_id());
   if (file == catalog.files().end()) return absl::StrCat("document ", doc_id);
   return absl::StrCat(file->second.path(), ":", doc.line());
@@ -507,8 +508,8 @@ std::string CorpusStatsToTable(const CorpusStats& s) {
         "near duplicates   %d (%s) in %d clusters, %s saved (Jaccard >= %g, %d-word shingles, "
         "%d permutations)%s\n",
         near.near_duplicate_docs(), Percent(near.near_duplicate_docs(), s.docs),
-        near.near_duplicate_clusters(), HumanBytes(near.near_duplicate_bytes()),
-        near.threshold(), near.ngram(), near.permutations(),
+        near.near_duplicate_clusters(), HumanBytes(near.near_duplicate_bytes()), near.threshold(),
+        near.ngram(), near.permutations(),
         s.near_dedup.state == "stale" ? "; STALE: files changed, run `shardstream dedup`" : "");
     // The ten largest clusters, each with a few of its members (stats --json has more).
     for (size_t i = 0; i < std::min<size_t>(10, s.near_dedup.largest.size()); ++i) {

@@ -67,9 +67,9 @@ struct CorpusStats {
     std::string state = "not run";  // NearDedupStateName: "not run", "stale", "current"
     v1::NearDedupRecord record;     // zeros when not run
     struct Cluster {
-      std::string representative;  // DocLabel of the document kept
-      uint64_t size = 0;           // documents, the representative included
-      uint64_t bytes = 0;          // text bytes of the others
+      std::string representative;        // DocLabel of the document kept
+      uint64_t size = 0;                 // documents, the representative included
+      uint64_t bytes = 0;                // text bytes of the others
       std::vector<std::string> members;  // DocLabel of the first few others
     };
     std::vector<Cluster> largest;  // most documents first

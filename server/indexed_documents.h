@@ -7,8 +7,8 @@
 #include <functional>
 #include <map>
 #include <string>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/corpus_file_reader.h"
@@ -35,8 +35,7 @@ absl::Status ReadIndexedDocuments(const Catalog& catalog, const v1::FileRecord& 
 // last wanted document, with the same checks. Documents of files that cannot be read (or
 // changed) are left out of the result, with one message per such file in `errors`.
 absl::StatusOr<std::map<uint64_t, std::string>> ReadDocumentTexts(
-    const Catalog& catalog, const std::vector<uint64_t>& doc_ids,
-    std::vector<std::string>* errors);
+    const Catalog& catalog, const std::vector<uint64_t>& doc_ids, std::vector<std::string>* errors);
 
 }  // namespace shardstream
 

@@ -131,9 +131,8 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
   // In catalog order, like tokenize: an interrupted run has signed a prefix.
   std::vector<size_t> order(work.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return work[a]->first_doc_id() < work[b]->first_doc_id();
-  });
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return work[a]->first_doc_id() < work[b]->first_doc_id(); });
   RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
   files_total_.store(work.size());
   const PartOfDoc part_of(*catalog_);
@@ -199,7 +198,8 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
         files_done_.store(i + 1);
         const v1::FileRecord& file = *work[order[i]];
         if (!result.status.ok()) {
-          summary->failed.push_back({std::string(file.path()), std::string(result.status.message())});
+          summary->failed.push_back(
+              {std::string(file.path()), std::string(result.status.message())});
           return absl::OkStatus();
         }
         RETURN_IF_ERROR(store.CommitFile(result.record, result.sst_path, replaces[order[i]]));
@@ -235,7 +235,8 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
             g_of_source[source] = static_cast<uint32_t>(doc_of_g.size());
             doc_of_g.push_back(static_cast<uint32_t>(id));
             source_of_g.push_back(static_cast<uint32_t>(source));
-            bytes_of_g.push_back(static_cast<uint32_t>(std::min<uint64_t>(doc.text_bytes(), kNoDoc)));
+            bytes_of_g.push_back(
+                static_cast<uint32_t>(std::min<uint64_t>(doc.text_bytes(), kNoDoc)));
             return true;
           }));
     }
@@ -363,15 +364,14 @@ absl::StatusOr<NearDedupSummary> NearDedupJob::Run() {
   NearDupStore store(catalog_);
   ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> previous, store.Record());
   // Nothing changed since a complete clustering with these parameters: it stands.
-  const bool unchanged = previous.has_value() && summary.files_signed == 0 &&
-                         summary.files_dropped == 0 &&
-                         previous->algorithm_version() == kNearDedupAlgorithmVersion &&
-                         previous->permutations() == options_.minhash.permutations &&
-                         previous->ngram() == options_.minhash.ngram &&
-                         previous->seed() == options_.minhash.seed &&
-                         previous->threshold() == options_.threshold &&
-                         Hash128{previous->dataset_version_hi(), previous->dataset_version_lo()} ==
-                             catalog_->version();
+  const bool unchanged =
+      previous.has_value() && summary.files_signed == 0 && summary.files_dropped == 0 &&
+      previous->algorithm_version() == kNearDedupAlgorithmVersion &&
+      previous->permutations() == options_.minhash.permutations &&
+      previous->ngram() == options_.minhash.ngram && previous->seed() == options_.minhash.seed &&
+      previous->threshold() == options_.threshold &&
+      Hash128{previous->dataset_version_hi(), previous->dataset_version_lo()} ==
+          catalog_->version();
   if (unchanged) {
     summary.record = *previous;
   } else {

@@ -36,10 +36,10 @@ struct NearDedupOptions {
 
 struct NearDedupSummary {
   uint64_t files_signed = 0;
-  uint64_t files_unchanged = 0;  // already signed with the current content and parameters
-  uint64_t files_dropped = 0;    // signatures of files no longer in the catalog
-  uint64_t docs_signed = 0;      // by this run
-  uint64_t text_bytes = 0;       // read by this run
+  uint64_t files_unchanged = 0;     // already signed with the current content and parameters
+  uint64_t files_dropped = 0;       // signatures of files no longer in the catalog
+  uint64_t docs_signed = 0;         // by this run
+  uint64_t text_bytes = 0;          // read by this run
   std::vector<FileProblem> failed;  // unreadable, or changed on disk since `index`
   v1::NearDedupRecord record;       // the clustering (when `failed` is empty)
   uint32_t passes = 0;              // signature scans of the clustering

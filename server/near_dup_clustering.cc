@@ -128,8 +128,7 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
           if (similar(sig, first_sig)) {
             sets.Union(g, first);
             ++out.joined_pairs;
-          } else if (j - 1 > s && part_of(prev) == part_of(g) &&
-                     sets.Find(g) != sets.Find(prev)) {
+          } else if (j - 1 > s && part_of(prev) == part_of(g) && sets.Find(g) != sets.Find(prev)) {
             if (prev_sig.empty()) RETURN_IF_ERROR(input.read(prev, &prev_sig));
             if (similar(sig, prev_sig)) {
               sets.Union(g, prev);

@@ -38,7 +38,7 @@ struct ClusteringInput {
 struct ClusteringOptions {
   double threshold = 0.7;  // join pairs whose estimated Jaccard is at least this
   LshBands bands;
-  size_t memory_bytes = size_t{1} << 30;  // for the band arrays of one pass
+  size_t memory_bytes = size_t{1} << 30;              // for the band arrays of one pass
   std::function<void(uint32_t bands_done)> progress;  // after each pass; may be empty
 };
 

@@ -14,7 +14,6 @@ namespace {
 
 namespace schema = catalog_schema;
 
-
 // One past the largest doc key: the end of a DeleteRange over a whole family.
 std::string EndOfDocKeys() { return std::string(9, '\xff'); }
 
@@ -74,10 +73,10 @@ std::string SignatureIngestDir(const std::string& db) { return db + "/minhash-in
 absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NearDupStore::NewSstWriter(
     uint32_t file_id) const {
   auto writer = std::unique_ptr<SignatureSstWriter>(new SignatureSstWriter());
-  ASSIGN_OR_RETURN(writer->file_,
-                   SstFile::Create(absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id,
-                                                ".sst"),
-                                   *catalog_->minhash_options_, catalog_->minhash_cf_));
+  ASSIGN_OR_RETURN(
+      writer->file_,
+      SstFile::Create(absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id, ".sst"),
+                      *catalog_->minhash_options_, catalog_->minhash_cf_));
   return writer;
 }
 
@@ -103,10 +102,10 @@ absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, const std::
 
 absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
   rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(FromRocksDb(
-      batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(file.first_doc_id()),
-                        schema::DocKey(file.first_doc_id() + file.num_docs())),
-      "stage"));
+  RETURN_IF_ERROR(
+      FromRocksDb(batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(file.first_doc_id()),
+                                    schema::DocKey(file.first_doc_id() + file.num_docs())),
+                  "stage"));
   RETURN_IF_ERROR(FromRocksDb(
       batch.Delete(catalog_->minhash_files_cf_, schema::FileKey(file.file_id())), "stage"));
   return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
@@ -127,16 +126,15 @@ absl::Status NearDupStore::ReadSignature(uint64_t doc_id, std::string* out) cons
 
 absl::Status NearDupStore::ForEachSignature(
     const std::function<void(uint64_t doc_id, std::string_view signature)>& fn) const {
-  return catalog_->ForEachEntry(schema::kMinHashFamily,
-                                [&](std::string_view key, std::string_view value) {
-                                  fn(schema::DocIdFromKey(key), value);
-                                });
+  return catalog_->ForEachEntry(
+      schema::kMinHashFamily,
+      [&](std::string_view key, std::string_view value) { fn(schema::DocIdFromKey(key), value); });
 }
 
 absl::StatusOr<std::optional<v1::NearDedupRecord>> NearDupStore::Record() const {
   std::string value;
-  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->meta_cf_,
-                                         schema::kNearDedupKey, &value);
+  rocksdb::Status s =
+      catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->meta_cf_, schema::kNearDedupKey, &value);
   if (s.IsNotFound()) return std::optional<v1::NearDedupRecord>();
   RETURN_IF_ERROR(FromRocksDb(s, "read near-dedup record"));
   v1::NearDedupRecord record;
@@ -167,7 +165,8 @@ absl::Status NearDupStore::PutNearDuplicates(
   rocksdb::WriteBatch batch;
   for (const auto& [doc_id, dup] : dups) {
     RETURN_IF_ERROR(FromRocksDb(
-        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), schema::SerializeRecord(dup)), "stage"));
+        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), schema::SerializeRecord(dup)),
+        "stage"));
   }
   return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
                      "write near duplicates");

@@ -16,12 +16,23 @@ std::string Escape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -63,19 +74,22 @@ h2 { margin:0 0 10px; font-size:19px; }
 h3 { margin:16px 0 8px; font-size:16px; }
 .cards { display:grid; grid-template-columns:repeat(auto-fill,minmax(170px,1fr)); gap:12px;
          background:none; border:none; padding:0; }
-.card { background:var(--card); border:1px solid var(--line); border-radius:8px; padding:12px 14px; }
+.card { background:var(--card); border:1px solid var(--line); border-radius:8px;
+        padding:12px 14px; }
 .card .v { font-size:22px; font-weight:600; }
 .card .k { color:var(--muted); font-size:13px; }
 .grid2 { display:grid; grid-template-columns:1fr 1fr; gap:18px; }
 @media (max-width: 900px) { .grid2 { grid-template-columns:1fr; } }
 table { border-collapse:collapse; width:100%; font-size:14px; }
-th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
+th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line);
+         vertical-align:top; }
 th { color:var(--muted); font-weight:600; white-space:nowrap; }
 table.sortable th { cursor:pointer; }
 table.sortable th:after { content:" \2195"; color:#b7bdc7; }
 td.n, th.n { text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap; }
 .muted { color:var(--muted); }
-pre { margin:0; padding:8px 10px; background:#f8f9fb; border:1px solid var(--line); border-radius:6px;
+pre { margin:0; padding:8px 10px; background:#f8f9fb; border:1px solid var(--line);
+      border-radius:6px;
       font:12px/1.4 "DejaVu Sans Mono",ui-monospace,monospace; overflow:auto; max-height:420px;
       white-space:pre; }
 pre .only { background:var(--only); display:inline-block; min-width:100%; }
@@ -161,8 +175,9 @@ std::string HistogramChart(const std::string& title, const Histogram& h, uint64_
 }
 
 std::string Card(const std::string& value, const std::string& key, const std::string& id = "") {
-  return absl::StrCat("<div class=\"card\"><div class=\"v\"", id.empty() ? "" : " id=\"" + id + "\"",
-                      ">", value, "</div><div class=\"k\">", Escape(key), "</div></div>");
+  return absl::StrCat("<div class=\"card\"><div class=\"v\"",
+                      id.empty() ? "" : " id=\"" + id + "\"", ">", value, "</div><div class=\"k\">",
+                      Escape(key), "</div></div>");
 }
 
 // An example text; lines not in `other` (when given) are highlighted.
@@ -177,8 +192,8 @@ std::string ExampleText(const ReportExample& e, const std::set<std::string>* oth
     if (end == std::string::npos) end = e.text.size();
     const std::string line = e.text.substr(start, end - start);
     const bool only = other != nullptr && other->count(line) == 0;
-    absl::StrAppend(&out, only ? "<span class=\"only\">" : "", Escape(line),
-                    only ? "</span>" : "", "\n");
+    absl::StrAppend(&out, only ? "<span class=\"only\">" : "", Escape(line), only ? "</span>" : "",
+                    "\n");
     start = end + 1;
   }
   if (e.truncated) absl::StrAppend(&out, "<span class=\"muted\">…</span>");
@@ -201,12 +216,11 @@ void Overview(const CorpusReport& r, std::string* out) {
   const CorpusStats& s = r.stats;
   const v1::NearDedupRecord& near = s.near_dedup.record;
   absl::StrAppend(
-      out, "<section class=\"cards\">",
-      Card(Count(s.docs), "documents", "docs-count"),
+      out, "<section class=\"cards\">", Card(Count(s.docs), "documents", "docs-count"),
       Card(Escape(HumanBytes(s.text_bytes)), "of text"),
       Card(Count(s.files), absl::StrCat("files, ", HumanBytes(s.compressed_bytes), " on disk")),
-      Card(Count(s.unique_docs), absl::StrCat("unique texts (", Percent(s.unique_docs, s.docs), ")"),
-           "unique-count"),
+      Card(Count(s.unique_docs),
+           absl::StrCat("unique texts (", Percent(s.unique_docs, s.docs), ")"), "unique-count"),
       Card(Count(s.duplicate_docs),
            absl::StrCat("exact duplicates (", Percent(s.duplicate_docs, s.docs), ")"),
            "exact-duplicates"),
@@ -222,14 +236,14 @@ void Overview(const CorpusReport& r, std::string* out) {
 
 void SizeAndQuality(const CorpusReport& r, std::string* out) {
   const CorpusStats& s = r.stats;
-  absl::StrAppend(out, "<section id=\"sizes\"><h2>Document sizes and quality signals</h2>",
-                  "<div class=\"grid2\">",
-                  HistogramChart("Document size", s.doc_bytes, s.docs, "bytes of text"),
-                  HistogramChart("Longest line", s.max_line_chars, s.docs, "characters"),
-                  HistogramChart("Mean line length", s.mean_line_chars, s.docs, "characters"),
-                  HistogramChart("ASCII letters and digits", s.alnum_percent, s.docs,
-                                 "% of characters"),
-                  "</div></section>");
+  absl::StrAppend(
+      out, "<section id=\"sizes\"><h2>Document sizes and quality signals</h2>",
+      "<div class=\"grid2\">",
+      HistogramChart("Document size", s.doc_bytes, s.docs, "bytes of text"),
+      HistogramChart("Longest line", s.max_line_chars, s.docs, "characters"),
+      HistogramChart("Mean line length", s.mean_line_chars, s.docs, "characters"),
+      HistogramChart("ASCII letters and digits", s.alnum_percent, s.docs, "% of characters"),
+      "</div></section>");
 }
 
 void Cleaning(const CorpusReport& r, std::string* out) {
@@ -243,9 +257,10 @@ void Cleaning(const CorpusReport& r, std::string* out) {
                   "</th><th class=\"n\">documents</th><th class=\"n\">share</th><th class=\"n\">"
                   "bytes</th></tr></thead><tbody>");
   for (const CorpusReport::Rule& rule : r.rules) {
-    absl::StrAppend(out, "<tr><td>", Escape(rule.name), "<br><span class=\"muted\">", Escape(rule.description), "</span></td><td><code>",
-                    Escape(rule.definition), "</code></td>", NumCell(rule.docs),
-                    "<td class=\"n\" data-v=\"", rule.docs, "\">", Share(rule.docs, s.docs), "</td>",
+    absl::StrAppend(out, "<tr><td>", Escape(rule.name), "<br><span class=\"muted\">",
+                    Escape(rule.description), "</span></td><td><code>", Escape(rule.definition),
+                    "</code></td>", NumCell(rule.docs), "<td class=\"n\" data-v=\"", rule.docs,
+                    "\">", Share(rule.docs, s.docs), "</td>",
                     NumCell(rule.bytes, Escape(HumanBytes(rule.bytes))), "</tr>");
   }
   absl::StrAppend(out, "</tbody></table>");
@@ -290,16 +305,16 @@ void Duplicates(const CorpusReport& r, std::string* out) {
   for (const CorpusReport::ExactGroup& g : r.exact_groups) {
     absl::StrAppend(out, "<details><summary>", Count(g.copies), " copies of ",
                     Escape(g.original.label), "</summary><p class=\"muted\">also ",
-                    Escape(absl::StrJoin(g.copy_labels, ", ")), g.copies > g.copy_labels.size() + 1
-                                                                     ? ", …"
-                                                                     : "",
-                    "</p>", ExampleText(g.original), "</details>");
+                    Escape(absl::StrJoin(g.copy_labels, ", ")),
+                    g.copies > g.copy_labels.size() + 1 ? ", …" : "", "</p>",
+                    ExampleText(g.original), "</details>");
   }
   const v1::NearDedupRecord& near = s.near_dedup.record;
   absl::StrAppend(out, "<h3>Near duplicates</h3>");
   if (s.near_dedup.state == "not run") {
-    absl::StrAppend(out, "<p class=\"muted\">Not searched yet: run <code>shardstream dedup --db "
-                         "…</code> and write the report again.</p></section>");
+    absl::StrAppend(out,
+                    "<p class=\"muted\">Not searched yet: run <code>shardstream dedup --db "
+                    "…</code> and write the report again.</p></section>");
     return;
   }
   absl::StrAppend(out, "<p>", Count(near.near_duplicate_docs()), " documents (",
@@ -318,8 +333,9 @@ void Duplicates(const CorpusReport& r, std::string* out) {
                   "saved</th></tr></thead><tbody>");
   for (const CorpusStats::NearDedup::Cluster& c : s.near_dedup.largest) {
     absl::StrAppend(out, "<tr>", NumCell(c.size), "<td>", Escape(c.representative), "</td><td>",
-                    Escape(absl::StrJoin(c.members, ", ")), c.size > c.members.size() + 1 ? ", …" : "",
-                    "</td>", NumCell(c.bytes, Escape(HumanBytes(c.bytes))), "</tr>");
+                    Escape(absl::StrJoin(c.members, ", ")),
+                    c.size > c.members.size() + 1 ? ", …" : "", "</td>",
+                    NumCell(c.bytes, Escape(HumanBytes(c.bytes))), "</tr>");
   }
   absl::StrAppend(out, "</tbody></table>");
   for (const CorpusReport::NearPair& p : r.near_pairs) {
@@ -339,9 +355,10 @@ void Duplicates(const CorpusReport& r, std::string* out) {
 void Sources(const CorpusReport& r, std::string* out) {
   const CorpusStats& s = r.stats;
   if (s.sources.size() < 2) return;
-  absl::StrAppend(out, "<section id=\"sources\"><h2>Sources</h2><table class=\"sortable\">"
-                       "<thead><tr><th>source</th><th class=\"n\">files</th><th class=\"n\">"
-                       "documents</th><th class=\"n\">share</th></tr></thead><tbody>");
+  absl::StrAppend(out,
+                  "<section id=\"sources\"><h2>Sources</h2><table class=\"sortable\">"
+                  "<thead><tr><th>source</th><th class=\"n\">files</th><th class=\"n\">"
+                  "documents</th><th class=\"n\">share</th></tr></thead><tbody>");
   for (const auto& [name, source] : s.sources) {
     absl::StrAppend(out, "<tr><td>", Escape(name), "</td>", NumCell(source.files),
                     NumCell(source.docs), "<td class=\"n\" data-v=\"", source.docs, "\">",
@@ -353,35 +370,35 @@ void Sources(const CorpusReport& r, std::string* out) {
 void Tokenizers(const CorpusReport& r, std::string* out) {
   absl::StrAppend(out, "<section id=\"tokenizers\"><h2>Tokenizers on this corpus</h2>");
   if (r.tokenizers.empty()) {
-    absl::StrAppend(out, "<p class=\"muted\">None tokenized yet: run <code>shardstream tokenize"
-                         "</code>.</p></section>");
+    absl::StrAppend(out,
+                    "<p class=\"muted\">None tokenized yet: run <code>shardstream tokenize"
+                    "</code>.</p></section>");
     return;
   }
-  absl::StrAppend(out, "<table class=\"sortable\" id=\"tokenizer-fit\"><thead><tr><th>tokenizer"
-                       "</th><th class=\"n\">vocabulary</th><th class=\"n\">bytes / token</th>"
-                       "<th class=\"n\">tokens / doc (mean)</th><th class=\"n\">median</th>"
-                       "<th class=\"n\">p90</th><th class=\"n\">vocabulary unused</th>"
-                       "<th class=\"n\">keywords as 1 token</th></tr></thead><tbody>");
+  absl::StrAppend(out,
+                  "<table class=\"sortable\" id=\"tokenizer-fit\"><thead><tr><th>tokenizer"
+                  "</th><th class=\"n\">vocabulary</th><th class=\"n\">bytes / token</th>"
+                  "<th class=\"n\">tokens / doc (mean)</th><th class=\"n\">median</th>"
+                  "<th class=\"n\">p90</th><th class=\"n\">vocabulary unused</th>"
+                  "<th class=\"n\">keywords as 1 token</th></tr></thead><tbody>");
   for (const CorpusReport::TokenizerFit& t : r.tokenizers) {
     absl::StrAppend(
         out, "<tr><td>", Escape(t.name), t.complete ? "" : " <b>(incomplete)</b>", "</td>",
-        NumCell(t.vocab_size),
-        "<td class=\"n\" data-v=\"", t.bytes_per_token, "\">",
-        absl::StrFormat("%.2f", t.bytes_per_token), "</td>",
-        "<td class=\"n\" data-v=\"", t.mean_tokens_per_doc, "\">",
-        absl::StrFormat("%.0f", t.mean_tokens_per_doc), "</td>", NumCell(t.median_tokens_per_doc),
-        NumCell(t.p90_tokens_per_doc), "<td class=\"n\" data-v=\"", t.unused_vocabulary, "\">",
-        absl::StrFormat("%.1f%%", 100 * t.unused_vocabulary), "</td>",
-        "<td class=\"n\" data-v=\"", t.single_token_keywords.size(), "\">",
-        t.single_token_keywords.size(), " of ",
+        NumCell(t.vocab_size), "<td class=\"n\" data-v=\"", t.bytes_per_token, "\">",
+        absl::StrFormat("%.2f", t.bytes_per_token), "</td>", "<td class=\"n\" data-v=\"",
+        t.mean_tokens_per_doc, "\">", absl::StrFormat("%.0f", t.mean_tokens_per_doc), "</td>",
+        NumCell(t.median_tokens_per_doc), NumCell(t.p90_tokens_per_doc),
+        "<td class=\"n\" data-v=\"", t.unused_vocabulary, "\">",
+        absl::StrFormat("%.1f%%", 100 * t.unused_vocabulary), "</td>", "<td class=\"n\" data-v=\"",
+        t.single_token_keywords.size(), "\">", t.single_token_keywords.size(), " of ",
         t.single_token_keywords.size() + t.split_keywords.size(), "</td></tr>");
   }
   absl::StrAppend(out, "</tbody></table>");
   for (const CorpusReport::TokenizerFit& t : r.tokenizers) {
-    absl::StrAppend(out, "<h3>", Escape(t.name), "</h3><p class=\"muted\">",
-                    Count(t.tokens), " tokens over ", Count(t.docs),
-                    " documents; vocabulary use counted over ", Count(t.sampled_docs),
-                    " documents (", Count(t.sampled_tokens), " tokens, ", Count(t.distinct_ids_seen),
+    absl::StrAppend(out, "<h3>", Escape(t.name), "</h3><p class=\"muted\">", Count(t.tokens),
+                    " tokens over ", Count(t.docs), " documents; vocabulary use counted over ",
+                    Count(t.sampled_docs), " documents (", Count(t.sampled_tokens), " tokens, ",
+                    Count(t.distinct_ids_seen),
                     " distinct ids). Python keywords after a space:</p><div>");
     for (const std::string& k : t.single_token_keywords) {
       absl::StrAppend(out, "<span class=\"tag\">", Escape(k), "</span>");
@@ -401,8 +418,9 @@ void Files(const CorpusReport& r, std::string* out) {
                                                         s.files_by_compression.end());
   std::vector<std::pair<std::string, uint64_t>> kinds(s.bad_lines_by_kind.begin(),
                                                       s.bad_lines_by_kind.end());
-  absl::StrAppend(out, "<section id=\"files\"><h2>Files and bad input</h2><div class=\"grid2\">"
-                       "<div><h3>Files by compression</h3>",
+  absl::StrAppend(out,
+                  "<section id=\"files\"><h2>Files and bad input</h2><div class=\"grid2\">"
+                  "<div><h3>Files by compression</h3>",
                   BarChart(formats, s.files), "<p>", Count(s.damaged_files), " damaged, ",
                   Count(s.empty_files), " empty, ", Count(s.files_with_bad_lines),
                   " with bad lines; ", Escape(HumanBytes(s.decoded_bytes)),
@@ -411,9 +429,9 @@ void Files(const CorpusReport& r, std::string* out) {
                                 : BarChart(kinds, s.bad_lines, "bar2"),
                   "</div></div>");
   if (!r.read_errors.empty()) {
-    absl::StrAppend(out, "<p>Examples could not be read from ", r.read_errors.size(),
-                    " files (changed since indexing?): ",
-                    Escape(absl::StrJoin(r.read_errors, "; ")), "</p>");
+    absl::StrAppend(
+        out, "<p>Examples could not be read from ", r.read_errors.size(),
+        " files (changed since indexing?): ", Escape(absl::StrJoin(r.read_errors, "; ")), "</p>");
   }
   absl::StrAppend(out, "</section>");
 }
@@ -429,7 +447,8 @@ std::string RenderReportHtml(const CorpusReport& report, const std::string& titl
       "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
       "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">"
       "<title>shardstream report: ",
-      Escape(title_dir), "</title><style>", kStyle, "</style></head>"
+      Escape(title_dir), "</title><style>", kStyle,
+      "</style></head>"
       "<body data-script-errors=\"0\" data-blocked-requests=\"0\">",
       kErrorCounter, "<header><h1>What is inside ", Escape(title_dir), "</h1><p>dataset version ",
       Escape(s.version_hex), " · text field “", Escape(s.text_field), "” · ", s.partitions,

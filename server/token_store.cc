@@ -16,7 +16,6 @@ namespace {
 
 namespace schema = catalog_schema;
 
-
 }  // namespace
 
 absl::StatusOr<std::vector<v1::TokenizerRecord>> TokenStore::ListTokenizers() const {
@@ -56,9 +55,10 @@ absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
 }
 
 absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
-  return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->tokenizers_cf_,
-                                        FingerprintOf(record).ToBytes(), schema::SerializeRecord(record)),
-                     "write tokenizer record");
+  return FromRocksDb(
+      catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->tokenizers_cf_,
+                         FingerprintOf(record).ToBytes(), schema::SerializeRecord(record)),
+      "write tokenizer record");
 }
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenStore::LoadTokenizer(const v1::TokenizerRecord& r) {
@@ -131,11 +131,11 @@ absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const H
   auto writer = std::unique_ptr<TokenSstWriter>(new TokenSstWriter());
   writer->impl_ = std::make_unique<TokenSstWriter::Impl>();
   writer->impl_->tokenizer = tokenizer;
-  ASSIGN_OR_RETURN(writer->impl_->file,
-                   SstFile::Create(absl::StrCat(IngestDir(catalog_->dir()), "/",
-                                                tokenizer.ToHex().substr(0, 16), "-", file_id,
-                                                ".sst"),
-                                   *catalog_->tokens_options_, catalog_->tokens_cf_));
+  ASSIGN_OR_RETURN(
+      writer->impl_->file,
+      SstFile::Create(absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16),
+                                   "-", file_id, ".sst"),
+                      *catalog_->tokens_options_, catalog_->tokens_cf_));
   return writer;
 }
 
@@ -156,9 +156,10 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
         "drop old tokens"));
   }
   if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->tokens_cf_, sst_path));
-  return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
-                             schema::TokenFileKey(tokenizer, file.file_id()), schema::SerializeRecord(file)),
-                     absl::StrCat("commit tokens of file ", file.file_id()));
+  return FromRocksDb(
+      db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
+              schema::TokenFileKey(tokenizer, file.file_id()), schema::SerializeRecord(file)),
+      absl::StrCat("commit tokens of file ", file.file_id()));
 }
 
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {

@@ -61,8 +61,13 @@ TEST(NearDupClusteringTest, JoinsSimilarSignaturesUnderTheFirstDocument) {
   std::mt19937 rng(3);
   Corpus c;
   const auto base = RandomSignature(rng);
-  c.sigs = {RandomSignature(rng), base, Edited(base, 4, rng), RandomSignature(rng),
-            Edited(base, 6, rng), {}, base};
+  c.sigs = {RandomSignature(rng),
+            base,
+            Edited(base, 4, rng),
+            RandomSignature(rng),
+            Edited(base, 6, rng),
+            {},
+            base};
   absl::StatusOr<Clustering> r = ClusterNearDuplicates(c.Input(), Options());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_THAT(r->root, ::testing::ElementsAre(0, 1, 1, 3, 1, 5, 1));
