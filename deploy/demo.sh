@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: install dependencies, build, make a sample corpus from
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
-# RocksDB catalog, print what is inside, tokenize it with GPT-2, start the shard server daemon,
+# RocksDB catalog, find its near duplicates, print what is inside (and write it as an HTML
+# report), tokenize it with GPT-2, start the shard server daemon,
 # stream shuffled, packed batches from it (a few decoded for people, then many with the
 # throughput), check they equal the embedded stream and what the Python client reads, then
 # serve the same dataset from 3 shard servers holding a third of its partitions each and check
@@ -25,8 +26,12 @@ rm -rf "$WORK/catalog"
 "$BIN" index --db "$WORK/catalog" --corpus "$WORK/corpus" --jobs "$(nproc)" --partitions 6
 echo "== shardstream index (second run: nothing changed, nothing read)"
 "$BIN" index --db "$WORK/catalog" --corpus "$WORK/corpus"
+echo "== shardstream dedup (near duplicates: MinHash LSH, Jaccard >= 0.7, within each partition)"
+"$BIN" dedup --db "$WORK/catalog" --jobs "$(nproc)"
 echo "== shardstream stats"
 "$BIN" stats --db "$WORK/catalog"
+echo "== shardstream report: one self-contained HTML page on what is inside"
+"$BIN" report --db "$WORK/catalog" --out "$WORK/report.html"
 echo "== catalog size: $(du -sk "$WORK/catalog" | cut -f1) KiB for $(du -ck "$WORK"/corpus/* | tail -1 | cut -f1) KiB of compressed corpus"
 echo "== shardstream tokenize (GPT-2, exact Hugging Face ids)"
 "$BIN" tokenize --db "$WORK/catalog" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)"
