@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: install dependencies, build, make a sample corpus from
 # this machine's own Python files (CodeParrot format: gzipped JSON lines), index it into a
-# RocksDB catalog, find its near duplicates, print what is inside (and write it as an HTML
-# report), tokenize it with GPT-2, start the shard server daemon,
+# RocksDB catalog, find its near duplicates, print what is inside, tokenize it with GPT-2,
+# write what is inside as an HTML report, start the shard server daemon,
 # stream shuffled, packed batches from it (a few decoded for people, then many with the
 # throughput), check they equal the embedded stream and what the Python client reads, then
 # serve the same dataset from 3 shard servers holding a third of its partitions each and check
@@ -30,11 +30,11 @@ echo "== shardstream dedup (near duplicates: MinHash LSH, Jaccard >= 0.7, within
 "$BIN" dedup --db "$WORK/catalog" --jobs "$(nproc)"
 echo "== shardstream stats"
 "$BIN" stats --db "$WORK/catalog"
-echo "== shardstream report: one self-contained HTML page on what is inside"
-"$BIN" report --db "$WORK/catalog" --out "$WORK/report.html"
 echo "== catalog size: $(du -sk "$WORK/catalog" | cut -f1) KiB for $(du -ck "$WORK"/corpus/* | tail -1 | cut -f1) KiB of compressed corpus"
 echo "== shardstream tokenize (GPT-2, exact Hugging Face ids)"
 "$BIN" tokenize --db "$WORK/catalog" --tokenizer tests/data/gpt2/tokenizer.json --jobs "$(nproc)"
+echo "== shardstream report: one self-contained HTML page on what is inside (GPT-2's fit included)"
+"$BIN" report --db "$WORK/catalog" --out "$WORK/report.html"
 echo "== shardstream serve: the daemon, on a free loopback port"
 "$BIN" serve --db "$WORK/catalog" --listen 127.0.0.1:0 2> "$WORK/serve.log" &
 SERVER_PID=$!
