@@ -46,14 +46,14 @@ def du(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
-def throughput(corpus, work, runs, jobs):
+def throughput(corpus, work, runs, jobs, extra=()):
     rows = []
     for _ in range(runs):
         db = os.path.join(work, "db")
         shutil.rmtree(db, ignore_errors=True)
         index = timed("index", "--db", db, "--corpus", corpus, "--jobs", str(jobs))
         size = du(db)
-        dedup = timed("dedup", "--db", db, "--jobs", str(jobs))
+        dedup = timed("dedup", "--db", db, "--jobs", str(jobs), *extra)
         rows.append((index, dedup, du(db) - size))
     stats = json.loads(subprocess.run([BIN, "stats", "--db", db, "--json"], check=True,
                                       capture_output=True, text=True).stdout)
@@ -63,7 +63,8 @@ def throughput(corpus, work, runs, jobs):
     print(f"corpus: {corpus}: {docs} documents, {stats['text_bytes'] / 1e6:.1f} MB of text, "
           f"{stats['near_duplicate_docs']} near duplicates in "
           f"{stats['near_duplicate_clusters']} clusters")
-    print(f"cpu: {os.cpu_count()} cores; --jobs {jobs}; {runs} runs, interleaved")
+    print(f"cpu: {os.cpu_count()} cores; --jobs {jobs} {' '.join(extra)}; {runs} runs, "
+          "interleaved")
     print(f"dedup / index wall: {min(wall):.2f}-{max(wall):.2f}   "
           f"cpu: {min(cpu):.2f}-{max(cpu):.2f}")
     print(f"index: {min(r[0][0] for r in rows):.2f}-{max(r[0][0] for r in rows):.2f} s, "
@@ -109,11 +110,11 @@ def quality(work, thresholds):
         m = re.match(r"docs (\d+) (?:file_id: (\d+) )?line: (\d+)", line)
         places[int(m.group(1))] = (paths[int(m.group(2) or 0)], int(m.group(3)))
     print(f"planted corpus: {len(texts)} documents")
-    print(f"{'threshold':>9} {'bands×rows':>10} {'truth':>6} {'found':>6} {'recall':>7} "
-          f"{'precision':>9}")
-    for t in thresholds:
-        subprocess.run([BIN, "dedup", "--db", db, "--threshold", str(t)], check=True,
-                       capture_output=True)
+    print(f"{'threshold':>9} {'margin':>6} {'bands×rows':>10} {'truth':>6} {'found':>6} "
+          f"{'recall':>7} {'precision':>9}")
+    for t, margin in [(t, m) for t in thresholds for m in (0, 0.1)]:
+        subprocess.run([BIN, "dedup", "--db", db, "--threshold", str(t), "--verify-margin",
+                        str(margin)], check=True, capture_output=True)
         unique, positive, _ = near_duplicate_truth(texts, t)
         predicted = set()
         for line in dump(db, "near_dups"):
@@ -123,7 +124,8 @@ def quality(work, thresholds):
         record = next(l for l in dump(db, "meta") if l.startswith("meta near_dedup"))
         bands = re.search(r"bands: (\d+) rows: (\d+)", record).groups()
         tp = len(predicted & positive)
-        print(f"{t:>9} {bands[0] + '×' + bands[1]:>10} {len(positive):>6} {len(predicted):>6} "
+        print(f"{t:>9} {margin:>6} {bands[0] + '×' + bands[1]:>10} {len(positive):>6} "
+              f"{len(predicted):>6} "
               f"{tp / max(1, len(positive)):>7.3f} {tp / max(1, len(predicted)):>9.3f}")
 
 
@@ -146,6 +148,7 @@ def main():
                             corpus, "--max-bytes", str(args.max_bytes)], check=True,
                            stderr=subprocess.DEVNULL)
         throughput(corpus, work, args.runs, args.jobs)
+        throughput(corpus, work, args.runs, args.jobs, ("--verify-margin", "0.1"))
         if args.tiny_docs:
             throughput(tiny_corpus(os.path.join(work, "tiny"), args.tiny_docs), work, args.runs,
                        args.jobs)

@@ -297,6 +297,36 @@ bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
   return true;
 }
 
+void MinHasher::ShingleSet(std::string_view text, std::vector<uint64_t>* out) {
+  out->clear();
+  word_hashes_.clear();
+  ForEachWordHash(text, &mask_, [&](uint64_t h) { word_hashes_.push_back(h); });
+  if (word_hashes_.empty()) return;
+  const size_t n = std::min<size_t>(params_.ngram, word_hashes_.size());
+  for (size_t i = 0; i + n <= word_hashes_.size(); ++i) {
+    out->push_back(ShingleHash(&word_hashes_[i], n, params_.seed));
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+}
+
+double ExactJaccard(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  size_t common = 0;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i] < b[j]) {
+      ++i;
+    } else if (b[j] < a[i]) {
+      ++j;
+    } else {
+      ++common;
+      ++i;
+      ++j;
+    }
+  }
+  const size_t all = a.size() + b.size() - common;
+  return all == 0 ? 1.0 : static_cast<double>(common) / static_cast<double>(all);
+}
+
 double EstimatedJaccard(const uint16_t* a, const uint16_t* b, size_t permutations) {
   size_t equal = 0;
   for (size_t i = 0; i < permutations; ++i) equal += a[i] == b[i];
@@ -310,7 +340,7 @@ double CandidateProbability(double s, const LshBands& bands) {
   return 1 - std::pow(1 - std::pow(s, bands.rows), bands.bands);
 }
 
-LshBands OptimalBands(double threshold, uint32_t permutations) {
+LshBands OptimalBands(double threshold, uint32_t permutations, double false_negative_weight) {
   // Composite Simpson over [lo, hi] with 64 intervals: smooth integrands, error < 1e-6.
   auto integrate = [](auto f, double lo, double hi) {
     constexpr int kIntervals = 64;
@@ -328,7 +358,8 @@ LshBands OptimalBands(double threshold, uint32_t permutations) {
           integrate([&](double s) { return CandidateProbability(s, candidate); }, 0.0, threshold);
       const double false_negatives = integrate(
           [&](double s) { return 1 - CandidateProbability(s, candidate); }, threshold, 1.0);
-      const double error = 0.5 * false_positives + 0.5 * false_negatives;
+      const double error =
+          (1 - false_negative_weight) * false_positives + false_negative_weight * false_negatives;
       if (error < best_error) {
         best_error = error;
         best = candidate;

@@ -355,6 +355,14 @@ std::string CorpusStatsToJson(const CorpusStats& s) {
   w.Uint(near.rows());
   w.Key("signed_docs");
   w.Uint(near.signed_docs());
+  w.Key("candidate_pairs");
+  w.Uint(near.candidate_pairs());
+  w.Key("verify_margin");
+  w.Double(near.verify_margin());
+  w.Key("verified_pairs");
+  w.Uint(near.verified_pairs());
+  w.Key("joined_pairs");
+  w.Uint(near.joined_pairs());
   w.Key("largest_clusters");
   w.BeginArray();
   for (const CorpusStats::NearDedup::Cluster& c : s.near_dedup.largest) {

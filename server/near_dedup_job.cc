@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -22,7 +24,7 @@ constexpr size_t kClusterMembersKept = 5;
 constexpr size_t kWriteChunk = 10000;
 constexpr uint32_t kNoDoc = UINT32_MAX;
 
-// The part of any document, by id.
+// The file and the part of any document, by id.
 class PartOfDoc {
  public:
   explicit PartOfDoc(const Catalog& catalog) {
@@ -32,14 +34,18 @@ class PartOfDoc {
     std::sort(ranges_.begin(), ranges_.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
   }
-  // nullopt for an id no file holds.
-  std::optional<PartKey> operator()(uint64_t doc_id) const {
+  // nullptr / nullopt for an id no file holds.
+  const v1::FileRecord* FileOf(uint64_t doc_id) const {
     auto it = std::upper_bound(ranges_.begin(), ranges_.end(), doc_id,
                                [](uint64_t id, const auto& r) { return id < r.first; });
-    if (it == ranges_.begin()) return std::nullopt;
+    if (it == ranges_.begin()) return nullptr;
     --it;
-    if (doc_id >= it->first + it->second->num_docs()) return std::nullopt;
-    return PartOf(*it->second);
+    return doc_id < it->first + it->second->num_docs() ? it->second : nullptr;
+  }
+  std::optional<PartKey> operator()(uint64_t doc_id) const {
+    const v1::FileRecord* file = FileOf(doc_id);
+    if (file == nullptr) return std::nullopt;
+    return PartOf(*file);
   }
 
  private:
@@ -86,6 +92,10 @@ absl::Status NearDedupOptions::Validate() const {
   }
   if (jobs < 1 || jobs > 256) {
     return absl::InvalidArgumentError(absl::StrCat("--jobs must be in [1, 256], got ", jobs));
+  }
+  if (!(verify_margin >= 0 && verify_margin < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--verify-margin must be in [0, 1), got ", verify_margin));
   }
   if (memory_bytes < (size_t{1} << 20)) {
     return absl::InvalidArgumentError("--memory-mib must be at least 1");
@@ -267,8 +277,63 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
     RETURN_IF_ERROR(store.ReadSignature(source_of_g[g], &packed));
     return UnpackSignature(packed, permutations, out);
   };
+  // Exact Jaccard of the pairs too close to call: the shingle sets of their documents, each
+  // file read once (in parallel), compared.
+  uint64_t verified_docs = 0;
+  input.exact = [&](const std::vector<std::pair<uint32_t, uint32_t>>& pairs)
+      -> absl::StatusOr<std::vector<double>> {
+    std::map<const v1::FileRecord*, absl::flat_hash_set<uint64_t>> wanted;
+    for (const auto& [a, b] : pairs) {
+      for (uint32_t g : {a, b}) {
+        const v1::FileRecord* file = part_of.FileOf(source_of_g[g]);
+        if (file == nullptr) return absl::InternalError("a clustered document has no file");
+        wanted[file].insert(source_of_g[g]);
+      }
+    }
+    std::vector<std::pair<const v1::FileRecord*, const absl::flat_hash_set<uint64_t>*>> files;
+    for (const auto& [file, ids] : wanted) files.push_back({file, &ids});
+    using Sets = std::vector<std::pair<uint64_t, std::vector<uint64_t>>>;
+    using FileSets = std::pair<absl::Status, Sets>;
+    absl::flat_hash_map<uint64_t, std::vector<uint64_t>> shingles;
+    auto make_worker = [&] {
+      CorpusFileReaderOptions reader_options;
+      reader_options.text_field = catalog_->meta().text_field();
+      return [&, reader = std::make_shared<CorpusFileReader>(reader_options),
+              hasher = std::make_shared<MinHasher>(options_.minhash)](size_t i) {
+        FileSets out;
+        out.first = ReadIndexedDocuments(
+            *catalog_, *files[i].first, *reader,
+            [&](uint64_t id, const v1::DocRecord&) { return files[i].second->contains(id); },
+            [&](uint64_t id, std::string_view text) {
+              out.second.emplace_back(id, std::vector<uint64_t>());
+              hasher->ShingleSet(text, &out.second.back().second);
+              return true;
+            });
+        return out;
+      };
+    };
+    RETURN_IF_ERROR(RunOrdered<FileSets>(
+        files.size(), options_.jobs, make_worker,
+        [&](size_t, FileSets result) -> absl::Status {
+          RETURN_IF_ERROR(result.first);
+          for (auto& [id, set] : result.second) shingles[id] = std::move(set);
+          return absl::OkStatus();
+        }));
+    verified_docs = shingles.size();
+    std::vector<double> exact;
+    exact.reserve(pairs.size());
+    for (const auto& [a, b] : pairs) {
+      auto x = shingles.find(source_of_g[a]), y = shingles.find(source_of_g[b]);
+      if (x == shingles.end() || y == shingles.end()) {
+        return absl::FailedPreconditionError("a corpus file changed during dedup; run it again");
+      }
+      exact.push_back(ExactJaccard(x->second, y->second));
+    }
+    return exact;
+  };
   ClusteringOptions cluster_options;
   cluster_options.threshold = options_.threshold;
+  cluster_options.verify_margin = options_.verify_margin;
   cluster_options.bands = bands;
   cluster_options.memory_bytes = options_.memory_bytes;
   cluster_options.progress = [&](uint32_t done) { bands_done_.store(done); };
@@ -288,6 +353,9 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
   record.set_dataset_version_lo(catalog_->version().lo);
   record.set_candidate_pairs(clustering.candidate_pairs);
   record.set_joined_pairs(clustering.joined_pairs);
+  record.set_verified_pairs(clustering.verified_pairs);
+  record.set_verified_docs(verified_docs);
+  record.set_verify_margin(cluster_options.verify_margin);
   const std::vector<uint32_t>& root = clustering.root;
   std::vector<uint32_t> size(root.size(), 0);
   std::vector<uint64_t> bytes(root.size(), 0);
@@ -370,6 +438,7 @@ absl::StatusOr<NearDedupSummary> NearDedupJob::Run() {
       previous->permutations() == options_.minhash.permutations &&
       previous->ngram() == options_.minhash.ngram && previous->seed() == options_.minhash.seed &&
       previous->threshold() == options_.threshold &&
+      previous->verify_margin() == options_.verify_margin &&
       Hash128{previous->dataset_version_hi(), previous->dataset_version_lo()} ==
           catalog_->version();
   if (unchanged) {

@@ -26,7 +26,10 @@ namespace shardstream {
 
 struct NearDedupOptions {
   MinHashParams minhash;
-  double threshold = 0.7;  // estimated Jaccard at or above which two documents are joined
+  double threshold = 0.7;  // Jaccard at or above which two documents are joined
+  // Candidates whose estimate is within this of the threshold are decided on their exact
+  // Jaccard, which reads their documents again (0: estimates decide everything).
+  double verify_margin = 0.0;
   int jobs = 1;            // files signed in parallel
   // Clustering's band arrays (16 bytes per document and band held at once; fewer bytes mean
   // more passes over the signatures, never a different result).

@@ -1,6 +1,7 @@
 #include "server/near_dup_clustering.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -85,9 +86,23 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
   std::vector<uint64_t> scratch;
 
   std::vector<uint16_t> first_sig, prev_sig, sig;
-  auto similar = [&](const std::vector<uint16_t>& a, const std::vector<uint16_t>& b) {
+  // A candidate pair is joined when its estimate clears the threshold by the margin, dropped
+  // when it misses it by the margin, and otherwise verified on the texts after the bands.
+  struct Borderline {
+    uint32_t a, b;
+    float estimate;
+  };
+  std::vector<Borderline> borderline;
+  const bool verify = static_cast<bool>(input.exact) && options.verify_margin > 0;
+  auto similar = [&](uint32_t g, const std::vector<uint16_t>& a, uint32_t h,
+                     const std::vector<uint16_t>& b) {
     ++out.candidate_pairs;
-    return EstimatedJaccard(a.data(), b.data(), input.permutations) >= options.threshold;
+    const double estimate = EstimatedJaccard(a.data(), b.data(), input.permutations);
+    if (verify && std::abs(estimate - options.threshold) < options.verify_margin) {
+      borderline.push_back({std::min(g, h), std::max(g, h), static_cast<float>(estimate)});
+      return false;
+    }
+    return estimate >= options.threshold;
   };
   for (uint32_t band0 = 0; band0 < lsh.bands; band0 += bands_per_pass) {
     const uint32_t band_end = std::min(lsh.bands, band0 + bands_per_pass);
@@ -125,12 +140,12 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
             first_read = true;
           }
           RETURN_IF_ERROR(input.read(g, &sig));
-          if (similar(sig, first_sig)) {
+          if (similar(g, sig, first, first_sig)) {
             sets.Union(g, first);
             ++out.joined_pairs;
           } else if (j - 1 > s && part_of(prev) == part_of(g) && sets.Find(g) != sets.Find(prev)) {
             if (prev_sig.empty()) RETURN_IF_ERROR(input.read(prev, &prev_sig));
-            if (similar(sig, prev_sig)) {
+            if (similar(g, sig, prev, prev_sig)) {
               sets.Union(g, prev);
               ++out.joined_pairs;
             }
@@ -142,6 +157,31 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
       std::vector<uint64_t>().swap(entries);
     }
     if (options.progress) options.progress(band_end);
+  }
+  // The borderline pairs, on the texts (each pair once; deterministic order).
+  std::sort(borderline.begin(), borderline.end(), [](const Borderline& x, const Borderline& y) {
+    return std::pair(x.a, x.b) < std::pair(y.a, y.b);
+  });
+  borderline.erase(std::unique(borderline.begin(), borderline.end(),
+                               [](const Borderline& x, const Borderline& y) {
+                                 return x.a == y.a && x.b == y.b;
+                               }),
+                   borderline.end());
+  // Pairs the confident joins already connect need no reading.
+  std::erase_if(borderline, [&](const Borderline& p) { return sets.Find(p.a) == sets.Find(p.b); });
+  if (!borderline.empty()) {
+    std::vector<std::pair<uint32_t, uint32_t>> pairs;
+    pairs.reserve(borderline.size());
+    for (const Borderline& p : borderline) pairs.push_back({p.a, p.b});
+    ASSIGN_OR_RETURN(std::vector<double> exact, input.exact(pairs));
+    if (exact.size() != pairs.size()) return absl::InternalError("exact: wrong number of results");
+    out.verified_pairs = pairs.size();
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (exact[i] >= options.threshold) {
+        sets.Union(pairs[i].first, pairs[i].second);
+        ++out.joined_pairs;
+      }
+    }
   }
   out.root.resize(input.docs);
   for (uint32_t g = 0; g < input.docs; ++g) out.root[g] = sets.Find(g);

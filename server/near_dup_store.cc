@@ -41,6 +41,7 @@ Hash128 NearDedupFingerprint(const v1::NearDedupRecord& r) {
   h.UpdateString(absl::StrCat(r.threshold()));
   h.UpdateU64(r.bands());
   h.UpdateU64(r.rows());
+  h.UpdateString(absl::StrCat(r.verify_margin()));
   return h.Digest();
 }
 

@@ -66,34 +66,50 @@ def planted(tmp_path_factory, shardstream_bin):
     return {"root": root, "where": where, "db": db, "corpus": str(root / "corpus")}
 
 
-def test_recall_and_precision_against_exact_jaccard(planted, shardstream_bin):
+def quality(shardstream_bin, planted, *extra):
+    """(recall, precision, truth, found) of a dedup run against exact Jaccard."""
     db = planted["db"]
-    out = run(shardstream_bin, "dedup", "--db", db, "--jobs", "2").stdout
+    out = run(shardstream_bin, "dedup", "--db", db, *extra).stdout
     assert "near duplicates" in out
     where = planted["where"]  # in file order = id order (one index run, files by path)
     texts = [t for _, _, t in where]
     unique, positive, pairs = near_duplicate_truth(texts, THRESHOLD)
+    # The planted levels span 0.3-1.0 on both sides of the threshold (see planted_corpus.py).
+    assert sum(1 for j in pairs.values() if 0.5 <= j < THRESHOLD) >= 10
+    assert len(positive) >= 100
     places = doc_places(shardstream_bin, db)
     index_of = {(p, l): i for i, (p, l, _) in enumerate(where)}
-    found = near_dups(shardstream_bin, db)
     predicted = set()
-    for d, (r, j) in found.items():
+    for d, (r, j) in near_dups(shardstream_bin, db).items():
         di, ri = index_of[places[d]], index_of[places[r]]
         predicted.update((di, ri))
         assert ri < di, "the representative is the cluster's first document"
         assert di in unique and ri in unique, "exact copies are left to exact dedup"
         assert 0 < j <= 1
     tp = len(predicted & positive)
-    recall = tp / len(positive)
-    precision = tp / len(predicted)
-    print(f"near-dedup on the planted corpus: {len(unique)} distinct texts, "
+    recall, precision = tp / len(positive), tp / len(predicted)
+    print(f"near-dedup {' '.join(extra)} on the planted corpus: {len(unique)} distinct texts, "
           f"{len(positive)} with a neighbour at J >= {THRESHOLD}; predicted {len(predicted)}; "
           f"recall {recall:.3f}, precision {precision:.3f}")
-    # The planted levels span 0.3-1.0 on both sides of the threshold (see planted_corpus.py).
-    assert sum(1 for j in pairs.values() if 0.5 <= j < THRESHOLD) >= 10
-    assert len(positive) >= 100
+    return recall, precision, positive, predicted
+
+
+def test_recall_and_precision_against_exact_jaccard(planted, shardstream_bin):
+    recall, precision, positive, predicted = quality(shardstream_bin, planted, "--jobs", "2")
     assert recall >= 0.95, (recall, sorted(positive - predicted)[:10])
     assert precision >= 0.98, (precision, sorted(predicted - positive)[:10])
+
+
+def test_verified_candidates_are_decided_on_their_texts(planted, shardstream_bin):
+    # Candidates near the threshold decided on their exact Jaccard: no document the truth does
+    # not have, and at least the recall of estimates alone.
+    recall, precision, positive, predicted = quality(shardstream_bin, planted, "--verify-margin",
+                                                     "0.1")
+    assert precision == 1.0, sorted(predicted - positive)[:10]
+    assert recall >= 0.95
+    near = json.loads(run(shardstream_bin, "stats", "--db", planted["db"], "--json").stdout)
+    assert near["near_dedup"]["verify_margin"] == 0.1
+    assert 0 < near["near_dedup"]["verified_pairs"] <= near["near_dedup"]["candidate_pairs"]
 
 
 def test_stats_and_plans_use_the_clustering(planted, shardstream_bin):
