@@ -84,9 +84,8 @@ int RunDedupCommand(const std::vector<std::string>& args) {
       s.files_signed, s.files_unchanged, s.files_dropped, s.docs_signed, Mib(s.text_bytes),
       s.sign_seconds, r.signed_docs(), r.threshold(), r.bands(), r.rows(), s.passes,
       s.passes == 1 ? "" : "es", r.candidate_pairs(), r.verified_pairs(), r.verified_docs(),
-      r.joined_pairs(), s.cluster_seconds,
-      r.near_duplicate_docs(), r.near_duplicate_clusters(), Mib(r.near_duplicate_bytes()),
-      s.seconds);
+      r.joined_pairs(), s.cluster_seconds, r.near_duplicate_docs(), r.near_duplicate_clusters(),
+      Mib(r.near_duplicate_bytes()), s.seconds);
   return kExitOk;
 }
 

@@ -93,8 +93,7 @@ struct LshBands {
 // (datasketch's MinHashLSH choice, which weighs both 0.5), by numeric integration. The default
 // weighs misses 0.7: candidates near the threshold are verified on their texts, so a spurious
 // candidate costs a comparison and a missed one a duplicate.
-LshBands OptimalBands(double threshold, uint32_t permutations,
-                      double false_negative_weight = 0.7);
+LshBands OptimalBands(double threshold, uint32_t permutations, double false_negative_weight = 0.7);
 // The probability that a pair of Jaccard similarity `s` becomes a candidate.
 double CandidateProbability(double s, const LshBands& bands);
 // The hash of band `band` of a signature; equal bands give equal hashes.

@@ -312,13 +312,13 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
         return out;
       };
     };
-    RETURN_IF_ERROR(RunOrdered<FileSets>(
-        files.size(), options_.jobs, make_worker,
-        [&](size_t, FileSets result) -> absl::Status {
-          RETURN_IF_ERROR(result.first);
-          for (auto& [id, set] : result.second) shingles[id] = std::move(set);
-          return absl::OkStatus();
-        }));
+    RETURN_IF_ERROR(RunOrdered<FileSets>(files.size(), options_.jobs, make_worker,
+                                         [&](size_t, FileSets result) -> absl::Status {
+                                           RETURN_IF_ERROR(result.first);
+                                           for (auto& [id, set] : result.second)
+                                             shingles[id] = std::move(set);
+                                           return absl::OkStatus();
+                                         }));
     verified_docs = shingles.size();
     std::vector<double> exact;
     exact.reserve(pairs.size());
