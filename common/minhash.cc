@@ -242,24 +242,33 @@ MinHasher::MinHasher(const MinHashParams& params) : params_(params) {
   }
 }
 
-bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
-  out->clear();
+template <typename Fn>
+bool MinHasher::ForEachShingleHash(std::string_view text, Fn fn) {
   word_hashes_.clear();
   ForEachWordHash(text, &mask_, [&](uint64_t h) { word_hashes_.push_back(h); });
   if (word_hashes_.empty()) return false;
+  // A shingle's hash: of its words' hashes, which lie next to each other.
+  const size_t n = std::min<size_t>(params_.ngram, word_hashes_.size());
+  for (size_t i = 0; i + n <= word_hashes_.size(); ++i) {
+    fn(ShingleHash(&word_hashes_[i], n, params_.seed));
+  }
+  return true;
+}
+
+bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
+  out->clear();
   constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
   const uint32_t k = params_.permutations;
   std::fill(mins_.begin(), mins_.end(), kEmpty);
-  const size_t n = std::min<size_t>(params_.ngram, word_hashes_.size());
-  // One permutation: a shingle's hash (of its words' hashes, which lie next to each other)
-  // picks its bin with the high bits and competes there with the low 32 bits. Equal shingles
-  // give equal hashes, so repeated shingles (a set) change nothing.
-  for (size_t i = 0; i + n <= word_hashes_.size(); ++i) {
-    const uint64_t h = ShingleHash(&word_hashes_[i], n, params_.seed);
+  // One permutation: a shingle's hash picks its bin with the high bits and competes there
+  // with the low 32 bits. Equal shingles give equal hashes, so repeated shingles (a set)
+  // change nothing.
+  const bool has_words = ForEachShingleHash(text, [&](uint64_t h) {
     const uint32_t bin = static_cast<uint32_t>((static_cast<unsigned __int128>(h) * k) >> 64);
     const uint32_t value = static_cast<uint32_t>(h) & (kEmpty - 1);  // never kEmpty
     mins_[bin] = std::min(mins_[bin], value);
-  }
+  });
+  if (!has_words) return false;
   // Densification: an empty bin takes the value of the first non-empty bin in its own fixed
   // pseudo-random order of all bins (the same order for every text). As for Shrivastava's
   // optimal densification, whose probe sequences this replaces by orders without repeats,
@@ -299,13 +308,7 @@ bool MinHasher::Sign(std::string_view text, std::vector<uint16_t>* out) {
 
 void MinHasher::ShingleSet(std::string_view text, std::vector<uint64_t>* out) {
   out->clear();
-  word_hashes_.clear();
-  ForEachWordHash(text, &mask_, [&](uint64_t h) { word_hashes_.push_back(h); });
-  if (word_hashes_.empty()) return;
-  const size_t n = std::min<size_t>(params_.ngram, word_hashes_.size());
-  for (size_t i = 0; i + n <= word_hashes_.size(); ++i) {
-    out->push_back(ShingleHash(&word_hashes_[i], n, params_.seed));
-  }
+  ForEachShingleHash(text, [&](uint64_t h) { out->push_back(h); });
   std::sort(out->begin(), out->end());
   out->erase(std::unique(out->begin(), out->end()), out->end());
 }

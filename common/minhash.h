@@ -65,6 +65,10 @@ class MinHasher {
   void ShingleSet(std::string_view text, std::vector<uint64_t>* out);
 
  private:
+  // Calls fn(hash) for each shingle of `text` (repeats included); false when it has no words.
+  template <typename Fn>
+  bool ForEachShingleHash(std::string_view text, Fn fn);
+
   const MinHashParams params_;
   std::vector<uint32_t> mins_;  // per bin, during Sign
   // Densification: per bin i, all bins in i's pseudo-random order (order_[i·k + t]) and, per

@@ -23,6 +23,8 @@
 //
 // Invariants after every commit (each is one atomic WriteBatch):
 //  * every document belongs to exactly one file: ids [first_doc_id, first_doc_id + num_docs);
+//    file ids and first_doc_ids are both assigned in commit order, so files by id are files by
+//    document id;
 //  * `dedup` has exactly one entry per document;
 //  * DocRecord.duplicate_of is set iff a smaller id has the same hash, and then names the
 //    smallest such id;

@@ -1,8 +1,6 @@
 #include "server/corpus_report.h"
 
 #include <algorithm>
-#include <set>
-#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "common/minhash.h"
@@ -36,14 +34,6 @@ std::string FirstLines(std::string_view text, size_t lines, bool* truncated) {
   if (end > kMaxBytes) end = kMaxBytes;
   *truncated = end < text.size();
   return std::string(text.substr(0, end));
-}
-
-double Jaccard(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  // Both sorted and unique (Shingles()).
-  std::vector<std::string> common;
-  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(common));
-  const size_t all = a.size() + b.size() - common.size();
-  return all == 0 ? 1.0 : static_cast<double>(common.size()) / static_cast<double>(all);
 }
 
 // Tokens per document: the median and 90th percentile over the tokenized files' counts.
@@ -130,27 +120,27 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
   CorpusReport report;
   CorpusStatsOptions stats_options;
   stats_options.top_repos = 20;
+  stats_options.rule_examples = options.examples_per_rule;
   ASSIGN_OR_RETURN(report.stats, ComputeCorpusStats(catalog, stats_options));
-
-  // Cleaning rules: bytes and the first examples of each (one scan of the documents).
+  // An example document, labelled; its text comes later (`wanted`: every example's id).
   std::vector<uint64_t> wanted;
+  auto example = [&](uint64_t id) -> absl::StatusOr<ReportExample> {
+    ASSIGN_OR_RETURN(v1::DocRecord doc, catalog.GetDoc(id));
+    wanted.push_back(id);
+    return ReportExample{id, DocLabel(catalog, id, doc), doc.text_bytes()};
+  };
+
+  // Cleaning rules, as the stats scan counted them, with their first examples.
   for (const CleaningRule& rule : CleaningRules()) {
-    report.rules.push_back({rule.name, rule.description, rule.definition, rule.probabilistic});
-  }
-  RETURN_IF_ERROR(catalog.ForEachDoc([&](uint64_t id, const v1::DocRecord& doc) {
-    const std::span<const CleaningRule> rules = CleaningRules();
-    for (size_t r = 0; r < rules.size(); ++r) {
-      if (!rules[r].drops(doc.quality())) continue;
-      CorpusReport::Rule& out = report.rules[r];
-      ++out.docs;
-      out.bytes += doc.text_bytes();
-      if (out.examples.size() < options.examples_per_rule) {
-        out.examples.push_back({id, DocLabel(catalog, id, doc), doc.text_bytes()});
-        wanted.push_back(id);
-      }
+    CorpusReport::Rule out{rule.name, rule.description, rule.definition, rule.probabilistic};
+    out.docs = report.stats.rule_flags[rule.name];
+    out.bytes = report.stats.rule_bytes[rule.name];
+    for (uint64_t id : report.stats.rule_examples[rule.name]) {
+      ASSIGN_OR_RETURN(ReportExample e, example(id));
+      out.examples.push_back(std::move(e));
     }
-    return true;
-  }));
+    report.rules.push_back(std::move(out));
+  }
 
   // The texts with the most copies: runs of one hash in the dedup family, smallest id first.
   struct Run {
@@ -185,9 +175,7 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
   for (const Run& run : top) {
     CorpusReport::ExactGroup group;
     group.copies = run.copies;
-    ASSIGN_OR_RETURN(v1::DocRecord doc, catalog.GetDoc(run.first));
-    group.original = {run.first, DocLabel(catalog, run.first, doc), doc.text_bytes()};
-    wanted.push_back(run.first);
+    ASSIGN_OR_RETURN(group.original, example(run.first));
     for (uint64_t other : run.others) {
       ASSIGN_OR_RETURN(v1::DocRecord copy, catalog.GetDoc(other));
       group.copy_labels.push_back(DocLabel(catalog, other, copy));
@@ -197,27 +185,23 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
 
   // Near duplicates side by side: the largest clusters' representative and first member.
   const NearDupStore near_store(&catalog);
-  std::map<uint64_t, float> jaccard_of;
-  std::set<uint64_t> members;
   for (const v1::NearDedupCluster& c : report.stats.near_dedup.record.largest_clusters()) {
     if (report.near_pairs.size() >= options.near_pairs || c.members_size() == 0) break;
+    absl::StatusOr<ReportExample> rep = example(c.representative());
+    absl::StatusOr<ReportExample> member = example(c.members(0));
+    if (absl::IsNotFound(rep.status()) || absl::IsNotFound(member.status())) {
+      continue;  // a stale clustering
+    }
+    RETURN_IF_ERROR(rep.status());
+    RETURN_IF_ERROR(member.status());
+    ASSIGN_OR_RETURN(std::optional<v1::NearDuplicate> dup,
+                     near_store.GetNearDuplicate(c.members(0)));
     CorpusReport::NearPair pair;
     pair.cluster_size = c.size();
-    absl::StatusOr<v1::DocRecord> rep = catalog.GetDoc(c.representative());
-    absl::StatusOr<v1::DocRecord> member = catalog.GetDoc(c.members(0));
-    if (!rep.ok() || !member.ok()) continue;  // a stale clustering
-    pair.representative = {c.representative(), DocLabel(catalog, c.representative(), *rep),
-                           rep->text_bytes()};
-    pair.member = {c.members(0), DocLabel(catalog, c.members(0), *member), member->text_bytes()};
-    members.insert(c.members(0));
-    wanted.push_back(c.representative());
-    wanted.push_back(c.members(0));
+    pair.representative = *std::move(rep);
+    pair.member = *std::move(member);
+    pair.estimated_jaccard = dup.has_value() ? dup->jaccard() : 0;
     report.near_pairs.push_back(std::move(pair));
-  }
-  if (!members.empty()) {
-    RETURN_IF_ERROR(near_store.ForEachNearDuplicate([&](uint64_t id, const v1::NearDuplicate& d) {
-      if (members.count(id) > 0) jaccard_of[id] = d.jaccard();
-    }));
   }
 
   // The example texts, each file read once.
@@ -230,14 +214,23 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
     for (ReportExample& e : rule.examples) fill(&e);
   }
   for (CorpusReport::ExactGroup& g : report.exact_groups) fill(&g.original);
-  const uint32_t ngram = std::max<uint32_t>(1, report.stats.near_dedup.record.ngram());
-  for (CorpusReport::NearPair& p : report.near_pairs) {
-    fill(&p.representative);
-    fill(&p.member);
-    p.estimated_jaccard = jaccard_of[p.member.doc_id];
-    auto a = texts.find(p.representative.doc_id), b = texts.find(p.member.doc_id);
-    if (a != texts.end() && b != texts.end()) {
-      p.exact_jaccard = Jaccard(Shingles(a->second, ngram), Shingles(b->second, ngram));
+  if (!report.near_pairs.empty()) {
+    // The exact Jaccard as dedup's verification computes it, with the clustering's parameters.
+    const v1::NearDedupRecord& record = report.stats.near_dedup.record;
+    MinHashParams params;
+    params.permutations = record.permutations();
+    params.ngram = record.ngram();
+    params.seed = record.seed();
+    MinHasher hasher(params);
+    std::vector<uint64_t> a, b;
+    for (CorpusReport::NearPair& p : report.near_pairs) {
+      fill(&p.representative);
+      fill(&p.member);
+      auto x = texts.find(p.representative.doc_id), y = texts.find(p.member.doc_id);
+      if (x == texts.end() || y == texts.end()) continue;
+      hasher.ShingleSet(x->second, &a);
+      hasher.ShingleSet(y->second, &b);
+      p.exact_jaccard = ExactJaccard(a, b);
     }
   }
 

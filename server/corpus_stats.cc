@@ -181,7 +181,11 @@ absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,
     s.mean_line_chars.Add(q.num_lines() == 0 ? 0 : q.line_chars_total() / q.num_lines());
     s.alnum_percent.Add(q.code_points() == 0 ? 0 : 100 * q.alnum_chars() / q.code_points());
     for (const CleaningRule& rule : rules) {
-      if (rule.drops(q)) ++s.rule_flags[rule.name];
+      if (!rule.drops(q)) continue;
+      ++s.rule_flags[rule.name];
+      s.rule_bytes[rule.name] += doc.text_bytes();
+      std::vector<uint64_t>& examples = s.rule_examples[rule.name];
+      if (examples.size() < options.rule_examples) examples.push_back(id);
     }
     if (!duplicate && !clean_preset.Drops(q)) {
       ++s.codeparrot_clean_docs;

@@ -59,6 +59,9 @@ struct CorpusStats {
   Histogram alnum_percent;    // floor(100 * alnum_chars / code_points)
   // Cleaning: documents each rule flags (over all documents), by rule name.
   std::map<std::string, uint64_t> rule_flags;
+  std::map<std::string, uint64_t> rule_bytes;  // their text bytes
+  // The first CorpusStatsOptions::rule_examples flagged document ids of each rule, in id order.
+  std::map<std::string, std::vector<uint64_t>> rule_examples;
   // The codeparrot-clean preset: unique documents no preset rule drops.
   uint64_t codeparrot_clean_docs = 0;
   uint64_t codeparrot_clean_bytes = 0;
@@ -84,6 +87,7 @@ struct CorpusStats {
 struct CorpusStatsOptions {
   size_t top_repos = 10;  // how many repositories to list
   bool per_file = false;  // also list every file with its counts and problems
+  size_t rule_examples = 0;  // flagged documents to keep per rule (the report's examples)
 };
 
 absl::StatusOr<CorpusStats> ComputeCorpusStats(const Catalog& catalog,

@@ -52,26 +52,11 @@ class PartOfDoc {
   std::vector<std::pair<uint64_t, const v1::FileRecord*>> ranges_;
 };
 
-void PackSignature(const std::vector<uint16_t>& signature, std::string* out) {
-  out->resize(signature.size() * 2);
-  for (size_t i = 0; i < signature.size(); ++i) {
-    (*out)[2 * i] = static_cast<char>(signature[i] & 0xff);
-    (*out)[2 * i + 1] = static_cast<char>(signature[i] >> 8);
-  }
-}
-
-absl::Status UnpackSignature(std::string_view packed, uint32_t permutations,
-                             std::vector<uint16_t>* out) {
-  if (packed.size() != size_t{permutations} * 2) {
-    return absl::DataLossError(absl::StrCat("a signature of ", packed.size(), " bytes; expected ",
-                                            permutations * 2, " (run `shardstream dedup`)"));
-  }
-  out->resize(permutations);
-  for (uint32_t i = 0; i < permutations; ++i) {
-    (*out)[i] = static_cast<uint16_t>(static_cast<unsigned char>(packed[2 * i]) |
-                                      (static_cast<unsigned char>(packed[2 * i + 1]) << 8));
-  }
-  return absl::OkStatus();
+// DATA_LOSS unless `signature` has the permutations the job works with.
+absl::Status CheckSignature(const std::vector<uint16_t>& signature, uint32_t permutations) {
+  if (signature.size() == permutations) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("a signature of ", signature.size(), " values; expected ",
+                                          permutations, " (run `shardstream dedup`)"));
 }
 
 struct FileSignatures {
@@ -122,6 +107,8 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
   NearDupStore store(catalog_);
   const Hash128 params = options_.minhash.Fingerprint();
   ASSIGN_OR_RETURN(auto done, store.SignedFiles());
+  // In catalog order (file ids, like document ids, ascend in commit order), like tokenize: an
+  // interrupted run has signed a prefix.
   std::vector<const v1::FileRecord*> work;
   std::vector<const v1::MinHashFile*> replaces;
   for (const auto& [id, file] : catalog_->files()) {
@@ -138,11 +125,6 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
       ++summary->files_dropped;
     }
   }
-  // In catalog order, like tokenize: an interrupted run has signed a prefix.
-  std::vector<size_t> order(work.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return work[a]->first_doc_id() < work[b]->first_doc_id(); });
   RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
   files_total_.store(work.size());
   const PartOfDoc part_of(*catalog_);
@@ -151,7 +133,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
     reader_options.text_field = catalog_->meta().text_field();
     return [&, reader = std::make_shared<CorpusFileReader>(reader_options),
             hasher = std::make_shared<MinHasher>(options_.minhash)](size_t i) {
-      const v1::FileRecord& file = *work[order[i]];
+      const v1::FileRecord& file = *work[i];
       const PartKey part = PartOf(file);
       FileSignatures out;
       absl::StatusOr<std::unique_ptr<SignatureSstWriter>> sst = store.NewSstWriter(file.file_id());
@@ -160,7 +142,6 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
         return out;
       }
       std::vector<uint16_t> signature;
-      std::string packed;
       uint64_t signed_docs = 0;
       absl::Status write_status;
       out.status = ReadIndexedDocuments(
@@ -171,8 +152,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
           },
           [&](uint64_t doc_id, std::string_view text) {
             if (hasher->Sign(text, &signature)) {
-              PackSignature(signature, &packed);
-              write_status = (*sst)->Add(doc_id, packed);
+              write_status = (*sst)->Add(doc_id, signature);
               if (!write_status.ok()) return false;
               ++signed_docs;
             }
@@ -206,13 +186,13 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
       work.size(), options_.jobs, make_worker,
       [&](size_t i, FileSignatures result) -> absl::Status {
         files_done_.store(i + 1);
-        const v1::FileRecord& file = *work[order[i]];
+        const v1::FileRecord& file = *work[i];
         if (!result.status.ok()) {
           summary->failed.push_back(
               {std::string(file.path()), std::string(result.status.message())});
           return absl::OkStatus();
         }
-        RETURN_IF_ERROR(store.CommitFile(result.record, result.sst_path, replaces[order[i]]));
+        RETURN_IF_ERROR(store.CommitFile(result.record, result.sst_path, replaces[i]));
         ++summary->files_signed;
         summary->docs_signed += result.docs;
         summary->text_bytes += result.text_bytes;
@@ -262,20 +242,21 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
   uint64_t signed_docs = 0;  // documents the scan reached (one without words has no signature)
   input.scan = [&](const std::function<void(uint32_t, const uint16_t*)>& emit) {
     absl::Status status;
-    std::vector<uint16_t> signature;
     signed_docs = 0;
-    RETURN_IF_ERROR(store.ForEachSignature([&](uint64_t doc_id, std::string_view packed) {
-      if (!status.ok() || doc_id >= g_of_source.size() || g_of_source[doc_id] == kNoDoc) return;
-      status = UnpackSignature(packed, permutations, &signature);
-      if (status.ok()) emit(g_of_source[doc_id], signature.data());
-      ++signed_docs;
-    }));
+    RETURN_IF_ERROR(
+        store.ForEachSignature([&](uint64_t doc_id, const std::vector<uint16_t>& signature) {
+          if (!status.ok() || doc_id >= g_of_source.size() || g_of_source[doc_id] == kNoDoc) {
+            return;
+          }
+          status = CheckSignature(signature, permutations);
+          if (status.ok()) emit(g_of_source[doc_id], signature.data());
+          ++signed_docs;
+        }));
     return status;
   };
-  std::string packed;
   input.read = [&](uint32_t g, std::vector<uint16_t>* out) {
-    RETURN_IF_ERROR(store.ReadSignature(source_of_g[g], &packed));
-    return UnpackSignature(packed, permutations, out);
+    RETURN_IF_ERROR(store.ReadSignature(source_of_g[g], out));
+    return CheckSignature(*out, permutations);
   };
   // Exact Jaccard of the pairs too close to call: the shingle sets of their documents, each
   // file read once (in parallel), compared.
@@ -375,8 +356,10 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
     return size[a] != size[b] ? size[a] > size[b] : a < b;
   });
   roots.resize(top);
+  absl::flat_hash_map<uint32_t, v1::NearDedupCluster*> largest;  // by root
   for (uint32_t r : roots) {
     v1::NearDedupCluster* c = record.add_largest_clusters();
+    largest[r] = c;
     c->set_representative(doc_of_g[r]);
     c->set_size(size[r]);
     c->set_bytes(bytes[r]);
@@ -397,11 +380,9 @@ absl::Status NearDedupJob::Cluster(NearDedupSummary* summary) {
     dup.set_representative(doc_of_g[r]);
     dup.set_jaccard(static_cast<float>(EstimatedJaccard(a.data(), b.data(), permutations)));
     chunk.emplace_back(doc_of_g[g], dup);
-    for (size_t i = 0; i < roots.size(); ++i) {
-      v1::NearDedupCluster* c = record.mutable_largest_clusters(static_cast<int>(i));
-      if (roots[i] == r && c->members_size() < static_cast<int>(kClusterMembersKept)) {
-        c->add_members(doc_of_g[g]);
-      }
+    auto c = largest.find(r);
+    if (c != largest.end() && c->second->members_size() < static_cast<int>(kClusterMembersKept)) {
+      c->second->add_members(doc_of_g[g]);
     }
     if (chunk.size() >= kWriteChunk) {
       RETURN_IF_ERROR(store.PutNearDuplicates(chunk));

@@ -88,18 +88,14 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
   std::vector<uint16_t> first_sig, prev_sig, sig;
   // A candidate pair is joined when its estimate clears the threshold by the margin, dropped
   // when it misses it by the margin, and otherwise verified on the texts after the bands.
-  struct Borderline {
-    uint32_t a, b;
-    float estimate;
-  };
-  std::vector<Borderline> borderline;
+  std::vector<std::pair<uint32_t, uint32_t>> borderline;  // (smaller, larger) document
   const bool verify = static_cast<bool>(input.exact) && options.verify_margin > 0;
   auto similar = [&](uint32_t g, const std::vector<uint16_t>& a, uint32_t h,
                      const std::vector<uint16_t>& b) {
     ++out.candidate_pairs;
     const double estimate = EstimatedJaccard(a.data(), b.data(), input.permutations);
     if (verify && std::abs(estimate - options.threshold) < options.verify_margin) {
-      borderline.push_back({std::min(g, h), std::max(g, h), static_cast<float>(estimate)});
+      borderline.push_back(std::minmax(g, h));
       return false;
     }
     return estimate >= options.threshold;
@@ -159,26 +155,19 @@ absl::StatusOr<Clustering> ClusterNearDuplicates(const ClusteringInput& input,
     if (options.progress) options.progress(band_end);
   }
   // The borderline pairs, on the texts (each pair once; deterministic order).
-  std::sort(borderline.begin(), borderline.end(), [](const Borderline& x, const Borderline& y) {
-    return std::pair(x.a, x.b) < std::pair(y.a, y.b);
-  });
-  borderline.erase(std::unique(borderline.begin(), borderline.end(),
-                               [](const Borderline& x, const Borderline& y) {
-                                 return x.a == y.a && x.b == y.b;
-                               }),
-                   borderline.end());
+  std::sort(borderline.begin(), borderline.end());
+  borderline.erase(std::unique(borderline.begin(), borderline.end()), borderline.end());
   // Pairs the confident joins already connect need no reading.
-  std::erase_if(borderline, [&](const Borderline& p) { return sets.Find(p.a) == sets.Find(p.b); });
+  std::erase_if(borderline,
+                [&](const auto& p) { return sets.Find(p.first) == sets.Find(p.second); });
   if (!borderline.empty()) {
-    std::vector<std::pair<uint32_t, uint32_t>> pairs;
-    pairs.reserve(borderline.size());
-    for (const Borderline& p : borderline) pairs.push_back({p.a, p.b});
-    ASSIGN_OR_RETURN(std::vector<double> exact, input.exact(pairs));
-    if (exact.size() != pairs.size()) return absl::InternalError("exact: wrong number of results");
-    out.verified_pairs = pairs.size();
-    for (size_t i = 0; i < pairs.size(); ++i) {
+    ASSIGN_OR_RETURN(std::vector<double> exact, input.exact(borderline));
+    if (exact.size() != borderline.size())
+      return absl::InternalError("exact: wrong number of results");
+    out.verified_pairs = borderline.size();
+    for (size_t i = 0; i < borderline.size(); ++i) {
       if (exact[i] >= options.threshold) {
-        sets.Union(pairs[i].first, pairs[i].second);
+        sets.Union(borderline[i].first, borderline[i].second);
         ++out.joined_pairs;
       }
     }

@@ -17,6 +17,29 @@ namespace schema = catalog_schema;
 // One past the largest doc key: the end of a DeleteRange over a whole family.
 std::string EndOfDocKeys() { return std::string(9, '\xff'); }
 
+std::string SignatureIngestDir(const std::string& db) { return db + "/minhash-ingest"; }
+
+// A signature's value (catalog_schema.h): its uint16s, little-endian.
+void PackSignature(const std::vector<uint16_t>& signature, std::string* out) {
+  out->resize(signature.size() * 2);
+  for (size_t i = 0; i < signature.size(); ++i) {
+    (*out)[2 * i] = static_cast<char>(signature[i] & 0xff);
+    (*out)[2 * i + 1] = static_cast<char>(signature[i] >> 8);
+  }
+}
+
+absl::Status UnpackSignature(std::string_view packed, std::vector<uint16_t>* out) {
+  if (packed.size() % 2 != 0) {
+    return absl::DataLossError(absl::StrCat("a signature of ", packed.size(), " bytes"));
+  }
+  out->resize(packed.size() / 2);
+  for (size_t i = 0; i < out->size(); ++i) {
+    (*out)[i] = static_cast<uint16_t>(static_cast<unsigned char>(packed[2 * i]) |
+                                      (static_cast<unsigned char>(packed[2 * i + 1]) << 8));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const char* NearDedupStateName(NearDedupState state) {
@@ -63,13 +86,12 @@ absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> NearDupStore::SignedFiles() 
 
 SignatureSstWriter::~SignatureSstWriter() = default;
 
-absl::Status SignatureSstWriter::Add(uint64_t doc_id, std::string_view signature) {
-  return file_->Add(schema::DocKey(doc_id), signature);
+absl::Status SignatureSstWriter::Add(uint64_t doc_id, const std::vector<uint16_t>& signature) {
+  PackSignature(signature, &packed_);
+  return file_->Add(schema::DocKey(doc_id), packed_);
 }
 
 absl::StatusOr<std::string> SignatureSstWriter::Finish() { return file_->Finish(); }
-
-std::string SignatureIngestDir(const std::string& db) { return db + "/minhash-ingest"; }
 
 absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NearDupStore::NewSstWriter(
     uint32_t file_id) const {
@@ -113,23 +135,32 @@ absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
                      absl::StrCat("drop signatures of file ", file.file_id()));
 }
 
-absl::Status NearDupStore::ReadSignature(uint64_t doc_id, std::string* out) const {
+absl::Status NearDupStore::ReadSignature(uint64_t doc_id, std::vector<uint16_t>* out) const {
   if (catalog_->minhash_cf_ == nullptr) {
     return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
   }
+  rocksdb::PinnableSlice value;
   rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->minhash_cf_,
-                                         schema::DocKey(doc_id), out);
+                                         schema::DocKey(doc_id), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
   }
-  return FromRocksDb(s, "read signature");
+  RETURN_IF_ERROR(FromRocksDb(s, "read signature"));
+  return UnpackSignature(value.ToStringView(), out);
 }
 
 absl::Status NearDupStore::ForEachSignature(
-    const std::function<void(uint64_t doc_id, std::string_view signature)>& fn) const {
-  return catalog_->ForEachEntry(
-      schema::kMinHashFamily,
-      [&](std::string_view key, std::string_view value) { fn(schema::DocIdFromKey(key), value); });
+    const std::function<void(uint64_t doc_id, const std::vector<uint16_t>& signature)>& fn) const {
+  absl::Status status;
+  std::vector<uint16_t> signature;
+  RETURN_IF_ERROR(catalog_->ForEachEntry(schema::kMinHashFamily,
+                                         [&](std::string_view key, std::string_view value) {
+                                           if (!status.ok()) return;
+                                           status = UnpackSignature(value, &signature);
+                                           if (status.ok())
+                                             fn(schema::DocIdFromKey(key), signature);
+                                         }));
+  return status;
 }
 
 absl::StatusOr<std::optional<v1::NearDedupRecord>> NearDupStore::Record() const {
@@ -177,6 +208,19 @@ absl::Status NearDupStore::FinishClustering(const v1::NearDedupRecord& record) {
   return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->meta_cf_,
                                         schema::kNearDedupKey, schema::SerializeRecord(record)),
                      "write near-dedup record");
+}
+
+absl::StatusOr<std::optional<v1::NearDuplicate>> NearDupStore::GetNearDuplicate(
+    uint64_t doc_id) const {
+  if (catalog_->near_dups_cf_ == nullptr) return std::optional<v1::NearDuplicate>();
+  std::string value;
+  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->near_dups_cf_,
+                                         schema::DocKey(doc_id), &value);
+  if (s.IsNotFound()) return std::optional<v1::NearDuplicate>();
+  RETURN_IF_ERROR(FromRocksDb(s, "read near duplicate"));
+  v1::NearDuplicate dup;
+  if (!dup.ParseFromString(value)) return absl::DataLossError("unreadable near_dups record");
+  return std::optional<v1::NearDuplicate>(std::move(dup));
 }
 
 absl::Status NearDupStore::ForEachNearDuplicate(

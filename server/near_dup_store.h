@@ -50,8 +50,8 @@ Hash128 NearDedupFingerprint(const v1::NearDedupRecord& record);
 class SignatureSstWriter {
  public:
   ~SignatureSstWriter();
-  // Ids must ascend. `signature`: little-endian uint16s.
-  absl::Status Add(uint64_t doc_id, std::string_view signature);
+  // Ids must ascend.
+  absl::Status Add(uint64_t doc_id, const std::vector<uint16_t>& signature);
   // Closes the file; returns its path, or "" when nothing was added.
   absl::StatusOr<std::string> Finish();
 
@@ -59,6 +59,7 @@ class SignatureSstWriter {
   friend class NearDupStore;
   SignatureSstWriter() = default;
   std::unique_ptr<class SstFile> file_;
+  std::string packed_;  // the value being added
 };
 
 // Thread-safety: reads may run concurrently with each other and with writes; writes from one
@@ -83,10 +84,10 @@ class NearDupStore {
   // Drops a file's record and signatures.
   absl::Status DropFile(const v1::MinHashFile& file);
   // NOT_FOUND when the document has no signature.
-  absl::Status ReadSignature(uint64_t doc_id, std::string* out) const;
-  // Every signature in id order.
+  absl::Status ReadSignature(uint64_t doc_id, std::vector<uint16_t>* out) const;
+  // Every signature in id order (`signature` is reused between calls).
   absl::Status ForEachSignature(
-      const std::function<void(uint64_t doc_id, std::string_view signature)>& fn) const;
+      const std::function<void(uint64_t doc_id, const std::vector<uint16_t>& signature)>& fn) const;
 
   // The last complete clustering; nullopt when none.
   absl::StatusOr<std::optional<v1::NearDedupRecord>> Record() const;
@@ -97,6 +98,9 @@ class NearDupStore {
   absl::Status PutNearDuplicates(const std::vector<std::pair<uint64_t, v1::NearDuplicate>>& dups);
   // Writes the record: the clustering is complete.
   absl::Status FinishClustering(const v1::NearDedupRecord& record);
+  // The near-duplicate record of one document; nullopt when it is none (or its cluster's
+  // representative).
+  absl::StatusOr<std::optional<v1::NearDuplicate>> GetNearDuplicate(uint64_t doc_id) const;
   // Every near duplicate in id order (whatever the state).
   absl::Status ForEachNearDuplicate(
       const std::function<void(uint64_t doc_id, const v1::NearDuplicate& dup)>& fn) const;

@@ -260,7 +260,9 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   }
   const Hash128 fp = tokenizer.fingerprint();
 
-  // What to do: drop what no longer matches the catalog, tokenize what is missing.
+  // What to do: drop what no longer matches the catalog, tokenize what is missing — in catalog
+  // order (files by id, whose document ids ascend with them), so that an interrupted run has
+  // tokenized a prefix.
   TokenizeSummary summary;
   ASSIGN_OR_RETURN(auto done, store.TokenizedFiles(fp));
   std::vector<const v1::FileRecord*> work;
@@ -281,9 +283,6 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
       ++summary.files_dropped;
     }
   }
-  std::sort(work.begin(), work.end(), [](const v1::FileRecord* a, const v1::FileRecord* b) {
-    return a->first_doc_id() < b->first_doc_id();
-  });
   RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
   files_total_.store(work.size());
   summary.setup_seconds = absl::ToDoubleSeconds(absl::Now() - start);
