@@ -13,6 +13,9 @@ constexpr std::string_view kGpt2Regex =
 constexpr std::string_view kCl100kRegex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 
+constexpr std::string_view kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
 constexpr std::array<CharClass, 128> MakeAsciiClasses() {
   std::array<CharClass, 128> t{};
   for (int c = 0; c < 128; ++c) {
@@ -144,7 +147,8 @@ size_t NextGpt2(const Cursor& cur, size_t i) {
   return WhitespaceEnd(cur, i, cur.RunEnd(i, CharClass::kSpace));
 }
 
-size_t NextCl100k(const Cursor& cur, size_t i) {
+// `max_digits`: 3 for cl100k's \p{N}{1,3}, 1 for Qwen2's \p{N}.
+size_t NextCl100k(const Cursor& cur, size_t i, int max_digits) {
   if (size_t n = Contraction(cur, i, /*ignore_case=*/true)) return i + n;
   Char c0 = cur.At(i);
   // [^\r\n\p{L}\p{N}]?\p{L}+
@@ -155,8 +159,8 @@ size_t NextCl100k(const Cursor& cur, size_t i) {
       return cur.RunEnd(i + c0.len, CharClass::kLetter);
     }
   }
-  // \p{N}{1,3}
-  if (c0.cls == CharClass::kNumber) return cur.RunEnd(i, CharClass::kNumber, 3);
+  // \p{N}{1,3} or \p{N}
+  if (c0.cls == CharClass::kNumber) return cur.RunEnd(i, CharClass::kNumber, max_digits);
   // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
   size_t other_start = std::string_view::npos;
   if (c0.cls == CharClass::kOther) {
@@ -185,12 +189,21 @@ size_t NextCl100k(const Cursor& cur, size_t i) {
 }  // namespace
 
 std::string_view SplitPatternRegex(SplitPattern pattern) {
-  return pattern == SplitPattern::kGpt2 ? kGpt2Regex : kCl100kRegex;
+  switch (pattern) {
+    case SplitPattern::kGpt2:
+      return kGpt2Regex;
+    case SplitPattern::kCl100k:
+      return kCl100kRegex;
+    case SplitPattern::kQwen2:
+      return kQwen2Regex;
+  }
+  return kGpt2Regex;
 }
 
 std::optional<SplitPattern> SplitPatternFromRegex(std::string_view regex) {
   if (regex == kGpt2Regex) return SplitPattern::kGpt2;
   if (regex == kCl100kRegex) return SplitPattern::kCl100k;
+  if (regex == kQwen2Regex) return SplitPattern::kQwen2;
   return std::nullopt;
 }
 
@@ -198,7 +211,9 @@ void PreTokenize(SplitPattern pattern, std::string_view text,
                  std::vector<std::string_view>* pieces) {
   Cursor cur(text);
   for (size_t i = 0; i < text.size();) {
-    size_t end = pattern == SplitPattern::kGpt2 ? NextGpt2(cur, i) : NextCl100k(cur, i);
+    size_t end = pattern == SplitPattern::kGpt2     ? NextGpt2(cur, i)
+                 : pattern == SplitPattern::kCl100k ? NextCl100k(cur, i, 3)
+                                                    : NextCl100k(cur, i, 1);
     if (end <= i) end = i + cur.At(i).len;  // cannot happen with these patterns; stay safe
     pieces->push_back(text.substr(i, end - i));
     i = end;

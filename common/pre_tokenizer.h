@@ -6,6 +6,10 @@
 //   kCl100k: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
 //            ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //            (Split pre-tokenizer of cl100k_base-style tokenizers such as Llama 3)
+//   kQwen2:  the cl100k regex with \p{N} for \p{N}{1,3}: digits one by one (Qwen2, Qwen2.5,
+//            Qwen3)
+//
+// Any other regex runs through the general engine (common/pre_tokenizer_sequence.h).
 #ifndef SHARDSTREAM_COMMON_PRE_TOKENIZER_H_
 #define SHARDSTREAM_COMMON_PRE_TOKENIZER_H_
 
@@ -15,7 +19,7 @@
 
 namespace shardstream {
 
-enum class SplitPattern { kGpt2, kCl100k };
+enum class SplitPattern { kGpt2, kCl100k, kQwen2 };
 
 // The regex source of each pattern, as tokenizer.json writes it.
 std::string_view SplitPatternRegex(SplitPattern pattern);

@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "common/decoded_stream.h"
 #include "common/status_macros.h"
+#include "common/tokenizer_json.h"
 #include "common/unicode_classes.h"
 
 namespace shardstream {
@@ -57,30 +58,58 @@ std::optional<std::string> ByteLevelDecode(std::string_view token) {
   return out;
 }
 
-absl::Status Unsupported(std::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("unsupported tokenizer: ", AsAbsl(what),
-                   " (supported: byte-level BPE, see docs/tokenizer.md)"));
-}
+using tokenizer_json::TypeOf;
+using tokenizer_json::Unsupported;
 
-// Reads an optional boolean field; `fallback` when absent or null.
-absl::StatusOr<bool> BoolField(simdjson::dom::object obj, std::string_view key, bool fallback) {
-  simdjson::dom::element e;
-  if (obj.at_key(key).get(e) != simdjson::SUCCESS || e.is_null()) return fallback;
-  bool value;
-  if (e.get_bool().get(value) != simdjson::SUCCESS) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tokenizer.json: \"", AsAbsl(key), "\" is not a boolean"));
+// Raw bytes → the ByteLevel alphabet's characters (how byte-level vocabularies write tokens).
+std::string ByteLevelEncode(std::string_view bytes) {
+  std::string out;
+  for (char c : bytes) {
+    const char32_t cp = ByteToUnicode()[static_cast<uint8_t>(c)];
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
   }
-  return value;
+  return out;
 }
 
-// The "type" of a component object, or "" when the element is null/absent.
-std::string TypeOf(simdjson::dom::element e) {
-  if (e.is_null()) return "";
-  std::string_view type;
-  if (e["type"].get_string().get(type) != simdjson::SUCCESS) return "?";
-  return std::string(type);
+// Rust regex's \w$ / ^\w and \s*$ / ^\s* on text (Hugging Face's added-token rules).
+bool EndsWithWord(std::string_view s) {
+  if (s.empty()) return false;
+  size_t k = s.size() - 1;
+  while (k > 0 && (static_cast<uint8_t>(s[k]) & 0xC0) == 0x80) --k;
+  char32_t cp;
+  DecodeUtf8(s.substr(k), &cp);
+  return IsRegexWordChar(cp);
+}
+bool StartsWithWord(std::string_view s) {
+  char32_t cp;
+  return !s.empty() && DecodeUtf8(s, &cp) > 0 && IsRegexWordChar(cp);
+}
+size_t TrailingSpaceStart(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t k = end - 1;
+    while (k > 0 && (static_cast<uint8_t>(s[k]) & 0xC0) == 0x80) --k;
+    char32_t cp;
+    DecodeUtf8(s.substr(k, end - k), &cp);
+    if (!IsWhiteSpace(cp)) break;
+    end = k;
+  }
+  return end;
+}
+size_t LeadingSpaceEnd(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    char32_t cp;
+    size_t len = DecodeUtf8(s.substr(i), &cp);
+    if (len == 0 || !IsWhiteSpace(cp)) break;
+    i += len;
+  }
+  return i;
 }
 
 }  // namespace
@@ -90,14 +119,63 @@ const std::array<char32_t, 256>& ByteToUnicode() {
   return map;
 }
 
-// Assembles a Tokenizer from parsed parts and validates it.
+// Assembles a Tokenizer from parsed parts and validates it. The pre-tokenizer comes first: it
+// decides whether vocabulary strings are byte-level (decoded to raw bytes) or taken as they are.
 class TokenizerBuilder {
  public:
   TokenizerBuilder() : t_(new Tokenizer()) {}
 
+  void SetComponents(Normalizer normalizer, PreTokenizerSequence pre, TokenDecoder decoder) {
+    t_->byte_level_ = pre.byte_level();
+    t_->simple_ = pre.simple().has_value();
+    if (pre.simple().has_value()) {
+      t_->pattern_ = pre.simple()->pattern;
+      t_->add_prefix_space_ = pre.simple()->add_prefix_space;
+    }
+    t_->normalizer_ = std::move(normalizer);
+    t_->pre_tokenizer_ = std::move(pre);
+    t_->decoder_ = std::move(decoder);
+  }
+  // GPT-2's classic files: ByteLevel with the GPT-2 regex, no prefix space.
+  void SetGpt2PreTokenizer() {
+    t_->byte_level_ = true;
+    t_->simple_ = true;
+    t_->pattern_ = SplitPattern::kGpt2;
+    t_->add_prefix_space_ = false;
+  }
+  void SetIgnoreMerges(bool ignore) { t_->ignore_merges_ = ignore; }
+  absl::Status SetModelOptions(std::string prefix, std::string suffix, bool byte_fallback,
+                               std::optional<std::string> unk, bool fuse_unk) {
+    if (t_->byte_level_) {
+      for (std::string* affix : {&prefix, &suffix}) {
+        std::optional<std::string> raw = ByteLevelDecode(*affix);
+        if (!raw.has_value()) {
+          return Unsupported(
+              "a continuing_subword_prefix / end_of_word_suffix outside the "
+              "ByteLevel alphabet");
+        }
+        *affix = *raw;
+      }
+      if (byte_fallback && !(prefix.empty() && suffix.empty())) {
+        return Unsupported("byte_fallback with a ByteLevel pre-tokenizer and a subword affix");
+      }
+    }
+    t_->continuing_subword_prefix_ = std::move(prefix);
+    t_->end_of_word_suffix_ = std::move(suffix);
+    t_->byte_fallback_ = byte_fallback;
+    unk_ = std::move(unk);
+    t_->fuse_unk_ = fuse_unk;
+    return absl::OkStatus();
+  }
+
   absl::Status AddVocab(std::string_view token, uint64_t id) {
     if (id > (1u << 30))
       return absl::InvalidArgumentError(absl::StrCat("token id ", id, " too large"));
+    model_vocab_.emplace(std::string(token), static_cast<TokenId>(id));
+    if (!t_->byte_level_) {
+      SetId(std::string(token), static_cast<TokenId>(id));
+      return absl::OkStatus();
+    }
     std::optional<std::string> bytes = ByteLevelDecode(token);
     if (!bytes.has_value()) {
       // Allowed only for ids that are added tokens (checked in Finish()).
@@ -109,7 +187,14 @@ class TokenizerBuilder {
   }
 
   absl::Status AddMerge(std::string_view a, std::string_view b, size_t line) {
-    std::optional<std::string> ab = ByteLevelDecode(a), bb = ByteLevelDecode(b);
+    std::optional<std::string> ab, bb;
+    if (t_->byte_level_) {
+      ab = ByteLevelDecode(a);
+      bb = ByteLevelDecode(b);
+    } else {
+      ab = std::string(a);
+      bb = std::string(b);
+    }
     auto ia = ab ? t_->bytes_to_id_.find(AsAbsl(*ab)) : t_->bytes_to_id_.end();
     auto ib = bb ? t_->bytes_to_id_.find(AsAbsl(*bb)) : t_->bytes_to_id_.end();
     if (ia == t_->bytes_to_id_.end() || ib == t_->bytes_to_id_.end()) {
@@ -117,7 +202,9 @@ class TokenizerBuilder {
           absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
                        "\") uses a token missing from the vocabulary"));
     }
-    auto im = t_->bytes_to_id_.find(AsAbsl(*ab + *bb));
+    // As Hugging Face: the merged token is a + b without b's continuing_subword_prefix.
+    const size_t prefix = std::min(t_->continuing_subword_prefix_.size(), bb->size());
+    auto im = t_->bytes_to_id_.find(AsAbsl(*ab + bb->substr(prefix)));
     if (im == t_->bytes_to_id_.end()) {
       return absl::InvalidArgumentError(
           absl::StrCat("merge ", line + 1, " (\"", AsAbsl(a), "\" \"", AsAbsl(b),
@@ -130,21 +217,12 @@ class TokenizerBuilder {
     return absl::OkStatus();
   }
 
-  void AddAddedToken(AddedToken token, bool normalized) {
-    added_.push_back(std::move(token));
-    added_normalized_.push_back(normalized);
-  }
-
-  void SetPreTokenizer(std::optional<SplitPattern> pattern, bool add_prefix_space) {
-    t_->pattern_ = pattern;
-    t_->add_prefix_space_ = add_prefix_space;
-  }
-  void SetIgnoreMerges(bool ignore) { t_->ignore_merges_ = ignore; }
+  void AddAddedToken(AddedToken token) { added_.push_back(std::move(token)); }
 
   absl::StatusOr<std::unique_ptr<Tokenizer>> Finish() {
     Tokenizer& t = *t_;
+    AssignAddedTokenIds();
     for (const AddedToken& a : added_) {
-      if (a.content.empty()) return absl::InvalidArgumentError("an added token is empty");
       if (FindInvalidUtf8(a.content) != std::string_view::npos) {
         return absl::InvalidArgumentError("an added token is not UTF-8");
       }
@@ -155,35 +233,73 @@ class TokenizerBuilder {
                                   [id = id](const AddedToken& a) { return a.id == id; });
       if (!is_added) {
         return Unsupported(absl::StrCat("vocabulary token \"", AsAbsl(token),
-                                        "\" is not byte-level (ByteLevel BPE vocabularies only)"));
+                                        "\" is not in the ByteLevel alphabet although the "
+                                        "pre-tokenizer is ByteLevel"));
       }
     }
-    for (int b = 0; b < 256; ++b) {
-      auto it = t.bytes_to_id_.find(absl::string_view(reinterpret_cast<const char*>(&b), 1));
-      if (it == t.bytes_to_id_.end()) {
-        return absl::InvalidArgumentError(absl::StrFormat(
-            "the vocabulary has no token for byte 0x%02X: not a byte-level BPE", b));
+    if (t.byte_level_) {
+      for (int b = 0; b < 256; ++b) {
+        auto it = t.bytes_to_id_.find(absl::string_view(reinterpret_cast<const char*>(&b), 1));
+        if (it == t.bytes_to_id_.end()) {
+          return absl::InvalidArgumentError(absl::StrFormat(
+              "the vocabulary has no token for byte 0x%02X although the pre-tokenizer is "
+              "ByteLevel",
+              b));
+        }
+        t.byte_id_[b] = it->second;
       }
-      t.byte_id_[b] = it->second;
+    } else {
+      for (int b = 0; b < 256; ++b) {
+        auto it = t.bytes_to_id_.find(absl::StrFormat("<0x%02X>", b));
+        t.fallback_id_[b] = it == t.bytes_to_id_.end() ? -1 : it->second;
+      }
+      t.id_to_text_.resize(t.id_to_bytes_.size());
+      for (size_t id = 0; id < t.id_to_bytes_.size(); ++id) {
+        if (t.id_used_[id]) t.id_to_text_[id] = t.decoder_.TokenText(t.id_to_bytes_[id]);
+      }
+    }
+    if (unk_.has_value()) {
+      auto it = t.bytes_to_id_.find(AsAbsl(*unk_));
+      if (it == t.bytes_to_id_.end()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("unk_token \"", AsAbsl(*unk_), "\" is not in the vocabulary"));
+      }
+      t.unk_id_ = it->second;
     }
     t.num_merges_ = merge_list_.size();
-    // Added tokens: matched leftmost-longest; non-normalized ones first (docs/tokenizer.md).
-    for (size_t i = 0; i < added_.size(); ++i) {
-      t.added_tokens_.push_back(added_[i]);
-      t.added_normalized_.push_back(added_normalized_[i]);
+    // Added tokens: matched leftmost-longest; non-normalized ones first (docs/tokenizer.md);
+    // a normalized one matches its normalized content.
+    for (AddedToken& a : added_) {
+      std::string match = a.content;
+      if (a.normalized) {
+        // Hugging Face matches it normalized, and gives that form back for its id (decode).
+        t.normalizer_.Normalize(a.content, &match);
+        if (!match.empty()) t.id_to_bytes_[a.id] = match;
+      }
+      t.added_tokens_.push_back(a);
+      t.added_match_.push_back(std::move(match));
     }
     for (uint32_t i = 0; i < t.added_tokens_.size(); ++i) {
-      t.added_by_first_byte_[static_cast<uint8_t>(t.added_tokens_[i].content[0])].push_back(i);
+      if (t.added_match_[i].empty()) continue;
+      t.added_by_first_byte_[static_cast<uint8_t>(t.added_match_[i][0])].push_back(i);
     }
     for (auto& list : t.added_by_first_byte_) {
       std::stable_sort(list.begin(), list.end(), [&t](uint32_t a, uint32_t b) {
-        return t.added_tokens_[a].content.size() > t.added_tokens_[b].content.size();
+        return t.added_match_[a].size() > t.added_match_[b].size();
       });
     }
-    // Fingerprint: everything that decides ids, in a canonical order.
+    t.fingerprint_ = Fingerprint(t);
+    return std::move(t_);
+  }
+
+ private:
+  // Everything that decides ids, in a canonical order. Tokenizers that use none of the
+  // components added after v1 (normalizers, general pre-tokenizers, non-byte-level models,
+  // added-token options) keep their v1 fingerprint, so existing token stores stay valid.
+  static Hash128 Fingerprint(const Tokenizer& t) {
     Hasher128 h;
     h.UpdateString("shardstream.tokenizer.v1");
-    h.UpdateU64(t.pattern_.has_value() ? 1 + static_cast<int>(*t.pattern_) : 0);
+    h.UpdateU64(t.pattern_.has_value() && t.simple_ ? 1 + static_cast<int>(*t.pattern_) : 0);
     h.UpdateU64(t.add_prefix_space_);
     h.UpdateU64(t.ignore_merges_);
     h.UpdateU64(t.id_to_bytes_.size());
@@ -198,18 +314,60 @@ class TokenizerBuilder {
     h.UpdateU64(ranked.size());
     for (const auto& [rank, key] : ranked) h.UpdateU64(key);
     h.UpdateU64(t.added_tokens_.size());
-    for (size_t i = 0; i < t.added_tokens_.size(); ++i) {
-      const AddedToken& a = t.added_tokens_[i];
+    bool added_options = false;
+    for (const AddedToken& a : t.added_tokens_) {
       h.UpdateU64(a.id);
       h.UpdateString(a.content);
       h.UpdateU64(a.special);
-      h.UpdateU64(t.added_normalized_[i]);
+      h.UpdateU64(a.normalized);
+      added_options |= a.single_word || a.lstrip || a.rstrip;
     }
-    t.fingerprint_ = h.Digest();
-    return std::move(t_);
+    std::string v2;
+    if (!t.normalizer_.is_identity())
+      absl::StrAppend(&v2, "normalizer:", t.normalizer_.Describe(), ";");
+    if (!t.simple_) absl::StrAppend(&v2, "pre:", t.pre_tokenizer_.Describe(), ";");
+    if (!t.byte_level_) {
+      absl::StrAppend(&v2, "chars;prefix:", t.continuing_subword_prefix_,
+                      ";suffix:", t.end_of_word_suffix_, ";fallback:", t.byte_fallback_,
+                      ";unk:", t.unk_id_.has_value() ? static_cast<int64_t>(*t.unk_id_) : -1,
+                      ";fuse:", t.fuse_unk_, ";");
+    }
+    if (added_options) {
+      v2 += "added:";
+      for (const AddedToken& a : t.added_tokens_) {
+        absl::StrAppend(&v2, a.single_word, a.lstrip, a.rstrip, ",");
+      }
+    }
+    if (!v2.empty()) h.UpdateString(absl::StrCat("v2;", v2));
+    return h.Digest();
   }
 
- private:
+  // Hugging Face does not take added tokens' ids from the file: in file order, a token gets the
+  // id of an earlier added token with the same content, else of the vocabulary entry written as
+  // its content, else the next new id (from the vocabulary's size on). The last of several
+  // tokens with one content decides its options. Files Hugging Face wrote agree with this.
+  void AssignAddedTokenIds() {
+    absl::flat_hash_map<std::string, size_t> by_content;  // → index in `kept`
+    std::vector<AddedToken> kept;
+    uint32_t next_id = static_cast<uint32_t>(model_vocab_.size());
+    for (AddedToken& a : added_) {
+      if (a.content.empty()) continue;
+      if (auto it = by_content.find(a.content); it != by_content.end()) {
+        a.id = kept[it->second].id;
+        kept[it->second] = a;
+        continue;
+      }
+      if (auto it = model_vocab_.find(a.content); it != model_vocab_.end()) {
+        a.id = it->second;
+      } else {
+        a.id = next_id++;
+      }
+      by_content.emplace(a.content, kept.size());
+      kept.push_back(a);
+    }
+    added_ = std::move(kept);
+  }
+
   void SetId(const std::string& bytes, TokenId id, bool in_model = true) {
     if (id >= t_->id_to_bytes_.size()) {
       t_->id_to_bytes_.resize(id + 1);
@@ -224,7 +382,8 @@ class TokenizerBuilder {
   std::vector<std::pair<std::string, TokenId>> non_byte_level_;
   std::vector<std::pair<TokenId, TokenId>> merge_list_;
   std::vector<AddedToken> added_;
-  std::vector<bool> added_normalized_;
+  std::optional<std::string> unk_;
+  absl::flat_hash_map<std::string, TokenId> model_vocab_;  // as the file writes the tokens
 };
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view json) {
@@ -238,77 +397,35 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
   if (root.get_object().get(top) != simdjson::SUCCESS) {
     return absl::InvalidArgumentError("tokenizer.json is not a JSON object");
   }
-  TokenizerBuilder builder;
-  auto field = [&top](std::string_view key) {
+  // An absent component reads as null (a default-constructed element is not one).
+  simdjson::dom::parser null_parser;
+  simdjson::dom::element null_element =
+      null_parser.parse(simdjson::padded_string(std::string_view("null"))).value();
+  auto field = [&top, &null_element](std::string_view key) {
     simdjson::dom::element e;
-    if (top.at_key(key).get(e) != simdjson::SUCCESS) return simdjson::dom::element();
+    if (top.at_key(key).get(e) != simdjson::SUCCESS) return null_element;
     return e;
   };
   // Components that would change ids and are not implemented are refused by name.
-  for (const char* key : {"truncation", "padding", "normalizer"}) {
-    simdjson::dom::element e;
-    if (top.at_key(key).get(e) == simdjson::SUCCESS && !e.is_null()) {
-      std::string type = TypeOf(e);
-      return Unsupported(absl::StrCat(key, type.empty() || type == "?" ? "" : " " + type,
-                                      " is set; only null is supported"));
+  for (const char* key : {"truncation", "padding"}) {
+    simdjson::dom::element e = field(key);
+    if (!e.is_null()) {
+      return Unsupported(absl::StrCat(key, " is set; only null is supported"));
     }
   }
   {
-    simdjson::dom::element e;
-    if (top.at_key("decoder").get(e) == simdjson::SUCCESS && !e.is_null() &&
-        TypeOf(e) != "ByteLevel") {
-      return Unsupported(absl::StrCat("decoder ", TypeOf(e)));
-    }
-    if (top.at_key("post_processor").get(e) == simdjson::SUCCESS && !e.is_null()) {
-      std::string type = TypeOf(e);
-      if (type != "ByteLevel" && type != "TemplateProcessing") {
-        return Unsupported(absl::StrCat("post_processor ", type));
-      }
+    simdjson::dom::element e = field("post_processor");
+    std::string type = TypeOf(e);
+    if (!type.empty() && type != "ByteLevel" && type != "TemplateProcessing") {
+      return Unsupported(absl::StrCat("post_processor ", type));
     }
   }
-
-  // Pre-tokenizer.
-  simdjson::dom::element pre = field("pre_tokenizer");
-  const std::string pre_type = pre.is_null() ? "" : TypeOf(pre);
-  if (pre_type == "ByteLevel") {
-    simdjson::dom::object obj = pre.get_object().value_unsafe();
-    ASSIGN_OR_RETURN(bool prefix, BoolField(obj, "add_prefix_space", true));
-    ASSIGN_OR_RETURN(bool use_regex, BoolField(obj, "use_regex", true));
-    builder.SetPreTokenizer(use_regex ? std::optional(SplitPattern::kGpt2) : std::nullopt, prefix);
-  } else if (pre_type == "Sequence") {
-    simdjson::dom::array list;
-    if (pre["pretokenizers"].get_array().get(list) != simdjson::SUCCESS || list.size() != 2 ||
-        TypeOf(list.at(0).value_unsafe()) != "Split" ||
-        TypeOf(list.at(1).value_unsafe()) != "ByteLevel") {
-      return Unsupported("pre_tokenizer Sequence other than [Split, ByteLevel]");
-    }
-    simdjson::dom::object split = list.at(0).value_unsafe().get_object().value_unsafe();
-    simdjson::dom::object byte_level = list.at(1).value_unsafe().get_object().value_unsafe();
-    std::string_view behavior, regex;
-    if (split["behavior"].get_string().get(behavior) != simdjson::SUCCESS ||
-        behavior != "Isolated") {
-      return Unsupported("Split pre-tokenizer with a behavior other than Isolated");
-    }
-    ASSIGN_OR_RETURN(bool invert, BoolField(split, "invert", false));
-    if (invert) return Unsupported("Split pre-tokenizer with invert");
-    if (split["pattern"]["Regex"].get_string().get(regex) != simdjson::SUCCESS) {
-      return Unsupported("Split pre-tokenizer without a Regex pattern");
-    }
-    std::optional<SplitPattern> pattern = SplitPatternFromRegex(regex);
-    if (!pattern.has_value()) {
-      return Unsupported(absl::StrCat("Split regex ", AsAbsl(regex),
-                                      " (implemented: the GPT-2 and the cl100k/Llama-3 regex)"));
-    }
-    ASSIGN_OR_RETURN(bool prefix, BoolField(byte_level, "add_prefix_space", true));
-    ASSIGN_OR_RETURN(bool use_regex, BoolField(byte_level, "use_regex", true));
-    if (prefix || use_regex) {
-      return Unsupported("ByteLevel after Split must have add_prefix_space and use_regex false");
-    }
-    builder.SetPreTokenizer(pattern, false);
-  } else {
-    return Unsupported(pre_type.empty() ? std::string("no pre_tokenizer")
-                                        : absl::StrCat("pre_tokenizer ", pre_type));
-  }
+  ASSIGN_OR_RETURN(Normalizer normalizer, Normalizer::FromJson(field("normalizer")));
+  ASSIGN_OR_RETURN(PreTokenizerSequence pre,
+                   PreTokenizerSequence::FromJson(field("pre_tokenizer")));
+  ASSIGN_OR_RETURN(TokenDecoder decoder, TokenDecoder::FromJson(field("decoder")));
+  TokenizerBuilder builder;
+  builder.SetComponents(std::move(normalizer), std::move(pre), std::move(decoder));
 
   // Model.
   simdjson::dom::element model = field("model");
@@ -324,16 +441,18 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     if (model_obj.at_key("dropout").get(e) == simdjson::SUCCESS && !e.is_null()) {
       return Unsupported("BPE dropout");
     }
-    ASSIGN_OR_RETURN(bool byte_fallback, BoolField(model_obj, "byte_fallback", false));
-    if (byte_fallback) return Unsupported("BPE byte_fallback");
-    for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-      std::string_view s;
-      if (model_obj.at_key(key).get(e) == simdjson::SUCCESS && !e.is_null() &&
-          (e.get_string().get(s) != simdjson::SUCCESS || !s.empty())) {
-        return Unsupported(absl::StrCat("BPE ", key));
-      }
-    }
-    ASSIGN_OR_RETURN(bool ignore_merges, BoolField(model_obj, "ignore_merges", false));
+    ASSIGN_OR_RETURN(bool byte_fallback, tokenizer_json::Bool(model, "byte_fallback", false));
+    ASSIGN_OR_RETURN(std::string prefix,
+                     tokenizer_json::String(model, "continuing_subword_prefix", ""));
+    ASSIGN_OR_RETURN(std::string suffix, tokenizer_json::String(model, "end_of_word_suffix", ""));
+    ASSIGN_OR_RETURN(std::string unk, tokenizer_json::String(model, "unk_token", ""));
+    ASSIGN_OR_RETURN(bool fuse_unk, tokenizer_json::Bool(model, "fuse_unk", false));
+    ASSIGN_OR_RETURN(bool ignore_merges, tokenizer_json::Bool(model, "ignore_merges", false));
+    simdjson::dom::element unk_e;
+    const bool has_unk =
+        model_obj.at_key("unk_token").get(unk_e) == simdjson::SUCCESS && !unk_e.is_null();
+    RETURN_IF_ERROR(builder.SetModelOptions(std::move(prefix), std::move(suffix), byte_fallback,
+                                            has_unk ? std::optional(unk) : std::nullopt, fuse_unk));
     builder.SetIgnoreMerges(ignore_merges);
   }
   simdjson::dom::object vocab;
@@ -358,15 +477,13 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
           obj["content"].get_string().get(content)) {
         return absl::InvalidArgumentError("tokenizer.json: malformed added token");
       }
-      for (const char* flag : {"single_word", "lstrip", "rstrip"}) {
-        ASSIGN_OR_RETURN(bool on, BoolField(obj, flag, false));
-        if (on)
-          return Unsupported(absl::StrCat("added token \"", AsAbsl(content), "\" with ", flag));
-      }
-      ASSIGN_OR_RETURN(bool special, BoolField(obj, "special", false));
-      ASSIGN_OR_RETURN(bool normalized, BoolField(obj, "normalized", !special));
-      builder.AddAddedToken(AddedToken{static_cast<TokenId>(id), std::string(content), special},
-                            normalized);
+      AddedToken token{static_cast<TokenId>(id), std::string(content), false};
+      ASSIGN_OR_RETURN(token.special, tokenizer_json::Bool(e, "special", false));
+      ASSIGN_OR_RETURN(token.normalized, tokenizer_json::Bool(e, "normalized", !token.special));
+      ASSIGN_OR_RETURN(token.single_word, tokenizer_json::Bool(e, "single_word", false));
+      ASSIGN_OR_RETURN(token.lstrip, tokenizer_json::Bool(e, "lstrip", false));
+      ASSIGN_OR_RETURN(token.rstrip, tokenizer_json::Bool(e, "rstrip", false));
+      builder.AddAddedToken(std::move(token));
     }
   }
   simdjson::dom::array merges;
@@ -430,14 +547,14 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMergesText(
     return absl::InvalidArgumentError(absl::StrCat(vocab_json_path, " is not a JSON object"));
   }
   TokenizerBuilder builder;
-  builder.SetPreTokenizer(SplitPattern::kGpt2, false);
+  builder.SetGpt2PreTokenizer();
   for (simdjson::dom::key_value_pair kv : vocab) {
     uint64_t id;
     if (kv.value.get_uint64().get(id) != simdjson::SUCCESS) {
       return absl::InvalidArgumentError(absl::StrCat(vocab_json_path, ": an id is not an integer"));
     }
     if (kv.key == "<|endoftext|>") {
-      builder.AddAddedToken(AddedToken{static_cast<TokenId>(id), "<|endoftext|>", true}, false);
+      builder.AddAddedToken(AddedToken{static_cast<TokenId>(id), "<|endoftext|>", true});
     }
     RETURN_IF_ERROR(builder.AddVocab(kv.key, id));
   }
@@ -459,20 +576,34 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMergesText(
 
 std::optional<std::string_view> Tokenizer::TokenBytes(TokenId id) const {
   if (id >= id_to_bytes_.size() || !id_used_[id]) return std::nullopt;
-  return id_to_bytes_[id];
+  if (!byte_level_ && !bytes_to_id_.contains(AsAbsl(id_to_bytes_[id]))) {
+    return id_to_bytes_[id];  // an added token: its content
+  }
+  return byte_level_ ? id_to_bytes_[id] : id_to_text_[id];
 }
 
 absl::StatusOr<std::string> Tokenizer::Decode(const std::vector<TokenId>& ids) const {
-  std::string out;
   for (TokenId id : ids) {
-    std::optional<std::string_view> bytes = TokenBytes(id);
-    if (!bytes.has_value()) {
+    if (id >= id_to_bytes_.size() || !id_used_[id]) {
       return absl::InvalidArgumentError(
           absl::StrCat("token id ", id, " is not in the vocabulary (size ", vocab_size(), ")"));
     }
-    out.append(*bytes);
   }
-  return out;
+  std::string out;
+  if (byte_level_ && decoder_.is_byte_level_or_null()) {
+    for (TokenId id : ids) out.append(id_to_bytes_[id]);
+    return out;
+  }
+  // Hugging Face's decode: each id's token string (added tokens: their content; byte-level
+  // tokens: in the ByteLevel alphabet, as the vocabulary writes them) through the decoder.
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (TokenId id : ids) {
+    const std::string& s = id_to_bytes_[id];
+    const bool model_token = bytes_to_id_.contains(AsAbsl(s)) && bytes_to_id_.at(AsAbsl(s)) == id;
+    tokens.push_back(byte_level_ && model_token ? ByteLevelEncode(s) : s);
+  }
+  return decoder_.Decode(std::move(tokens));
 }
 
 std::optional<TokenId> Tokenizer::AddedTokenId(std::string_view content) const {
@@ -483,12 +614,35 @@ std::optional<TokenId> Tokenizer::AddedTokenId(std::string_view content) const {
 }
 
 std::string Tokenizer::Describe() const {
-  std::string pre = !pattern_.has_value()              ? "ByteLevel without regex"
-                    : *pattern_ == SplitPattern::kGpt2 ? "GPT-2 regex"
-                                                       : "cl100k/Llama-3 regex";
-  return absl::StrFormat("byte-level BPE: %d ids, %d merges, %s%s%s, %d added tokens", vocab_size(),
-                         num_merges_, pre, add_prefix_space_ ? ", prefix space" : "",
-                         ignore_merges_ ? ", ignore_merges" : "", added_tokens_.size());
+  auto pattern_name = [](std::optional<SplitPattern> p) -> std::string {
+    if (!p.has_value()) return "ByteLevel without regex";
+    switch (*p) {
+      case SplitPattern::kGpt2:
+        return "GPT-2 regex";
+      case SplitPattern::kCl100k:
+        return "cl100k/Llama-3 regex";
+      case SplitPattern::kQwen2:
+        return "Qwen2 regex";
+    }
+    return "?";
+  };
+  if (byte_level_ && simple_ && normalizer_.is_identity()) {
+    return absl::StrFormat("byte-level BPE: %d ids, %d merges, %s%s%s, %d added tokens",
+                           vocab_size(), num_merges_, pattern_name(pattern_),
+                           add_prefix_space_ ? ", prefix space" : "",
+                           ignore_merges_ ? ", ignore_merges" : "", added_tokens_.size());
+  }
+  std::string out =
+      absl::StrFormat("%s BPE: %d ids, %d merges", byte_level_ ? "byte-level" : "character",
+                      vocab_size(), num_merges_);
+  if (!normalizer_.is_identity()) absl::StrAppend(&out, ", normalizer ", normalizer_.Describe());
+  absl::StrAppend(&out, ", pre-tokenizer ",
+                  simple_ ? pattern_name(pattern_) : pre_tokenizer_.Describe());
+  if (byte_fallback_) out += ", byte_fallback";
+  if (unk_id_.has_value()) absl::StrAppend(&out, ", unk ", *unk_id_, fuse_unk_ ? " (fused)" : "");
+  if (ignore_merges_) out += ", ignore_merges";
+  absl::StrAppend(&out, ", ", added_tokens_.size(), " added tokens");
+  return out;
 }
 
 Encoder::Encoder(const Tokenizer* tokenizer, size_t max_cache_entries)
@@ -500,6 +654,43 @@ absl::StatusOr<std::vector<TokenId>> Encoder::Encode(std::string_view text, Enco
   return ids;
 }
 
+void Encoder::FindAddedTokens(std::string_view text, bool normalized_pass,
+                              std::vector<Segment>* out) {
+  // Hugging Face's AddedVocabulary::find_matches over a leftmost-longest automaton: the
+  // iteration goes on after each match's own end; single_word discards a match next to a word
+  // character; lstrip / rstrip widen it over adjacent whitespace.
+  const Tokenizer& t = *tokenizer_;
+  size_t start_offset = 0;
+  for (size_t i = 0; i < text.size();) {
+    std::optional<uint32_t> found;
+    for (uint32_t index : t.added_by_first_byte_[static_cast<uint8_t>(text[i])]) {
+      if (t.added_tokens_[index].normalized != normalized_pass) continue;
+      const std::string& m = t.added_match_[index];
+      if (text.substr(i, m.size()) == m) {
+        found = index;
+        break;
+      }
+    }
+    if (!found.has_value()) {
+      ++i;
+      continue;
+    }
+    const AddedToken& a = t.added_tokens_[*found];
+    size_t start = i, stop = i + t.added_match_[*found].size();
+    i = stop;
+    if (a.single_word && ((start > 0 && EndsWithWord(text.substr(0, start))) ||
+                          (stop < text.size() && StartsWithWord(text.substr(stop))))) {
+      continue;
+    }
+    if (a.lstrip) start = std::max(TrailingSpaceStart(text.substr(0, start)), start_offset);
+    if (a.rstrip) stop += LeadingSpaceEnd(text.substr(stop));
+    if (start_offset < start) out->push_back({start_offset, start, std::nullopt});
+    out->push_back({start, stop, a.id});
+    start_offset = stop;
+  }
+  if (start_offset < text.size()) out->push_back({start_offset, text.size(), std::nullopt});
+}
+
 absl::Status Encoder::EncodeTo(std::string_view text, EncodeMode mode, std::vector<TokenId>* ids) {
   if (size_t bad = FindInvalidUtf8(text); bad != std::string_view::npos) {
     return absl::InvalidArgumentError(
@@ -507,54 +698,51 @@ absl::Status Encoder::EncodeTo(std::string_view text, EncodeMode mode, std::vect
   }
   const Tokenizer& t = *tokenizer_;
   if (mode == EncodeMode::kOrdinary || t.added_tokens_.empty()) {
-    EncodePlain(text, ids);
+    if (t.normalizer_.is_identity()) {
+      EncodeNormalized(text, /*at_origin=*/true, ids);
+    } else {
+      t.normalizer_.Normalize(text, &normalized_);
+      EncodeNormalized(normalized_, /*at_origin=*/true, ids);
+    }
     return absl::OkStatus();
   }
-  // Added tokens split the text first: those with normalized=false over the whole text, then
-  // those with normalized=true in what is left, each pass leftmost-longest (as Hugging Face's
-  // AddedVocabulary does). The pieces between them are encoded on their own.
-  std::vector<std::pair<std::string_view, std::optional<TokenId>>> parts = {{text, std::nullopt}};
-  for (bool normalized_pass : {false, true}) {
-    std::vector<std::pair<std::string_view, std::optional<TokenId>>> next;
-    for (const auto& [part, id] : parts) {
-      if (id.has_value()) {
-        next.emplace_back(part, id);
-        continue;
-      }
-      size_t start = 0;
-      for (size_t i = 0; i < part.size();) {
-        bool matched = false;
-        for (uint32_t index : t.added_by_first_byte_[static_cast<uint8_t>(part[i])]) {
-          const AddedToken& a = t.added_tokens_[index];
-          if (t.added_normalized_[index] != normalized_pass) continue;
-          if (part.substr(i, a.content.size()) == a.content) {
-            if (i > start) next.emplace_back(part.substr(start, i - start), std::nullopt);
-            next.emplace_back(part.substr(i, a.content.size()), a.id);
-            i += a.content.size();
-            start = i;
-            matched = true;
-            break;
-          }
-        }
-        if (!matched) ++i;
-      }
-      if (start < part.size()) next.emplace_back(part.substr(start), std::nullopt);
+  // Added tokens split the text first: those with normalized=false in the raw text; each piece
+  // between them is normalized, and those with normalized=true split it again; what is left is
+  // pre-tokenized and encoded on its own (Hugging Face's extract_and_normalize).
+  std::vector<Segment> raw, inner;
+  FindAddedTokens(text, /*normalized_pass=*/false, &raw);
+  for (const Segment& part : raw) {
+    if (part.id.has_value()) {
+      ids->push_back(*part.id);
+      continue;
     }
-    parts = std::move(next);
-  }
-  for (const auto& [part, id] : parts) {
-    if (id.has_value()) {
-      ids->push_back(*id);
-    } else {
-      EncodePlain(part, ids);
+    std::string_view piece = text.substr(part.begin, part.end - part.begin);
+    if (!t.normalizer_.is_identity()) {
+      t.normalizer_.Normalize(piece, &normalized_part_);
+      piece = normalized_part_;
+    }
+    inner.clear();
+    FindAddedTokens(piece, /*normalized_pass=*/true, &inner);
+    for (const Segment& sub : inner) {
+      if (sub.id.has_value()) {
+        ids->push_back(*sub.id);
+      } else {
+        EncodeNormalized(piece.substr(sub.begin, sub.end - sub.begin),
+                         part.begin == 0 && sub.begin == 0, ids);
+      }
     }
   }
   return absl::OkStatus();
 }
 
-void Encoder::EncodePlain(std::string_view text, std::vector<TokenId>* ids) {
+void Encoder::EncodeNormalized(std::string_view text, bool at_origin, std::vector<TokenId>* ids) {
   const Tokenizer& t = *tokenizer_;
   if (text.empty()) return;
+  if (!t.simple_) {
+    t.pre_tokenizer_.Run(text, at_origin, &owned_pieces_);
+    for (const std::string& piece : owned_pieces_) EncodePiece(piece, ids);
+    return;
+  }
   if (t.add_prefix_space_ && text[0] != ' ') {
     prefixed_.assign(1, ' ');
     prefixed_.append(text);
@@ -577,6 +765,10 @@ void Encoder::EncodePiece(std::string_view piece, std::vector<TokenId>* ids) {
   }
   const size_t before = ids->size();
   MergeBytes(piece, ids);
+  // Long pieces (whole documents, for a tokenizer without pre-tokenizer) rarely repeat: not
+  // cached, so the cache stays small.
+  constexpr size_t kMaxCachedPiece = 1024;
+  if (piece.size() > kMaxCachedPiece) return;
   if (cache_.size() >= max_cache_entries_) {
     cache_.clear();
     arena_.clear();
@@ -595,11 +787,17 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
       return;
     }
   }
-  const size_t n = piece.size();
-  symbols_.resize(n);
-  for (size_t i = 0; i < n; ++i) symbols_[i] = t.byte_id_[static_cast<uint8_t>(piece[i])];
-  if (n == 1) {
-    ids->push_back(symbols_[0]);
+  if (t.byte_level_ && t.continuing_subword_prefix_.empty() && t.end_of_word_suffix_.empty()) {
+    symbols_.resize(piece.size());
+    for (size_t i = 0; i < piece.size(); ++i) {
+      symbols_[i] = t.byte_id_[static_cast<uint8_t>(piece[i])];
+    }
+  } else {
+    Symbolize(piece);
+  }
+  const size_t n = symbols_.size();
+  if (n <= 1) {
+    if (n == 1) ids->push_back(symbols_[0]);
     return;
   }
   auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
@@ -689,6 +887,52 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
     }
   }
   for (int32_t i = 0; i >= 0; i = next_[i]) ids->push_back(symbols_[i]);
+}
+
+void Encoder::Symbolize(std::string_view piece) {
+  // Hugging Face's BPE::merge_word: each unit (a byte for byte-level vocabularies, else a
+  // character), with the continuing-subword prefix unless first and the end-of-word suffix if
+  // last, is a token if the vocabulary has it; else its bytes' "<0xHH>" tokens (byte_fallback,
+  // when all exist); else unk (consecutive unks fused into one with fuse_unk); else dropped.
+  const Tokenizer& t = *tokenizer_;
+  symbols_.clear();
+  bool pending_unk = false;
+  std::string unit;
+  for (size_t i = 0; i < piece.size();) {
+    size_t len = 1;
+    if (!t.byte_level_) {
+      char32_t cp;
+      len = std::max<size_t>(DecodeUtf8(piece.substr(i), &cp), 1);
+    }
+    const bool first = i == 0, last = i + len == piece.size();
+    unit.clear();
+    if (!first) unit += t.continuing_subword_prefix_;
+    unit.append(piece.substr(i, len));
+    if (last) unit += t.end_of_word_suffix_;
+    i += len;
+    if (auto it = t.bytes_to_id_.find(AsAbsl(unit)); it != t.bytes_to_id_.end()) {
+      if (pending_unk) symbols_.push_back(*t.unk_id_);
+      pending_unk = false;
+      symbols_.push_back(it->second);
+      continue;
+    }
+    if (t.byte_fallback_) {
+      bool all = true;
+      for (char c : unit) all &= t.fallback_id_[static_cast<uint8_t>(c)] >= 0;
+      if (all) {
+        // As Hugging Face: a pending unk stays pending across byte-fallback tokens.
+        for (char c : unit) {
+          symbols_.push_back(static_cast<TokenId>(t.fallback_id_[static_cast<uint8_t>(c)]));
+        }
+        continue;
+      }
+    }
+    if (t.unk_id_.has_value()) {
+      if (pending_unk && !t.fuse_unk_) symbols_.push_back(*t.unk_id_);
+      pending_unk = true;
+    }
+  }
+  if (pending_unk) symbols_.push_back(*t.unk_id_);
 }
 
 absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& tokenizer,

@@ -1,5 +1,8 @@
-// Byte-level BPE tokenizer, exact with respect to Hugging Face `tokenizers` for the same
-// tokenizer.json (docs/tokenizer.md lists what is supported and what is refused).
+// BPE tokenizer, exact with respect to Hugging Face `tokenizers` for the same tokenizer.json:
+// byte-level vocabularies (GPT-2, Llama 3, Qwen, DeepSeek, GPT-4o) and SentencePiece-style ones
+// (Llama 2, Gemma: characters, "▁" spaces, byte fallback), with the normalizers, pre-tokenizers
+// and decoders of common/normalizer.h, common/pre_tokenizer_sequence.h and
+// common/token_decoder.h (docs/tokenizer.md lists what is supported and what is refused).
 //
 //   absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::FromJsonFile("tokenizer.json");
 //   Encoder encoder(t->get());                     // one per thread: owns a bounded cache
@@ -19,7 +22,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
+#include "common/normalizer.h"
 #include "common/pre_tokenizer.h"
+#include "common/pre_tokenizer_sequence.h"
+#include "common/token_decoder.h"
 
 namespace shardstream {
 
@@ -37,6 +43,13 @@ struct AddedToken {
   TokenId id;
   std::string content;
   bool special;
+  // Hugging Face's AddedToken options: matched in the normalized text (content normalized too)
+  // rather than the raw text; only between non-word characters; taking the whitespace on its
+  // left / right with it.
+  bool normalized = false;
+  bool single_word = false;
+  bool lstrip = false;
+  bool rstrip = false;
 };
 
 // Immutable after loading; thread-safe. Encoding goes through an Encoder (below).
@@ -54,10 +67,12 @@ class Tokenizer {
   static absl::StatusOr<std::unique_ptr<Tokenizer>> FromVocabAndMergesText(
       std::string_view vocab_json, std::string_view merges_txt);
 
-  // Ids → bytes: the concatenated bytes of the tokens. INVALID_ARGUMENT for an unknown id.
-  // Decode(Encode(x)) == x for every valid UTF-8 x.
+  // Ids → text. Byte-level vocabularies with a ByteLevel (or no) decoder: the concatenated bytes
+  // of the tokens, so Decode(Encode(x)) == x for every valid UTF-8 x. Otherwise Hugging Face's
+  // decoder chain (docs/tokenizer.md). INVALID_ARGUMENT for an unknown id.
   absl::StatusOr<std::string> Decode(const std::vector<TokenId>& ids) const;
-  // The bytes of one token (added tokens: their content); nullopt for an unknown id.
+  // The bytes one token stands for (added tokens: their content; SentencePiece-style tokens:
+  // "▁" as a space, "<0xHH>" as its byte); nullopt for an unknown id.
   std::optional<std::string_view> TokenBytes(TokenId id) const;
 
   // 1 + the largest id (added tokens included).
@@ -65,10 +80,11 @@ class Tokenizer {
   const std::vector<AddedToken>& added_tokens() const { return added_tokens_; }
   // The id of an added token with this content, if any.
   std::optional<TokenId> AddedTokenId(std::string_view content) const;
-  // A stable fingerprint of what the tokenizer does: vocabulary, merges, pre-tokenizer and
-  // added tokens. Equal for files that differ only in formatting, key order or merge syntax.
+  // A stable fingerprint of what decides ids: normalizer, pre-tokenizer, vocabulary, merges,
+  // model options and added tokens. Equal for files that differ only in formatting, key order or
+  // merge syntax.
   Hash128 fingerprint() const { return fingerprint_; }
-  // Short human description ("BPE, 50257 tokens, 50000 merges, ByteLevel GPT-2 regex, ...").
+  // Short human description ("byte-level BPE: 50257 ids, 50000 merges, GPT-2 regex, ...").
   std::string Describe() const;
 
  private:
@@ -82,20 +98,35 @@ class Tokenizer {
   };
   static uint64_t PairKey(TokenId a, TokenId b) { return (uint64_t{a} << 32) | b; }
 
-  // Model.
-  absl::flat_hash_map<std::string, TokenId> bytes_to_id_;  // raw token bytes → id
-  std::vector<std::string> id_to_bytes_;                   // id → raw bytes ("" if unused)
+  // Model. Token strings are in "model space": raw bytes for byte-level vocabularies (the
+  // ByteLevel alphabet decoded), the vocabulary's own UTF-8 strings otherwise.
+  absl::flat_hash_map<std::string, TokenId> bytes_to_id_;  // token string → id
+  std::vector<std::string> id_to_bytes_;                   // id → token string ("" if unused)
+  std::vector<std::string> id_to_text_;  // non-byte-level: TokenBytes() (decoder's view)
   std::vector<bool> id_used_;
-  std::array<TokenId, 256> byte_id_{};  // single-byte tokens
+  bool byte_level_ = true;              // the pre-tokenizer ends in ByteLevel
+  std::array<TokenId, 256> byte_id_{};  // byte-level: single-byte tokens
   absl::flat_hash_map<uint64_t, Merge> merges_;
   size_t num_merges_ = 0;
   bool ignore_merges_ = false;
-  // Pre-tokenizer.
+  // Not byte-level: how a character becomes a first symbol.
+  std::string continuing_subword_prefix_, end_of_word_suffix_;
+  bool byte_fallback_ = false;
+  std::array<int64_t, 256> fallback_id_{};  // "<0xHH>" ids, -1 if absent
+  std::optional<TokenId> unk_id_;
+  bool fuse_unk_ = false;
+  // Normalizer, pre-tokenizer, decoder.
+  Normalizer normalizer_;
+  PreTokenizerSequence pre_tokenizer_;
+  TokenDecoder decoder_;
+  // The pre-tokenizer when it is a scanner and a prefix space at most (pre_tokenizer_.simple()).
+  bool simple_ = true;
   std::optional<SplitPattern> pattern_;  // nullopt: no regex split (whole text is one piece)
   bool add_prefix_space_ = false;
-  // Added tokens, longest first per leading byte for leftmost-longest matching.
+  // Added tokens, longest first per leading byte of what is matched (the normalized content for
+  // normalized tokens) for leftmost-longest matching.
   std::vector<AddedToken> added_tokens_;
-  std::vector<bool> added_normalized_;  // matched in the first (false) or second (true) pass
+  std::vector<std::string> added_match_;                        // what each added token matches
   std::array<std::vector<uint32_t>, 256> added_by_first_byte_;  // indexes, longest first
   Hash128 fingerprint_;
 };
@@ -116,17 +147,27 @@ class Encoder {
   absl::Status EncodeTo(std::string_view text, EncodeMode mode, std::vector<TokenId>* ids);
 
  private:
-  // Encodes text that holds no added token (mode already applied).
-  void EncodePlain(std::string_view text, std::vector<TokenId>* ids);
+  struct Segment {
+    size_t begin, end;
+    std::optional<TokenId> id;  // an added token
+  };
+  // Added tokens of one pass (normalized or not) in `text`, with Hugging Face's rules.
+  void FindAddedTokens(std::string_view text, bool normalized_pass, std::vector<Segment>* out);
+  // Encodes normalized text that holds no added token; `at_origin`: it starts the input.
+  void EncodeNormalized(std::string_view text, bool at_origin, std::vector<TokenId>* ids);
   void EncodePiece(std::string_view piece, std::vector<TokenId>* ids);
   void MergeBytes(std::string_view piece, std::vector<TokenId>* ids);
+  // First symbols of a piece of a non-byte-level vocabulary (prefix/suffix, byte fallback, unk).
+  void Symbolize(std::string_view piece);
 
   const Tokenizer* const tokenizer_;
   const size_t max_cache_entries_;
   absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> cache_;  // piece → arena span
   std::vector<TokenId> arena_;
   std::vector<std::string_view> pieces_;
-  std::string prefixed_;  // scratch for add_prefix_space
+  std::vector<std::string> owned_pieces_;  // general pre-tokenizers
+  std::string prefixed_;                   // scratch for add_prefix_space
+  std::string normalized_, normalized_part_;
   // Scratch for the merge loop.
   std::vector<TokenId> symbols_;
   std::vector<uint32_t> ranks_;       // short pieces: rank of each adjacent pair

@@ -104,4 +104,66 @@ size_t FindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+namespace {
+
+struct NamedRanges {
+  const char* name;
+  const CodePointRange* ranges;
+  size_t count;
+};
+#include "common/unicode_property_ranges.inc"
+
+bool InProbed(const char* name, char32_t cp) {
+  static const std::span<const CodePointRange>* tables = [] {
+    auto* t = new std::span<const CodePointRange>[4];
+    const char* names[] = {"rust-whitespace", "rust-word", "rust-numeric", "rust-punctuation"};
+    for (int i = 0; i < 4; ++i) t[i] = ProbedRanges(names[i]);
+    return t;
+  }();
+  const std::string_view n = name;
+  const int i = n == "rust-whitespace" ? 0 : n == "rust-word" ? 1 : n == "rust-numeric" ? 2 : 3;
+  return InRanges(tables[i], cp);
+}
+
+}  // namespace
+
+std::span<const CodePointRange> ProbedRanges(std::string_view name) {
+  for (const NamedRanges& p : kPropertyRanges) {
+    if (name == p.name) return {p.ranges, p.count};
+  }
+  return {};
+}
+
+bool InRanges(std::span<const CodePointRange> ranges, char32_t cp) {
+  auto it = std::upper_bound(ranges.begin(), ranges.end(), cp,
+                             [](char32_t c, const CodePointRange& r) { return c < r.first; });
+  return it != ranges.begin() && cp <= std::prev(it)->last;
+}
+
+bool IsWhiteSpace(char32_t cp) {
+  if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || cp == ' ';
+  return InProbed("rust-whitespace", cp);
+}
+
+bool IsRegexWordChar(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
+           cp == '_';
+  }
+  return InProbed("rust-word", cp);
+}
+
+bool IsRustNumeric(char32_t cp) {
+  if (cp < 0x80) return cp >= '0' && cp <= '9';
+  return InProbed("rust-numeric", cp);
+}
+
+bool IsRustPunctuation(char32_t cp) {
+  if (cp < 0x80) {
+    return (cp >= '!' && cp <= '/') || (cp >= ':' && cp <= '@') || (cp >= '[' && cp <= '`') ||
+           (cp >= '{' && cp <= '~');
+  }
+  return InProbed("rust-punctuation", cp);
+}
+
 }  // namespace shardstream

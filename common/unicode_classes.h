@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 namespace shardstream {
@@ -24,6 +25,21 @@ struct CodePointRange {
 
 // Class of a code point (0..0x10FFFF). O(1): two table lookups. Thread-safe.
 CharClass ClassOf(char32_t code_point);
+
+// Ranges of a property as Hugging Face tokenizers sees it, probed from it by
+// tools/reference/unicode_properties.js (common/unicode_property_ranges.inc): a general category
+// of its regexes ("Lu", "L", "Cn" ...), an escape ("s", "w", "d"), or a predicate of its Rust
+// code: "rust-numeric" (char::is_numeric), "rust-punctuation", "rust-whitespace"
+// (char::is_whitespace, the regex crate's \s) and "rust-word" (the regex crate's \w). Sorted,
+// disjoint; empty for an unknown name.
+std::span<const CodePointRange> ProbedRanges(std::string_view name);
+bool InRanges(std::span<const CodePointRange> ranges, char32_t code_point);
+
+// The Rust predicates, for the pre-tokenizers and added-token rules written in Rust.
+bool IsWhiteSpace(char32_t code_point);
+bool IsRegexWordChar(char32_t code_point);
+bool IsRustNumeric(char32_t code_point);
+bool IsRustPunctuation(char32_t code_point);
 
 // Decodes the UTF-8 character at the start of `s` (non-empty). Returns its length in bytes, or 0
 // when `s` does not start with a valid UTF-8 sequence (overlong, surrogate, > U+10FFFF,

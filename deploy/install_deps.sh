@@ -10,6 +10,7 @@ PACKAGES=(
   # libraries
   librocksdb-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev libsimdjson-dev libzstd-dev libisal-dev libxxhash-dev zlib1g-dev
+  libicu-dev libpcre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev pybind11-dev prometheus-cpp-dev
   # tools the tests, the demo and the benchmarks run
   python3 python3-dev python3-numpy python3-pytest gzip zstd isal procps

@@ -173,21 +173,38 @@ TEST(Tokenizer, LongPiecesTakeTheHeapPathWithTheSameResult) {
 TEST(Tokenizer, RefusesWhatItDoesNotImplement) {
   const std::string ok_model = R"("model":{"type":"BPE","vocab":{"a":0},"merges":[]})";
   auto load = [](const std::string& json) { return Tokenizer::FromJson(json).status(); };
+  EXPECT_THAT(load(R"({"normalizer":{"type":"BertNormalizer"},)" + ok_model + "}").message(),
+              HasSubstr("normalizer BertNormalizer"));
+  EXPECT_THAT(load(R"({"normalizer":{"type":"Precompiled"},)" + ok_model + "}").message(),
+              HasSubstr("normalizer Precompiled"));
+  EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"UnicodeScripts"},)" + ok_model + "}").message(),
+              HasSubstr("pre_tokenizer UnicodeScripts"));
+  EXPECT_THAT(load(R"({"decoder":{"type":"WordPiece"},)" + ok_model + "}").message(),
+              HasSubstr("decoder WordPiece"));
   EXPECT_THAT(
-      load(R"({"normalizer":{"type":"NFC"},"pre_tokenizer":{"type":"ByteLevel"},)" + ok_model + "}")
+      load(
+          R"({"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Digits"}]},)" +
+          ok_model + "}")
           .message(),
-      HasSubstr("normalizer NFC"));
-  EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"Whitespace"},)" + ok_model + "}").message(),
-              HasSubstr("pre_tokenizer Whitespace"));
+      HasSubstr("ByteLevel must come last"));
+  EXPECT_THAT(
+      load(
+          R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"[a[b]]"},"behavior":"Isolated"},)" +
+          ok_model + "}")
+          .message(),
+      HasSubstr("nested"));
+  EXPECT_THAT(
+      load(R"({"pre_tokenizer":{"type":"Split","pattern":{"Regex":"(a"},"behavior":"Isolated"},)" +
+           ok_model + "}")
+          .message(),
+      HasSubstr("does not compile"));
   EXPECT_THAT(
       load(R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"Unigram"}})").message(),
       HasSubstr("model Unigram"));
   EXPECT_THAT(
-      load(
-          R"({"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","byte_fallback":true,"vocab":{},"merges":[]}})")
-          .message(),
-      HasSubstr("byte_fallback"));
-  // A BPE vocabulary without the 256 byte tokens is not byte-level.
+      load(R"({"model":{"type":"BPE","unk_token":"<unk>","vocab":{"a":0},"merges":[]}})").message(),
+      HasSubstr("unk_token"));
+  // A ByteLevel pre-tokenizer needs the 256 byte tokens.
   EXPECT_THAT(load(R"({"pre_tokenizer":{"type":"ByteLevel"},)" + ok_model + "}").message(),
               HasSubstr("no token for byte"));
   EXPECT_EQ(load("not json").code(), absl::StatusCode::kInvalidArgument);

@@ -103,12 +103,16 @@ def test_unsupported_components_are_refused_by_name(shardstream_bin, tmp_path):
     with open(BASES["gpt2"], encoding="utf-8") as f:
         base = json.load(f)
     cases = {
-        "normalizer": ("normalizer", {"type": "NFC"}),
-        "pre_tokenizer Metaspace": ("pre_tokenizer", {"type": "Metaspace", "replacement": "_"}),
+        "normalizer BertNormalizer": ("normalizer", {"type": "BertNormalizer"}),
+        "normalizer Precompiled": ("normalizer", {"type": "Sequence", "normalizers": [
+            {"type": "NFC"}, {"type": "Precompiled", "precompiled_charsmap": ""}]}),
+        "pre_tokenizer UnicodeScripts": ("pre_tokenizer", {"type": "UnicodeScripts"}),
+        "decoder CTC": ("decoder", {"type": "CTC"}),
         "model WordPiece": ("model", dict(base["model"], type="WordPiece")),
         "BPE dropout": ("model", dict(base["model"], dropout=0.1)),
-        "Split regex": ("pre_tokenizer", {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated", "invert": False},
+        "class intersection": ("pre_tokenizer", {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "[a-z&&[^aeiou]]+"}, "behavior": "Isolated",
+             "invert": False},
             {"type": "ByteLevel", "add_prefix_space": False, "use_regex": False}]}),
     }
     for expected, (key, value) in cases.items():
