@@ -61,6 +61,10 @@ std::optional<std::string> ByteLevelDecode(std::string_view token) {
 using tokenizer_json::TypeOf;
 using tokenizer_json::Unsupported;
 
+// SentencePiece's space, "▁" (U+2581).
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
+constexpr char32_t kSpaceMarkerCodePoint = 0x2581;
+
 // Raw bytes → the ByteLevel alphabet's characters (how byte-level vocabularies write tokens).
 std::string ByteLevelEncode(std::string_view bytes) {
   std::string out;
@@ -251,7 +255,7 @@ class TokenizerBuilder {
     } else {
       for (int b = 0; b < 256; ++b) {
         auto it = t.bytes_to_id_.find(absl::StrFormat("<0x%02X>", b));
-        t.fallback_id_[b] = it == t.bytes_to_id_.end() ? -1 : it->second;
+        t.fallback_id_[b] = it == t.bytes_to_id_.end() ? int64_t{-1} : int64_t{it->second};
       }
       t.id_to_text_.resize(t.id_to_bytes_.size());
       for (size_t id = 0; id < t.id_to_bytes_.size(); ++id) {
@@ -267,6 +271,21 @@ class TokenizerBuilder {
       t.unk_id_ = it->second;
     }
     t.num_merges_ = merge_list_.size();
+    if (!t.byte_level_ && t.continuing_subword_prefix_.empty() && t.end_of_word_suffix_.empty() &&
+        !t.ignore_merges_ && t.bytes_to_id_.contains(AsAbsl(kSpaceMarker))) {
+      t.cut_at_spaces_ = true;
+      for (const auto& [key, merge] : t.merges_) {
+        const std::string_view merged = t.id_to_bytes_[merge.merged];
+        for (size_t i = merged.find(kSpaceMarker, 1); i != std::string_view::npos;
+             i = merged.find(kSpaceMarker, i + 1)) {
+          size_t k = i - 1;
+          while (k > 0 && (static_cast<uint8_t>(merged[k]) & 0xC0) == 0x80) --k;
+          char32_t before;
+          DecodeUtf8(merged.substr(k, i - k), &before);
+          if (before != kSpaceMarkerCodePoint) t.glue_before_space_.insert(before);
+        }
+      }
+    }
     // Added tokens: matched leftmost-longest; non-normalized ones first (docs/tokenizer.md);
     // a normalized one matches its normalized content.
     for (AddedToken& a : added_) {
@@ -414,9 +433,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     }
   }
   {
+    // Post-processors add special tokens (encode with add_special_tokens) and adjust offsets;
+    // ids here are those of encode(text, add_special_tokens=False), which none of these change.
     simdjson::dom::element e = field("post_processor");
     std::string type = TypeOf(e);
-    if (!type.empty() && type != "ByteLevel" && type != "TemplateProcessing") {
+    if (!type.empty() && type != "ByteLevel" && type != "TemplateProcessing" &&
+        type != "Sequence" && type != "BertProcessing" && type != "RobertaProcessing") {
       return Unsupported(absl::StrCat("post_processor ", type));
     }
   }
@@ -758,6 +780,28 @@ void Encoder::EncodeNormalized(std::string_view text, bool at_origin, std::vecto
 }
 
 void Encoder::EncodePiece(std::string_view piece, std::vector<TokenId>* ids) {
+  const Tokenizer& t = *tokenizer_;
+  if (!t.cut_at_spaces_ || piece.size() <= kSpaceMarker.size()) {
+    EncodeWord(piece, ids);
+    return;
+  }
+  size_t start = 0;
+  for (size_t i = piece.find(kSpaceMarker, 1); i != std::string_view::npos;
+       i = piece.find(kSpaceMarker, i + 1)) {
+    size_t k = i - 1;
+    while (k > start && (static_cast<uint8_t>(piece[k]) & 0xC0) == 0x80) --k;
+    char32_t before;
+    DecodeUtf8(piece.substr(k, i - k), &before);
+    if (before == kSpaceMarkerCodePoint || t.glue_before_space_.contains(before)) {
+      continue;
+    }
+    if (i > start) EncodeWord(piece.substr(start, i - start), ids);
+    start = i;
+  }
+  EncodeWord(piece.substr(start), ids);
+}
+
+void Encoder::EncodeWord(std::string_view piece, std::vector<TokenId>* ids) {
   if (auto it = cache_.find(AsAbsl(piece)); it != cache_.end()) {
     ids->insert(ids->end(), arena_.begin() + it->second.first,
                 arena_.begin() + it->second.first + it->second.second);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
 #include "common/normalizer.h"
@@ -115,6 +116,12 @@ class Tokenizer {
   std::array<int64_t, 256> fallback_id_{};  // "<0xHH>" ids, -1 if absent
   std::optional<TokenId> unk_id_;
   bool fuse_unk_ = false;
+  // SentencePiece-style vocabularies: a piece may be cut before each "▁" that follows a
+  // character no merge result joins to a "▁" (not in glue_before_space_), since no merge can
+  // then span the cut; whole documents (no pre-tokenizer) become cached words. Off when an
+  // option makes the cut visible (affixes, ignore_merges) or "▁" is not in the vocabulary.
+  bool cut_at_spaces_ = false;
+  absl::flat_hash_set<char32_t> glue_before_space_;
   // Normalizer, pre-tokenizer, decoder.
   Normalizer normalizer_;
   PreTokenizerSequence pre_tokenizer_;
@@ -156,6 +163,7 @@ class Encoder {
   // Encodes normalized text that holds no added token; `at_origin`: it starts the input.
   void EncodeNormalized(std::string_view text, bool at_origin, std::vector<TokenId>* ids);
   void EncodePiece(std::string_view piece, std::vector<TokenId>* ids);
+  void EncodeWord(std::string_view word, std::vector<TokenId>* ids);  // cached
   void MergeBytes(std::string_view piece, std::vector<TokenId>* ids);
   // First symbols of a piece of a non-byte-level vocabulary (prefix/suffix, byte fallback, unk).
   void Symbolize(std::string_view piece);

@@ -15,6 +15,8 @@
 namespace shardstream {
 namespace {
 
+using ::testing::ElementsAre;
+
 using ::testing::HasSubstr;
 
 const std::string kData = SHARDSTREAM_TEST_DATA_DIR;
@@ -168,6 +170,55 @@ TEST(Tokenizer, LongPiecesTakeTheHeapPathWithTheSameResult) {
   std::vector<TokenId> eight;
   for (int i = 0; i < 8; ++i) eight.insert(eight.end(), s.begin(), s.end());
   EXPECT_EQ(l, eight);
+}
+
+// A SentencePiece-style vocabulary made by hand: characters, "▁", byte-fallback tokens for two
+// bytes, and merges whose results are worked out below.
+std::string HandMadeSentencePiece(bool fuse_unk) {
+  return absl::StrCat(
+      R"({"normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},)"
+      R"({"type":"Replace","pattern":{"String":" "},"content":"▁"}]},"pre_tokenizer":null,)"
+      R"("decoder":{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},)"
+      R"("content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ",)"
+      R"("start":1,"stop":0}]},"added_tokens":[{"id":0,"content":"<unk>","special":true}],)"
+      R"("model":{"type":"BPE","unk_token":"<unk>","byte_fallback":true,"fuse_unk":)",
+      fuse_unk ? "true" : "false",
+      R"(,"vocab":{"<unk>":0,"▁":1,"a":2,"b":3,"c":4,"<0xC3>":5,"<0xA9>":6,"a▁":7,"a▁b":8,)"
+      R"("▁c":9,"▁b":10},"merges":[["a","▁"],["a▁","b"],["▁","c"],["▁","b"]]}})");
+}
+
+TEST(Tokenizer, SentencePieceStyleModel) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::FromJson(HandMadeSentencePiece(false));
+  ASSERT_TRUE(t.ok()) << t.status();
+  Encoder encoder(t->get());
+  // "a b": normalized "▁a▁b"; merges by rank: (a,▁) → "a▁", then (a▁,b) → "a▁b". A merge result
+  // holds "a▁", so the text is not cut before that "▁" (it would give "▁b").
+  EXPECT_THAT(*encoder.Encode("a b", EncodeMode::kOrdinary), ElementsAre(1, 8));
+  // "c c": "▁c▁c"; "c" never glues to a "▁", so the cut is exact: "▁c" twice.
+  EXPECT_THAT(*encoder.Encode("c c", EncodeMode::kOrdinary), ElementsAre(9, 9));
+  // "é" is not in the vocabulary: its bytes' fallback tokens; "z" has no byte tokens: unk.
+  EXPECT_THAT(*encoder.Encode("é", EncodeMode::kOrdinary), ElementsAre(1, 5, 6));
+  EXPECT_THAT(*encoder.Encode("zz", EncodeMode::kOrdinary), ElementsAre(1, 0, 0));
+  absl::StatusOr<std::unique_ptr<Tokenizer>> fused =
+      Tokenizer::FromJson(HandMadeSentencePiece(true));
+  ASSERT_TRUE(fused.ok());
+  Encoder fused_encoder(fused->get());
+  EXPECT_THAT(*fused_encoder.Encode("zz", EncodeMode::kOrdinary), ElementsAre(1, 0));
+  // Decoding: "▁" back to spaces, bytes joined, the first space stripped.
+  EXPECT_EQ(*(*t)->Decode({1, 8, 9, 1, 5, 6}), "a b c é");
+  EXPECT_EQ(*(*t)->TokenBytes(9), " c");
+  EXPECT_EQ(*(*t)->TokenBytes(5), "\xC3");
+}
+
+TEST(Tokenizer, AddedTokenIdsFollowHuggingFace) {
+  // Hugging Face gives an added token the id of the vocabulary entry with its content, else the
+  // next new one, whatever the file says.
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::FromJson(
+      R"({"added_tokens":[{"id":7,"content":"b","special":true},{"id":9,"content":"<x>"}],)"
+      R"("model":{"type":"BPE","vocab":{"a":0,"b":1},"merges":[]}})");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ((*t)->AddedTokenId("b"), 1u);
+  EXPECT_EQ((*t)->AddedTokenId("<x>"), 2u);
 }
 
 TEST(Tokenizer, RefusesWhatItDoesNotImplement) {
