@@ -1,5 +1,6 @@
 #include "common/normalizer.h"
 
+#include <unicode/bytestream.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
@@ -132,14 +133,20 @@ void Normalizer::Apply(const Step& step, std::string_view in, std::string* out) 
       const icu::Normalizer2* icu_form = IcuForm(form);
       auto icu_normalize = [icu_form, out](std::string_view segment) {
         if (segment.empty()) return;
+        // ICU works on UTF-8 directly; most text is already normalized (checked first).
+        const icu::StringPiece piece(segment.data(), static_cast<int32_t>(segment.size()));
         UErrorCode status = U_ZERO_ERROR;
-        icu::UnicodeString s = icu::UnicodeString::fromUTF8(
-            icu::StringPiece(segment.data(), static_cast<int32_t>(segment.size())));
-        icu::UnicodeString normalized = icu_form->normalize(s, status);
-        if (U_FAILURE(status)) {
+        if (icu_form->isNormalizedUTF8(piece, status) && U_SUCCESS(status)) {
           out->append(segment);
-        } else {
-          normalized.toUTF8String(*out);
+          return;
+        }
+        status = U_ZERO_ERROR;
+        const size_t before = out->size();
+        icu::StringByteSink<std::string> sink(out);
+        icu_form->normalizeUTF8(0, piece, sink, nullptr, status);
+        if (U_FAILURE(status)) {
+          out->resize(before);
+          out->append(segment);
         }
       };
       // A code point the two sides' tables disagree on is one Hugging Face's tables do not

@@ -65,21 +65,6 @@ using tokenizer_json::Unsupported;
 constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
 constexpr char32_t kSpaceMarkerCodePoint = 0x2581;
 
-// Raw bytes → the ByteLevel alphabet's characters (how byte-level vocabularies write tokens).
-std::string ByteLevelEncode(std::string_view bytes) {
-  std::string out;
-  for (char c : bytes) {
-    const char32_t cp = ByteToUnicode()[static_cast<uint8_t>(c)];
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  return out;
-}
-
 // Rust regex's \w$ / ^\w and \s*$ / ^\s* on text (Hugging Face's added-token rules).
 bool EndsWithWord(std::string_view s) {
   if (s.empty()) return false;
@@ -121,6 +106,20 @@ size_t LeadingSpaceEnd(std::string_view s) {
 const std::array<char32_t, 256>& ByteToUnicode() {
   static const std::array<char32_t, 256> map = MakeByteToUnicode();
   return map;
+}
+
+std::string ByteLevelEncode(std::string_view bytes) {
+  std::string out;
+  for (char c : bytes) {
+    const char32_t cp = ByteToUnicode()[static_cast<uint8_t>(c)];
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
 }
 
 // Assembles a Tokenizer from parsed parts and validates it. The pre-tokenizer comes first: it

@@ -191,6 +191,8 @@ absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& t
 // GPT-2's byte ↔ printable-character mapping used by ByteLevel vocabularies.
 // ByteToUnicode()[b] is the code point byte b is written as in vocab files.
 const std::array<char32_t, 256>& ByteToUnicode();
+// Raw bytes written in that alphabet (how byte-level vocabularies write tokens).
+std::string ByteLevelEncode(std::string_view bytes);
 
 }  // namespace shardstream
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iterator>
 #include <optional>
+#include <span>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,28 @@
 
 namespace shardstream {
 namespace {
+
+struct NamedRanges {
+  const char* name;
+  const CodePointRange* ranges;
+  size_t count;
+};
+#include "common/pcre2_property_fixes.inc"
+
+// What Hugging Face adds to PCRE2's own \p{name}, when PCRE2's set lies within Hugging Face's
+// and this PCRE2 has the Unicode tables the fixes were computed for; else nullopt.
+std::optional<std::span<const CodePointRange>> Pcre2Extra(std::string_view name) {
+  static const bool same_tables = [] {
+    char version[64] = {};
+    pcre2_config(PCRE2_CONFIG_UNICODE_VERSION, version);
+    return kPcre2FixesUnicodeVersion == version;
+  }();
+  if (!same_tables) return std::nullopt;
+  for (const NamedRanges& f : kPcre2Fixes) {
+    if (name == f.name) return std::span<const CodePointRange>(f.ranges, f.count);
+  }
+  return std::nullopt;
+}
 
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -65,6 +88,8 @@ std::string ClassBody(const std::vector<CodePointRange>& ranges) {
 struct Escape {
   std::vector<CodePointRange> ranges;
   size_t length;  // characters after the backslash
+  // Set when the escape can be PCRE2's own \p{native} plus `ranges` (faster than all ranges).
+  std::string native;
 };
 std::optional<Escape> TableEscape(std::string_view pattern, size_t i) {
   const char c = pattern[i];
@@ -114,6 +139,12 @@ std::optional<Escape> TableEscape(std::string_view pattern, size_t i) {
   std::optional<std::vector<CodePointRange>> ranges;
   if (name != "s" && name != "w" && name != "d") ranges = PropertyRanges(name);
   if (!ranges.has_value()) return std::nullopt;  // a script or other property: PCRE2's own
+  if (!negate) {
+    if (std::optional<std::span<const CodePointRange>> extra = Pcre2Extra(name)) {
+      return Escape{std::vector<CodePointRange>(extra->begin(), extra->end()), length,
+                    std::string(name)};
+    }
+  }
   return Escape{negate ? Complement(*ranges) : *ranges, length};
 }
 
@@ -134,7 +165,9 @@ absl::StatusOr<std::string> UnicodeRegex::TranslateForPcre2(std::string_view pat
       if (std::optional<Escape> e = TableEscape(pattern, i + 1)) {
         // Inside a class the ranges join it; outside they become a class of their own. A
         // negated escape inside a class is its complement's ranges, which keeps the union.
-        out += in_class ? ClassBody(e->ranges) : absl::StrCat("[", ClassBody(e->ranges), "]");
+        std::string body = ClassBody(e->ranges);
+        if (!e->native.empty()) body = absl::StrCat("\\p{", e->native, "}", body);
+        out += in_class ? body : absl::StrCat("[", body, "]");
         i += e->length;
         continue;
       }

@@ -29,25 +29,6 @@ struct Lower {
   }
 };
 
-// The byte-level character of byte b, as UTF-8 (what vocab files show).
-std::string ByteLevelChar(uint8_t b) {
-  std::string out;
-  const char32_t cp = ByteToUnicode()[b];
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-  return out;
-}
-
-std::string ByteLevelString(std::string_view bytes) {
-  std::string out;
-  for (char c : bytes) out += ByteLevelChar(static_cast<uint8_t>(c));
-  return out;
-}
-
 }  // namespace
 
 absl::Status BpeTrainerOptions::Validate() const {
@@ -215,7 +196,7 @@ std::string TrainedBpe::ToTokenizerJson() const {
     w.EndObject();
   };
   auto token_text = [this](uint32_t id) {
-    return id < num_special ? vocab[id] : ByteLevelString(vocab[id]);
+    return id < num_special ? vocab[id] : ByteLevelEncode(vocab[id]);
   };
   w.BeginObject();
   w.Key("version");

@@ -43,6 +43,17 @@ def machine_corpus(tmp_path_factory, source_dir):
     return str(out)
 
 
+def patch_tokenizer(tokenizer, patch):
+    """A reference variant's tokenizer.json: top-level keys replaced, "model" keys updated (the
+    rule of tools/reference/*_references.js)."""
+    for key, value in patch.items():
+        if key == "model":
+            tokenizer["model"].update(value)
+        else:
+            tokenizer[key] = value
+    return tokenizer
+
+
 def run(bin_path, *args, check=True):
     """Runs the CLI; returns CompletedProcess with text stdout/stderr."""
     proc = subprocess.run([bin_path, *args], capture_output=True, text=True)

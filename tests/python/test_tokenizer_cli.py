@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import DATA, run
+from conftest import DATA, patch_tokenizer, run
 
 BASES = {"gpt2": os.path.join(DATA, "gpt2", "tokenizer.json"),
          "codeparrot": os.path.join(DATA, "codeparrot", "tokenizer.json")}
@@ -35,12 +35,7 @@ VARIANTS, CASES = load_references()
 def variant_file(tmp_path, variant):
     spec = VARIANTS[variant]
     with open(BASES[spec["base"]], encoding="utf-8") as f:
-        tokenizer = json.load(f)
-    for key, value in spec["patch"].items():
-        if key == "model":
-            tokenizer["model"].update(value)
-        else:
-            tokenizer[key] = value
+        tokenizer = patch_tokenizer(json.load(f), spec["patch"])
     path = tmp_path / f"{variant}.json"
     path.write_text(json.dumps(tokenizer), encoding="utf-8")
     return str(path)

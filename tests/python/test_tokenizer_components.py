@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import DATA, run
+from conftest import DATA, patch_tokenizer, run
 
 
 def read_json(path):
@@ -52,12 +52,7 @@ def variant_files(tmp_path_factory):
     folder = tmp_path_factory.mktemp("variants")
     files = {}
     for name, spec in VARIANTS.items():
-        tokenizer = read_json(BASES[spec["base"]])
-        for key, value in spec["patch"].items():
-            if key == "model":
-                tokenizer["model"].update(value)
-            else:
-                tokenizer[key] = value
+        tokenizer = patch_tokenizer(read_json(BASES[spec["base"]]), spec["patch"])
         path = folder / f"{name}.json"
         path.write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
         files[name] = str(path)
