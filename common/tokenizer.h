@@ -98,6 +98,9 @@ class Tokenizer {
     TokenId merged;
   };
   static uint64_t PairKey(TokenId a, TokenId b) { return (uint64_t{a} << 32) | b; }
+  // SentencePiece's space, "▁" (U+2581).
+  static constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
+  static constexpr char32_t kSpaceMarkerCodePoint = 0x2581;
 
   // Model. Token strings are in "model space": raw bytes for byte-level vocabularies (the
   // ByteLevel alphabet decoded), the vocabulary's own UTF-8 strings otherwise.
@@ -138,8 +141,9 @@ class Tokenizer {
   Hash128 fingerprint_;
 };
 
-// Encodes with one Tokenizer, caching the ids of recent pre-tokens. Not thread-safe: use one
-// per thread. Memory: at most max_cache_entries cached pieces (cleared when full).
+// Encodes with one Tokenizer (common/encoder.cc), caching the ids of recent pre-tokens. Not
+// thread-safe: use one per thread. Memory: at most max_cache_entries cached pieces (cleared when
+// full).
 class Encoder {
  public:
   static constexpr size_t kDefaultCacheEntries = 1 << 16;

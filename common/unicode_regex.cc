@@ -100,17 +100,17 @@ std::optional<Escape> TableEscape(std::string_view pattern, size_t i) {
   switch (c) {
     case 's':
     case 'S':
-      return Escape{simple("s", c == 'S'), 1};
+      return Escape{simple("s", c == 'S'), 1, ""};
     case 'w':
     case 'W':
-      return Escape{simple("w", c == 'W'), 1};
+      return Escape{simple("w", c == 'W'), 1, ""};
     case 'd':
     case 'D':
-      return Escape{simple("d", c == 'D'), 1};
+      return Escape{simple("d", c == 'D'), 1, ""};
     case 'h':
     case 'H': {  // Oniguruma: a hexadecimal digit
       std::vector<CodePointRange> hex = {{'0', '9'}, {'A', 'F'}, {'a', 'f'}};
-      return Escape{c == 'H' ? Complement(hex) : hex, 1};
+      return Escape{c == 'H' ? Complement(hex) : hex, 1, ""};
     }
     case 'p':
     case 'P':
@@ -145,7 +145,7 @@ std::optional<Escape> TableEscape(std::string_view pattern, size_t i) {
                     std::string(name)};
     }
   }
-  return Escape{negate ? Complement(*ranges) : *ranges, length};
+  return Escape{negate ? Complement(*ranges) : *ranges, length, ""};
 }
 
 }  // namespace
@@ -278,6 +278,13 @@ struct MatchState {
 }  // namespace
 
 void UnicodeRegex::FindAll(std::string_view text, std::vector<Match>* matches) const {
+  if (literal_ && !pattern_.empty()) {  // a plain search finds the same non-overlapping matches
+    for (size_t i = text.find(pattern_); i != std::string_view::npos;
+         i = text.find(pattern_, i + pattern_.size())) {
+      matches->push_back({i, i + pattern_.size()});
+    }
+    return;
+  }
   thread_local MatchState state;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   // Oniguruma's iteration (the onig crate's find_iter, which Hugging Face uses): an empty match
