@@ -113,18 +113,6 @@ struct NamedRanges {
 };
 #include "common/unicode_property_ranges.inc"
 
-bool InProbed(const char* name, char32_t cp) {
-  static const std::span<const CodePointRange>* tables = [] {
-    auto* t = new std::span<const CodePointRange>[4];
-    const char* names[] = {"rust-whitespace", "rust-word", "rust-numeric", "rust-punctuation"};
-    for (int i = 0; i < 4; ++i) t[i] = ProbedRanges(names[i]);
-    return t;
-  }();
-  const std::string_view n = name;
-  const int i = n == "rust-whitespace" ? 0 : n == "rust-word" ? 1 : n == "rust-numeric" ? 2 : 3;
-  return InRanges(tables[i], cp);
-}
-
 }  // namespace
 
 std::span<const CodePointRange> ProbedRanges(std::string_view name) {
@@ -142,7 +130,8 @@ bool InRanges(std::span<const CodePointRange> ranges, char32_t cp) {
 
 bool IsWhiteSpace(char32_t cp) {
   if (cp < 0x80) return (cp >= 0x09 && cp <= 0x0D) || cp == ' ';
-  return InProbed("rust-whitespace", cp);
+  static const std::span<const CodePointRange> ranges = ProbedRanges("rust-whitespace");
+  return InRanges(ranges, cp);
 }
 
 bool IsRegexWordChar(char32_t cp) {
@@ -150,12 +139,14 @@ bool IsRegexWordChar(char32_t cp) {
     return (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9') ||
            cp == '_';
   }
-  return InProbed("rust-word", cp);
+  static const std::span<const CodePointRange> ranges = ProbedRanges("rust-word");
+  return InRanges(ranges, cp);
 }
 
 bool IsRustNumeric(char32_t cp) {
   if (cp < 0x80) return cp >= '0' && cp <= '9';
-  return InProbed("rust-numeric", cp);
+  static const std::span<const CodePointRange> ranges = ProbedRanges("rust-numeric");
+  return InRanges(ranges, cp);
 }
 
 bool IsRustPunctuation(char32_t cp) {
@@ -163,7 +154,8 @@ bool IsRustPunctuation(char32_t cp) {
     return (cp >= '!' && cp <= '/') || (cp >= ':' && cp <= '@') || (cp >= '[' && cp <= '`') ||
            (cp >= '{' && cp <= '~');
   }
-  return InProbed("rust-punctuation", cp);
+  static const std::span<const CodePointRange> ranges = ProbedRanges("rust-punctuation");
+  return InRanges(ranges, cp);
 }
 
 }  // namespace shardstream

@@ -127,12 +127,20 @@ absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
   auto example = [&](uint64_t id) -> absl::StatusOr<ReportExample> {
     ASSIGN_OR_RETURN(v1::DocRecord doc, catalog.GetDoc(id));
     wanted.push_back(id);
-    return ReportExample{id, DocLabel(catalog, id, doc), doc.text_bytes()};
+    ReportExample example;
+    example.doc_id = id;
+    example.label = DocLabel(catalog, id, doc);
+    example.text_bytes = doc.text_bytes();
+    return example;
   };
 
   // Cleaning rules, as the stats scan counted them, with their first examples.
   for (const CleaningRule& rule : CleaningRules()) {
-    CorpusReport::Rule out{rule.name, rule.description, rule.definition, rule.probabilistic};
+    CorpusReport::Rule out;
+    out.name = rule.name;
+    out.description = rule.description;
+    out.definition = rule.definition;
+    out.probabilistic = rule.probabilistic;
     out.docs = report.stats.rule_flags[rule.name];
     out.bytes = report.stats.rule_bytes[rule.name];
     for (uint64_t id : report.stats.rule_examples[rule.name]) {
