@@ -16,6 +16,23 @@
 namespace shardstream {
 namespace {
 
+// The token that ends a document when --eos is not given: the popular models' end-of-text
+// tokens by name (GPT-2/Qwen, Llama 3, Gemma, Llama 2/Mistral, DeepSeek), else the first
+// special added token that is not a begin, unknown or padding token.
+std::optional<TokenId> DefaultEos(const Tokenizer& tokenizer) {
+  for (const char* name :
+       {"<|endoftext|>", "<|end_of_text|>", "<eos>", "</s>", "<｜end▁of▁sentence｜>"}) {
+    if (std::optional<TokenId> id = tokenizer.AddedTokenId(name)) return id;
+  }
+  for (const AddedToken& a : tokenizer.added_tokens()) {
+    const std::string& c = a.content;
+    const bool not_an_end = c == "<s>" || c == "<unk>" || c == "<pad>" || c == "<bos>" ||
+                            c.find("begin") != std::string::npos;
+    if (a.special && !not_an_end) return a.id;
+  }
+  return std::nullopt;
+}
+
 std::string DefaultName(const std::string& path) {
   std::filesystem::path p(path);
   std::string stem = p.stem().string();
@@ -217,10 +234,7 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
           absl::StrCat("--eos \"", options_.eos, "\" is not an added token of the tokenizer"));
     }
   } else {
-    eos = tokenizer.AddedTokenId("<|endoftext|>");
-    for (const AddedToken& a : tokenizer.added_tokens()) {
-      if (!eos.has_value() && a.special) eos = a.id;
-    }
+    eos = DefaultEos(tokenizer);
     if (!eos.has_value()) {
       return absl::InvalidArgumentError(
           "the tokenizer has no <|endoftext|> or other special token to separate documents; "

@@ -111,3 +111,18 @@ def test_decode_matches_hugging_face(shardstream_bin, variant_files, variant):
     # Where Hugging Face round-trips, so does shardstream.
     round_trips = [r for r in results if r["decoded"] == TEXTS[r["case"]]]
     assert len(round_trips) > 0
+
+
+def test_tokenize_ends_documents_with_the_models_end_token(shardstream_bin, tmp_path, variant_files):
+    # Without --eos, a SentencePiece-style vocabulary's documents end with "</s>" (id 2), not
+    # with its first special token "<unk>" (id 0).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    with gzip.open(corpus / "a.jsonl.gz", "wt", encoding="utf-8") as f:
+        for text in ["def f():\n    return 1\n", "print('hello world')\n"]:
+            f.write(json.dumps({"content": text}) + "\n")
+    db = str(tmp_path / "db")
+    run(shardstream_bin, "index", "--db", db, "--corpus", str(corpus))
+    out = run(shardstream_bin, "tokenize", "--db", db, "--tokenizer",
+              variant_files["llama2-style"], "--name", "spm").stdout
+    assert "EOS 2)" in out, out
