@@ -15,40 +15,16 @@ namespace {
 
 absl::string_view AsAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
-// Rust regex's \w$ / ^\w and \s*$ / ^\s* on text (Hugging Face's added-token rules).
+// Rust regex's \w$ / ^\w on text (Hugging Face's single_word rule).
 bool EndsWithWord(std::string_view s) {
   if (s.empty()) return false;
-  size_t k = s.size() - 1;
-  while (k > 0 && (static_cast<uint8_t>(s[k]) & 0xC0) == 0x80) --k;
   char32_t cp;
-  DecodeUtf8(s.substr(k), &cp);
+  DecodeLastUtf8(s, &cp);
   return IsRegexWordChar(cp);
 }
 bool StartsWithWord(std::string_view s) {
   char32_t cp;
   return !s.empty() && DecodeUtf8(s, &cp) > 0 && IsRegexWordChar(cp);
-}
-size_t TrailingSpaceStart(std::string_view s) {
-  size_t end = s.size();
-  while (end > 0) {
-    size_t k = end - 1;
-    while (k > 0 && (static_cast<uint8_t>(s[k]) & 0xC0) == 0x80) --k;
-    char32_t cp;
-    DecodeUtf8(s.substr(k, end - k), &cp);
-    if (!IsWhiteSpace(cp)) break;
-    end = k;
-  }
-  return end;
-}
-size_t LeadingSpaceEnd(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    char32_t cp;
-    size_t len = DecodeUtf8(s.substr(i), &cp);
-    if (len == 0 || !IsWhiteSpace(cp)) break;
-    i += len;
-  }
-  return i;
 }
 
 }  // namespace
@@ -90,8 +66,8 @@ void Encoder::FindAddedTokens(std::string_view text, bool normalized_pass,
                           (stop < text.size() && StartsWithWord(text.substr(stop))))) {
       continue;
     }
-    if (a.lstrip) start = std::max(TrailingSpaceStart(text.substr(0, start)), start_offset);
-    if (a.rstrip) stop += LeadingSpaceEnd(text.substr(stop));
+    if (a.lstrip) start = std::max(TrailingWhiteSpaceStart(text.substr(0, start)), start_offset);
+    if (a.rstrip) stop += LeadingWhiteSpaceEnd(text.substr(stop));
     if (start_offset < start) out->push_back({start_offset, start, std::nullopt});
     out->push_back({start, stop, a.id});
     start_offset = stop;
@@ -174,10 +150,8 @@ void Encoder::EncodePiece(std::string_view piece, std::vector<TokenId>* ids) {
   size_t start = 0;
   for (size_t i = piece.find(Tokenizer::kSpaceMarker, 1); i != std::string_view::npos;
        i = piece.find(Tokenizer::kSpaceMarker, i + 1)) {
-    size_t k = i - 1;
-    while (k > start && (static_cast<uint8_t>(piece[k]) & 0xC0) == 0x80) --k;
     char32_t before;
-    DecodeUtf8(piece.substr(k, i - k), &before);
+    DecodeLastUtf8(piece.substr(0, i), &before);
     if (before == Tokenizer::kSpaceMarkerCodePoint || t.glue_before_space_.contains(before)) {
       continue;
     }

@@ -166,15 +166,15 @@ void Normalizer::Apply(const Step& step, std::string_view in, std::string* out) 
       icu_normalize(in.substr(segment_begin));
       return;
     }
-    case Kind::kLowercase:
+    case Kind::kLowercase: {
       // Each character on its own (Rust's char::to_lowercase): full mappings, no context.
       out->reserve(in.size());
-      ForEachChar(in, [out](char32_t cp, std::string_view bytes) {
+      const auto& exceptions = Exceptions(static_cast<int>(Kind::kLowercase));
+      ForEachChar(in, [out, &exceptions](char32_t cp, std::string_view bytes) {
         if (cp < 0x80) {
           out->push_back(static_cast<char>(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
           return;
         }
-        const auto& exceptions = Exceptions(static_cast<int>(Kind::kLowercase));
         if (auto it = exceptions.find(cp); it != exceptions.end()) {
           out->append(it->second);
           return;
@@ -184,10 +184,11 @@ void Normalizer::Apply(const Step& step, std::string_view in, std::string* out) 
         one.toUTF8String(*out);
       });
       return;
-    case Kind::kStripAccents:
-      ForEachChar(in, [out](char32_t cp, std::string_view bytes) {
-        constexpr int kStripAccentsForm = 5;
-        const auto& exceptions = Exceptions(kStripAccentsForm);
+    }
+    case Kind::kStripAccents: {
+      constexpr int kStripAccentsForm = 5;
+      const auto& exceptions = Exceptions(kStripAccentsForm);
+      ForEachChar(in, [out, &exceptions](char32_t cp, std::string_view bytes) {
         if (auto it = exceptions.find(cp); it != exceptions.end()) {
           out->append(it->second);
         } else if ((U_GET_GC_MASK(cp) & U_GC_M_MASK) == 0) {
@@ -195,41 +196,17 @@ void Normalizer::Apply(const Step& step, std::string_view in, std::string* out) 
         }
       });
       return;
-    case Kind::kStrip: {
-      size_t begin = 0, end = in.size();
-      if (step.left) {
-        while (begin < end) {
-          char32_t cp;
-          size_t len = std::max<size_t>(DecodeUtf8(in.substr(begin), &cp), 1);
-          if (!u_isUWhiteSpace(cp)) break;
-          begin += len;
-        }
-      }
-      if (step.right) {
-        while (end > begin) {
-          size_t k = end - 1;
-          while (k > begin && (static_cast<unsigned char>(in[k]) & 0xC0) == 0x80) --k;
-          char32_t cp;
-          DecodeUtf8(in.substr(k, end - k), &cp);
-          if (!u_isUWhiteSpace(cp)) break;
-          end = k;
-        }
-      }
-      out->assign(in.substr(begin, end - begin));
+    }
+    case Kind::kStrip: {  // Rust's char::is_whitespace
+      std::string_view kept = in;
+      if (step.left) kept.remove_prefix(LeadingWhiteSpaceEnd(kept));
+      if (step.right) kept = kept.substr(0, TrailingWhiteSpaceStart(kept));
+      out->assign(kept);
       return;
     }
-    case Kind::kReplace: {
-      std::vector<UnicodeRegex::Match> matches;
-      step.pattern->FindAll(in, &matches);
-      size_t last = 0;
-      for (const UnicodeRegex::Match& m : matches) {
-        out->append(in.substr(last, m.begin - last));
-        out->append(step.content);
-        last = m.end;
-      }
-      out->append(in.substr(last));
+    case Kind::kReplace:
+      step.pattern->ReplaceAll(in, step.content, out);
       return;
-    }
     case Kind::kPrepend:
       if (!in.empty()) out->append(step.content);
       out->append(in);

@@ -18,11 +18,6 @@ struct Part {
   bool match;
 };
 
-size_t CharLength(std::string_view s, size_t i) {
-  char32_t cp;
-  return std::max<size_t>(DecodeUtf8(s.substr(i), &cp), 1);
-}
-
 char32_t CodePointAt(std::string_view s, size_t i, size_t* len) {
   char32_t cp = 0;
   *len = std::max<size_t>(DecodeUtf8(s.substr(i), &cp), 1);
@@ -174,11 +169,7 @@ absl::Status PreTokenizerSequence::Parse(const simdjson::dom::element& e,
     ASSIGN_OR_RETURN(step.use_regex, tokenizer_json::Bool(e, "use_regex", true));
   } else if (type == "Metaspace") {
     step.kind = Kind::kMetaspace;
-    ASSIGN_OR_RETURN(step.replacement, tokenizer_json::String(e, "replacement", "\xE2\x96\x81"));
-    if (step.replacement.empty() || CharLength(step.replacement, 0) != step.replacement.size()) {
-      return absl::InvalidArgumentError(
-          "tokenizer.json: Metaspace replacement is not one character");
-    }
+    ASSIGN_OR_RETURN(step.replacement, tokenizer_json::Character(e, "replacement", "\xE2\x96\x81"));
     ASSIGN_OR_RETURN(bool add_prefix_space, tokenizer_json::Bool(e, "add_prefix_space", true));
     ASSIGN_OR_RETURN(
         std::string scheme,
@@ -207,14 +198,11 @@ absl::Status PreTokenizerSequence::Parse(const simdjson::dom::element& e,
     step.kind = Kind::kBert;
   } else if (type == "CharDelimiterSplit") {
     step.kind = Kind::kCharDelimiter;
-    ASSIGN_OR_RETURN(step.replacement, tokenizer_json::String(e, "delimiter", ""));
-    if (step.replacement.empty() || CharLength(step.replacement, 0) != step.replacement.size()) {
-      return absl::InvalidArgumentError(
-          "tokenizer.json: CharDelimiterSplit delimiter is not one character");
-    }
+    ASSIGN_OR_RETURN(step.replacement, tokenizer_json::Character(e, "delimiter", ""));
   } else {
     return Unsupported(absl::StrCat("pre_tokenizer ", type));
   }
+  if (!step.replacement.empty()) DecodeUtf8(step.replacement, &step.replacement_code_point);
   steps->push_back(std::move(step));
   return absl::OkStatus();
 }
@@ -303,8 +291,7 @@ void PreTokenizerSequence::Apply(const Step& step, Piece piece, std::vector<Piec
         if (!p.text.empty()) out->push_back(std::move(p));
         return;
       }
-      size_t len;
-      const char32_t rep = CodePointAt(step.replacement, 0, &len);
+      const char32_t rep = step.replacement_code_point;
       std::vector<Part> parts = PartsFromChars(p.text, [rep](char32_t c) { return c == rep; });
       piece = std::move(p);
       emit(Combine(std::move(parts), SplitBehavior::kMergedWithNext));
@@ -321,8 +308,7 @@ void PreTokenizerSequence::Apply(const Step& step, Piece piece, std::vector<Piec
       emit(PartsFromChars(text, IsWhiteSpace));
       return;
     case Kind::kCharDelimiter: {
-      size_t len;
-      const char32_t d = CodePointAt(step.replacement, 0, &len);
+      const char32_t d = step.replacement_code_point;
       emit(PartsFromChars(text, [d](char32_t c) { return c == d; }));
       return;
     }

@@ -79,6 +79,7 @@ class PreTokenizerSequence {
     bool invert = false;
     bool add_prefix_space = false, use_regex = false;  // kByteLevel
     std::string replacement;                           // kMetaspace (one character), kCharDelimiter
+    char32_t replacement_code_point = 0;
     Prepend prepend = Prepend::kAlways;
     bool split = true;               // kMetaspace
     bool individual_digits = false;  // kDigits

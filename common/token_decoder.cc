@@ -14,16 +14,6 @@ using tokenizer_json::Unsupported;
 
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";
 
-// Code point → byte of the ByteLevel alphabet, -1 for other characters.
-int ByteLevelByte(char32_t cp) {
-  static const std::vector<int>* inverse = [] {
-    auto* v = new std::vector<int>(512, -1);
-    for (int b = 0; b < 256; ++b) (*v)[ByteToUnicode()[b]] = b;
-    return v;
-  }();
-  return cp < inverse->size() ? (*inverse)[cp] : -1;
-}
-
 // Length of the longest prefix of `s` that can start a valid UTF-8 sequence (Rust's "maximal
 // subpart"), at least 1.
 size_t InvalidSubpart(std::string_view s) {
@@ -49,12 +39,6 @@ size_t InvalidSubpart(std::string_view s) {
     if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) break;
   }
   return k;
-}
-
-size_t CharCount(std::string_view s) {
-  size_t n = 0;
-  for (char c : s) n += (static_cast<uint8_t>(c) & 0xC0) != 0x80;
-  return n;
 }
 
 }  // namespace
@@ -111,13 +95,9 @@ absl::Status TokenDecoder::Parse(const simdjson::dom::element& e, std::vector<St
     ASSIGN_OR_RETURN(step.content, tokenizer_json::String(e, "content", ""));
   } else if (type == "Strip") {
     step.kind = Kind::kStrip;
-    ASSIGN_OR_RETURN(step.content, tokenizer_json::String(e, "content", " "));
+    ASSIGN_OR_RETURN(step.content, tokenizer_json::Character(e, "content", " "));
     ASSIGN_OR_RETURN(step.start, tokenizer_json::Uint(e, "start", 0));
     ASSIGN_OR_RETURN(step.stop, tokenizer_json::Uint(e, "stop", 0));
-    if (CharCount(step.content) != 1) {
-      return absl::InvalidArgumentError(
-          "tokenizer.json: Strip decoder content is not one character");
-    }
   } else if (type == "Metaspace") {
     step.kind = Kind::kMetaspace;
     ASSIGN_OR_RETURN(step.content, tokenizer_json::String(e, "replacement", "\xE2\x96\x81"));
@@ -153,23 +133,9 @@ bool TokenDecoder::has_byte_fallback() const {
 void TokenDecoder::Apply(const Step& step, std::vector<std::string>* tokens) {
   switch (step.kind) {
     case Kind::kByteLevel: {
+      // A token outside the ByteLevel alphabet (an added token) stays as it is.
       std::string bytes;
-      for (const std::string& t : *tokens) {
-        std::string mapped;
-        bool ok = true;
-        for (size_t i = 0; i < t.size() && ok;) {
-          char32_t cp;
-          size_t len = DecodeUtf8(std::string_view(t).substr(i), &cp);
-          int b = len > 0 ? ByteLevelByte(cp) : -1;
-          if (b < 0) {
-            ok = false;
-          } else {
-            mapped.push_back(static_cast<char>(b));
-          }
-          i += std::max<size_t>(len, 1);
-        }
-        bytes += ok ? mapped : t;
-      }
+      for (const std::string& t : *tokens) bytes += ByteLevelDecode(t).value_or(t);
       tokens->assign(1, Utf8Lossy(bytes));
       return;
     }
@@ -205,17 +171,8 @@ void TokenDecoder::Apply(const Step& step, std::vector<std::string>* tokens) {
     }
     case Kind::kReplace:
       for (std::string& t : *tokens) {
-        std::vector<UnicodeRegex::Match> matches;
-        step.pattern->FindAll(t, &matches);
-        if (matches.empty()) continue;
         std::string replaced;
-        size_t last = 0;
-        for (const UnicodeRegex::Match& m : matches) {
-          replaced.append(t, last, m.begin - last);
-          replaced += step.content;
-          last = m.end;
-        }
-        replaced.append(t, last);
+        step.pattern->ReplaceAll(t, step.content, &replaced);
         t = std::move(replaced);
       }
       return;

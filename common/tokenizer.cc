@@ -29,32 +29,6 @@ std::array<char32_t, 256> MakeByteToUnicode() {
   return map;
 }
 
-// Inverse of ByteToUnicode(): code point → byte, -1 when not a byte-level character.
-const std::vector<int>& UnicodeToByte() {
-  static const std::vector<int>* inverse = [] {
-    auto* v = new std::vector<int>(512, -1);
-    for (int b = 0; b < 256; ++b) (*v)[ByteToUnicode()[b]] = b;
-    return v;
-  }();
-  return *inverse;
-}
-
-// The raw bytes a byte-level token string stands for; nullopt if a character is not one of
-// the 256 byte-level characters.
-std::optional<std::string> ByteLevelDecode(std::string_view token) {
-  std::string out;
-  out.reserve(token.size());
-  const std::vector<int>& inverse = UnicodeToByte();
-  for (size_t i = 0; i < token.size();) {
-    char32_t cp;
-    size_t len = DecodeUtf8(token.substr(i), &cp);
-    if (len == 0 || cp >= inverse.size() || inverse[cp] < 0) return std::nullopt;
-    out.push_back(static_cast<char>(inverse[cp]));
-    i += len;
-  }
-  return out;
-}
-
 using tokenizer_json::TypeOf;
 using tokenizer_json::Unsupported;
 
@@ -75,6 +49,30 @@ std::string ByteLevelEncode(std::string_view bytes) {
       out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
       out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
     }
+  }
+  return out;
+}
+
+// Inverse of ByteToUnicode(): code point → byte, -1 when not a byte-level character.
+static const std::vector<int>& UnicodeToByte() {
+  static const std::vector<int>* inverse = [] {
+    auto* v = new std::vector<int>(512, -1);
+    for (int b = 0; b < 256; ++b) (*v)[ByteToUnicode()[b]] = b;
+    return v;
+  }();
+  return *inverse;
+}
+
+std::optional<std::string> ByteLevelDecode(std::string_view token) {
+  std::string out;
+  out.reserve(token.size());
+  const std::vector<int>& inverse = UnicodeToByte();
+  for (size_t i = 0; i < token.size();) {
+    char32_t cp;
+    size_t len = DecodeUtf8(token.substr(i), &cp);
+    if (len == 0 || cp >= inverse.size() || inverse[cp] < 0) return std::nullopt;
+    out.push_back(static_cast<char>(inverse[cp]));
+    i += len;
   }
   return out;
 }
@@ -173,7 +171,7 @@ class TokenizerBuilder {
     // A repeated pair takes its last rank, as Hugging Face's merge map does.
     t_->merges_[Tokenizer::PairKey(ia->second, ib->second)] =
         Tokenizer::Merge{static_cast<uint32_t>(line), im->second};
-    merge_list_.push_back({ia->second, ib->second});
+    ++merge_count_;
     return absl::OkStatus();
   }
 
@@ -226,7 +224,7 @@ class TokenizerBuilder {
       }
       t.unk_id_ = it->second;
     }
-    t.num_merges_ = merge_list_.size();
+    t.num_merges_ = merge_count_;
     if (!t.byte_level_ && t.continuing_subword_prefix_.empty() && t.end_of_word_suffix_.empty() &&
         !t.ignore_merges_ && t.bytes_to_id_.contains(AsAbsl(Tokenizer::kSpaceMarker))) {
       t.cut_at_spaces_ = true;
@@ -234,10 +232,8 @@ class TokenizerBuilder {
         const std::string_view merged = t.id_to_bytes_[merge.merged];
         for (size_t i = merged.find(Tokenizer::kSpaceMarker, 1); i != std::string_view::npos;
              i = merged.find(Tokenizer::kSpaceMarker, i + 1)) {
-          size_t k = i - 1;
-          while (k > 0 && (static_cast<uint8_t>(merged[k]) & 0xC0) == 0x80) --k;
           char32_t before;
-          DecodeUtf8(merged.substr(k, i - k), &before);
+          DecodeLastUtf8(merged.substr(0, i), &before);
           if (before != Tokenizer::kSpaceMarkerCodePoint) t.glue_before_space_.insert(before);
         }
       }
@@ -250,6 +246,10 @@ class TokenizerBuilder {
         // Hugging Face matches it normalized, and gives that form back for its id (decode).
         t.normalizer_.Normalize(a.content, &match);
         if (!match.empty()) t.id_to_bytes_[a.id] = match;
+      }
+      // TokenBytes() of an added token that is not also a vocabulary token: its content.
+      if (!t.byte_level_ && !t.bytes_to_id_.contains(AsAbsl(t.id_to_bytes_[a.id]))) {
+        t.id_to_text_[a.id] = t.id_to_bytes_[a.id];
       }
       t.added_tokens_.push_back(a);
       t.added_match_.push_back(std::move(match));
@@ -355,7 +355,7 @@ class TokenizerBuilder {
 
   std::unique_ptr<Tokenizer> t_;
   std::vector<std::pair<std::string, TokenId>> non_byte_level_;
-  std::vector<std::pair<TokenId, TokenId>> merge_list_;
+  size_t merge_count_ = 0;  // merges read, repeated pairs included
   std::vector<AddedToken> added_;
   std::optional<std::string> unk_;
   absl::flat_hash_map<std::string, TokenId> model_vocab_;  // as the file writes the tokens
@@ -423,14 +423,12 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
     ASSIGN_OR_RETURN(std::string prefix,
                      tokenizer_json::String(model, "continuing_subword_prefix", ""));
     ASSIGN_OR_RETURN(std::string suffix, tokenizer_json::String(model, "end_of_word_suffix", ""));
-    ASSIGN_OR_RETURN(std::string unk, tokenizer_json::String(model, "unk_token", ""));
+    ASSIGN_OR_RETURN(std::optional<std::string> unk,
+                     tokenizer_json::OptionalString(model, "unk_token"));
     ASSIGN_OR_RETURN(bool fuse_unk, tokenizer_json::Bool(model, "fuse_unk", false));
     ASSIGN_OR_RETURN(bool ignore_merges, tokenizer_json::Bool(model, "ignore_merges", false));
-    simdjson::dom::element unk_e;
-    const bool has_unk =
-        model_obj.at_key("unk_token").get(unk_e) == simdjson::SUCCESS && !unk_e.is_null();
     RETURN_IF_ERROR(builder.SetModelOptions(std::move(prefix), std::move(suffix), byte_fallback,
-                                            has_unk ? std::optional(unk) : std::nullopt, fuse_unk));
+                                            std::move(unk), fuse_unk));
     builder.SetIgnoreMerges(ignore_merges);
   }
   simdjson::dom::object vocab;
@@ -554,9 +552,6 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMergesText(
 
 std::optional<std::string_view> Tokenizer::TokenBytes(TokenId id) const {
   if (id >= id_to_bytes_.size() || !id_used_[id]) return std::nullopt;
-  if (!byte_level_ && !bytes_to_id_.contains(AsAbsl(id_to_bytes_[id]))) {
-    return id_to_bytes_[id];  // an added token: its content
-  }
   return byte_level_ ? id_to_bytes_[id] : id_to_text_[id];
 }
 
@@ -578,8 +573,9 @@ absl::StatusOr<std::string> Tokenizer::Decode(const std::vector<TokenId>& ids) c
   tokens.reserve(ids.size());
   for (TokenId id : ids) {
     const std::string& s = id_to_bytes_[id];
-    const bool model_token = bytes_to_id_.contains(AsAbsl(s)) && bytes_to_id_.at(AsAbsl(s)) == id;
-    tokens.push_back(byte_level_ && model_token ? ByteLevelEncode(s) : s);
+    auto it = byte_level_ ? bytes_to_id_.find(AsAbsl(s)) : bytes_to_id_.end();
+    const bool model_token = it != bytes_to_id_.end() && it->second == id;
+    tokens.push_back(model_token ? ByteLevelEncode(s) : s);
   }
   return decoder_.Decode(std::move(tokens));
 }

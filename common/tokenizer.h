@@ -195,8 +195,10 @@ absl::StatusOr<std::vector<std::vector<TokenId>>> EncodeBatch(const Tokenizer& t
 // GPT-2's byte ↔ printable-character mapping used by ByteLevel vocabularies.
 // ByteToUnicode()[b] is the code point byte b is written as in vocab files.
 const std::array<char32_t, 256>& ByteToUnicode();
-// Raw bytes written in that alphabet (how byte-level vocabularies write tokens).
+// Raw bytes written in that alphabet (how byte-level vocabularies write tokens), and back:
+// nullopt when a character of `token` is not one of the 256.
 std::string ByteLevelEncode(std::string_view bytes);
+std::optional<std::string> ByteLevelDecode(std::string_view token);
 
 }  // namespace shardstream
 

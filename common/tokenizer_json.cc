@@ -1,6 +1,8 @@
 #include "common/tokenizer_json.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "common/unicode_classes.h"
 
 namespace shardstream::tokenizer_json {
 namespace {
@@ -43,13 +45,29 @@ absl::StatusOr<bool> Bool(simdjson::dom::element obj, std::string_view key, bool
   return value;
 }
 
-absl::StatusOr<std::string> String(simdjson::dom::element obj, std::string_view key,
-                                   std::string_view fallback) {
+absl::StatusOr<std::optional<std::string>> OptionalString(simdjson::dom::element obj,
+                                                          std::string_view key) {
   std::optional<simdjson::dom::element> e = Field(obj, key);
-  if (!e.has_value()) return std::string(fallback);
+  if (!e.has_value()) return std::nullopt;
   std::string_view value;
   if (e->get_string().get(value) != simdjson::SUCCESS) return WrongType(key, "a string");
   return std::string(value);
+}
+
+absl::StatusOr<std::string> String(simdjson::dom::element obj, std::string_view key,
+                                   std::string_view fallback) {
+  ASSIGN_OR_RETURN(std::optional<std::string> value, OptionalString(obj, key));
+  return value.has_value() ? *std::move(value) : std::string(fallback);
+}
+
+absl::StatusOr<std::string> Character(simdjson::dom::element obj, std::string_view key,
+                                      std::string_view fallback) {
+  ASSIGN_OR_RETURN(std::string value, String(obj, key, fallback));
+  char32_t cp;
+  if (value.empty() || DecodeUtf8(value, &cp) != value.size()) {
+    return WrongType(key, "one character");
+  }
+  return value;
 }
 
 absl::StatusOr<uint64_t> Uint(simdjson::dom::element obj, std::string_view key, uint64_t fallback) {

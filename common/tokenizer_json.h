@@ -25,6 +25,12 @@ std::string TypeOf(simdjson::dom::element e);
 absl::StatusOr<bool> Bool(simdjson::dom::element obj, std::string_view key, bool fallback);
 absl::StatusOr<std::string> String(simdjson::dom::element obj, std::string_view key,
                                    std::string_view fallback);
+// A string field that must be one character (Metaspace's replacement, a delimiter, ...).
+absl::StatusOr<std::string> Character(simdjson::dom::element obj, std::string_view key,
+                                      std::string_view fallback);
+// A string field that may be absent or null (nullopt then).
+absl::StatusOr<std::optional<std::string>> OptionalString(simdjson::dom::element obj,
+                                                          std::string_view key);
 absl::StatusOr<uint64_t> Uint(simdjson::dom::element obj, std::string_view key, uint64_t fallback);
 
 // A pattern object {"String": "..."} or {"Regex": "..."} as a regex.

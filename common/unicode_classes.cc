@@ -158,4 +158,33 @@ bool IsRustPunctuation(char32_t cp) {
   return InRanges(ranges, cp);
 }
 
+size_t DecodeLastUtf8(std::string_view s, char32_t* cp) {
+  size_t k = s.size() - 1;
+  while (k > 0 && (static_cast<uint8_t>(s[k]) & 0xC0) == 0x80) --k;
+  DecodeUtf8(s.substr(k), cp);
+  return s.size() - k;
+}
+
+size_t LeadingWhiteSpaceEnd(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    char32_t cp;
+    size_t len = DecodeUtf8(s.substr(i), &cp);
+    if (len == 0 || !IsWhiteSpace(cp)) break;
+    i += len;
+  }
+  return i;
+}
+
+size_t TrailingWhiteSpaceStart(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    char32_t cp;
+    const size_t len = DecodeLastUtf8(s.substr(0, end), &cp);
+    if (!IsWhiteSpace(cp)) break;
+    end -= len;
+  }
+  return end;
+}
+
 }  // namespace shardstream

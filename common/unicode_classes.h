@@ -41,6 +41,12 @@ bool IsRegexWordChar(char32_t code_point);
 bool IsRustNumeric(char32_t code_point);
 bool IsRustPunctuation(char32_t code_point);
 
+// Decodes the UTF-8 character that ends `s` (valid UTF-8, non-empty); returns its length.
+size_t DecodeLastUtf8(std::string_view s, char32_t* code_point);
+// Where the whitespace (IsWhiteSpace) at the start of `s` ends / at the end of `s` starts.
+size_t LeadingWhiteSpaceEnd(std::string_view s);
+size_t TrailingWhiteSpaceStart(std::string_view s);
+
 // Decodes the UTF-8 character at the start of `s` (non-empty). Returns its length in bytes, or 0
 // when `s` does not start with a valid UTF-8 sequence (overlong, surrogate, > U+10FFFF,
 // truncated or stray continuation byte).

@@ -309,4 +309,17 @@ void UnicodeRegex::FindAll(std::string_view text, std::vector<Match>* matches) c
   }
 }
 
+void UnicodeRegex::ReplaceAll(std::string_view text, std::string_view content,
+                              std::string* out) const {
+  std::vector<Match> matches;
+  FindAll(text, &matches);
+  size_t last = 0;
+  for (const Match& m : matches) {
+    out->append(text.substr(last, m.begin - last));
+    out->append(content);
+    last = m.end;
+  }
+  out->append(text.substr(last));
+}
+
 }  // namespace shardstream

@@ -42,6 +42,9 @@ class UnicodeRegex {
   // match the search goes on one character later, as Oniguruma's iteration does.
   void FindAll(std::string_view text, std::vector<Match>* matches) const;
 
+  // Appends `text` to *out with each match (FindAll's) replaced by `content`.
+  void ReplaceAll(std::string_view text, std::string_view content, std::string* out) const;
+
   // The pattern as written in tokenizer.json, and whether it came from Literal().
   const std::string& pattern() const { return pattern_; }
   bool is_literal() const { return literal_; }
