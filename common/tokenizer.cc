@@ -129,7 +129,7 @@ class TokenizerBuilder {
   absl::Status AddVocab(std::string_view token, uint64_t id) {
     if (id > (1u << 30))
       return absl::InvalidArgumentError(absl::StrCat("token id ", id, " too large"));
-    model_vocab_.emplace(std::string(token), static_cast<TokenId>(id));
+    ++vocab_entries_;
     if (!t_->byte_level_) {
       SetId(std::string(token), static_cast<TokenId>(id));
       return absl::OkStatus();
@@ -324,7 +324,7 @@ class TokenizerBuilder {
   void AssignAddedTokenIds() {
     absl::flat_hash_map<std::string, size_t> by_content;  // → index in `kept`
     std::vector<AddedToken> kept;
-    uint32_t next_id = static_cast<uint32_t>(model_vocab_.size());
+    uint32_t next_id = static_cast<uint32_t>(vocab_entries_);
     for (AddedToken& a : added_) {
       if (a.content.empty()) continue;
       if (auto it = by_content.find(a.content); it != by_content.end()) {
@@ -332,8 +332,8 @@ class TokenizerBuilder {
         kept[it->second] = a;
         continue;
       }
-      if (auto it = model_vocab_.find(a.content); it != model_vocab_.end()) {
-        a.id = it->second;
+      if (std::optional<TokenId> id = VocabEntryId(a.content)) {
+        a.id = *id;
       } else {
         a.id = next_id++;
       }
@@ -341,6 +341,22 @@ class TokenizerBuilder {
       kept.push_back(a);
     }
     added_ = std::move(kept);
+  }
+
+  // The id of the vocabulary entry written as `written` in the file (before added tokens join
+  // bytes_to_id_): byte-level entries are keyed by the bytes they decode to.
+  std::optional<TokenId> VocabEntryId(std::string_view written) const {
+    std::optional<std::string> key =
+        t_->byte_level_ ? ByteLevelDecode(written) : std::optional(std::string(written));
+    if (key.has_value()) {
+      if (auto it = t_->bytes_to_id_.find(AsAbsl(*key)); it != t_->bytes_to_id_.end()) {
+        return it->second;
+      }
+    }
+    for (const auto& [token, id] : non_byte_level_) {
+      if (token == written) return id;
+    }
+    return std::nullopt;
   }
 
   void SetId(const std::string& bytes, TokenId id, bool in_model = true) {
@@ -358,7 +374,7 @@ class TokenizerBuilder {
   size_t merge_count_ = 0;  // merges read, repeated pairs included
   std::vector<AddedToken> added_;
   std::optional<std::string> unk_;
-  absl::flat_hash_map<std::string, TokenId> model_vocab_;  // as the file writes the tokens
+  size_t vocab_entries_ = 0;  // model.vocab's size, where new added-token ids start
 };
 
 absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view json) {
