@@ -1,5 +1,7 @@
 #include "server/catalog.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -39,6 +41,17 @@ rocksdb::CompressionType BestCompression() {
 struct HashOf {
   size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
 };
+
+// A quarter of the process's open-file limit (the rest is for corpus files, sockets and
+// other catalogs), in [16, 8192].
+int MaxOpenSstFiles() {
+  struct rlimit limit;
+  rlim_t soft = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    soft = limit.rlim_cur;
+  }
+  return static_cast<int>(std::clamp<rlim_t>(soft / 4, 16, 8192));
+}
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
 
@@ -122,6 +135,9 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   db_options.keep_log_file_num = 3;
   db_options.max_log_file_size = 1 << 20;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // RocksDB keeps every SST file open by default; a bound makes it close the least recently
+  // used ones, so a catalog opens and works under any `ulimit -n`, whatever its file count.
+  db_options.max_open_files = MaxOpenSstFiles();
 
   if (exists && options.read_only) {
     // A read-only open cannot create families: those a catalog from before them lacks stay

@@ -62,7 +62,7 @@ absl::Status CheckSignature(const std::vector<uint16_t>& signature, uint32_t per
 struct FileSignatures {
   absl::Status status;
   v1::MinHashFile record;
-  std::string sst_path;  // the signatures, ready to ingest ("" when none)
+  std::unique_ptr<SignatureWriter> signatures;  // finished when status is OK
   uint64_t text_bytes = 0;
   uint64_t docs = 0;
 };
@@ -136,11 +136,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
       const v1::FileRecord& file = *work[i];
       const PartKey part = PartOf(file);
       FileSignatures out;
-      absl::StatusOr<std::unique_ptr<SignatureSstWriter>> sst = store.NewSstWriter(file.file_id());
-      if (!sst.ok()) {
-        out.status = sst.status();
-        return out;
-      }
+      out.signatures = store.NewFileWriter(file.file_id());
       std::vector<uint16_t> signature;
       uint64_t signed_docs = 0;
       absl::Status write_status;
@@ -152,7 +148,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
           },
           [&](uint64_t doc_id, std::string_view text) {
             if (hasher->Sign(text, &signature)) {
-              write_status = (*sst)->Add(doc_id, signature);
+              write_status = out.signatures->Add(doc_id, signature);
               if (!write_status.ok()) return false;
               ++signed_docs;
             }
@@ -163,14 +159,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
             return true;
           });
       if (out.status.ok()) out.status = write_status;
-      if (out.status.ok()) {
-        absl::StatusOr<std::string> finished = (*sst)->Finish();
-        if (finished.ok()) {
-          out.sst_path = *std::move(finished);
-        } else {
-          out.status = finished.status();
-        }
-      }
+      if (out.status.ok()) out.status = out.signatures->Finish();
       out.record.set_file_id(file.file_id());
       out.record.set_first_doc_id(file.first_doc_id());
       out.record.set_num_docs(file.num_docs());
@@ -192,7 +181,7 @@ absl::Status NearDedupJob::Sign(NearDedupSummary* summary) {
               {std::string(file.path()), std::string(result.status.message())});
           return absl::OkStatus();
         }
-        RETURN_IF_ERROR(store.CommitFile(result.record, result.sst_path, replaces[i]));
+        RETURN_IF_ERROR(store.CommitFile(result.record, *result.signatures, replaces[i]));
         ++summary->files_signed;
         summary->docs_signed += result.docs;
         summary->text_bytes += result.text_bytes;

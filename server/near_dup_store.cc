@@ -84,22 +84,20 @@ absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> NearDupStore::SignedFiles() 
   return out;
 }
 
-SignatureSstWriter::~SignatureSstWriter() = default;
+SignatureWriter::~SignatureWriter() = default;
 
-absl::Status SignatureSstWriter::Add(uint64_t doc_id, const std::vector<uint16_t>& signature) {
+absl::Status SignatureWriter::Add(uint64_t doc_id, const std::vector<uint16_t>& signature) {
   PackSignature(signature, &packed_);
-  return file_->Add(schema::DocKey(doc_id), packed_);
+  return entries_->Add(schema::DocKey(doc_id), packed_);
 }
 
-absl::StatusOr<std::string> SignatureSstWriter::Finish() { return file_->Finish(); }
+absl::Status SignatureWriter::Finish() { return entries_->Finish(); }
 
-absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NearDupStore::NewSstWriter(
-    uint32_t file_id) const {
-  auto writer = std::unique_ptr<SignatureSstWriter>(new SignatureSstWriter());
-  ASSIGN_OR_RETURN(
-      writer->file_,
-      SstFile::Create(absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id, ".sst"),
-                      *catalog_->minhash_options_, catalog_->minhash_cf_));
+std::unique_ptr<SignatureWriter> NearDupStore::NewFileWriter(uint32_t file_id) const {
+  auto writer = std::unique_ptr<SignatureWriter>(new SignatureWriter());
+  writer->entries_ = std::make_unique<FileEntries>(
+      absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id, ".sst"),
+      catalog_->minhash_options_.get(), catalog_->minhash_cf_);
   return writer;
 }
 
@@ -107,20 +105,18 @@ absl::Status NearDupStore::RemoveLeftoverSstFiles() const {
   return RemoveSstDirectory(SignatureIngestDir(catalog_->dir()));
 }
 
-absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, const std::string& sst_path,
+absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, SignatureWriter& signatures,
                                       const v1::MinHashFile* replaces) {
-  rocksdb::DB* db = catalog_->db_.get();
+  rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
-        db->DeleteRange(rocksdb::WriteOptions(), catalog_->minhash_cf_,
-                        schema::DocKey(replaces->first_doc_id()),
-                        schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
-        "drop old signatures"));
+        batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(replaces->first_doc_id()),
+                          schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
+        "stage"));
   }
-  if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->minhash_cf_, sst_path));
-  return FromRocksDb(db->Put(rocksdb::WriteOptions(), catalog_->minhash_files_cf_,
-                             schema::FileKey(record.file_id()), schema::SerializeRecord(record)),
-                     absl::StrCat("commit signatures of file ", record.file_id()));
+  return signatures.entries_->Commit(
+      catalog_->db_.get(), &batch, catalog_->minhash_files_cf_, schema::FileKey(record.file_id()),
+      schema::SerializeRecord(record), absl::StrCat("commit signatures of file ", record.file_id()));
 }
 
 absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {

@@ -44,21 +44,21 @@ const char* NearDedupStateName(NearDedupState state);  // "not run", "stale", "c
 // clustering depends on besides the documents (the algorithm's version and every parameter).
 Hash128 NearDedupFingerprint(const v1::NearDedupRecord& record);
 
-// Writes one file's signatures into an SST file that NearDupStore::CommitFile ingests (the bulk
-// path: memory bounded whatever the file's size, no write-ahead log). Not thread-safe; one per
-// file being signed.
-class SignatureSstWriter {
+// Collects one file's signatures for NearDupStore::CommitFile (server/sst_file.h FileEntries:
+// in memory while small, else in an SST file to ingest). Not thread-safe; one per file being
+// signed.
+class SignatureWriter {
  public:
-  ~SignatureSstWriter();
+  ~SignatureWriter();
   // Ids must ascend.
   absl::Status Add(uint64_t doc_id, const std::vector<uint16_t>& signature);
-  // Closes the file; returns its path, or "" when nothing was added.
-  absl::StatusOr<std::string> Finish();
+  // No more Add().
+  absl::Status Finish();
 
  private:
   friend class NearDupStore;
-  SignatureSstWriter() = default;
-  std::unique_ptr<class SstFile> file_;
+  SignatureWriter() = default;
+  std::unique_ptr<class FileEntries> entries_;
   std::string packed_;  // the value being added
 };
 
@@ -71,15 +71,15 @@ class NearDupStore {
 
   // The signed files, by file id.
   absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> SignedFiles() const;
-  // A writer for the signatures of `file_id`; thread-safe (each call makes its own file).
-  absl::StatusOr<std::unique_ptr<SignatureSstWriter>> NewSstWriter(uint32_t file_id) const;
+  // A writer for the signatures of `file_id`; thread-safe.
+  std::unique_ptr<SignatureWriter> NewFileWriter(uint32_t file_id) const;
   // Removes SST files left by an interrupted run.
   absl::Status RemoveLeftoverSstFiles() const;
-  // Drops `replaces` (the file's previous record, if any) with its signatures, ingests
-  // `sst_path` (from SignatureSstWriter::Finish; "" for none) and writes `record`, in that
-  // order: if interrupted, the record is missing or old, so the next run signs the file again,
-  // with the same result.
-  absl::Status CommitFile(const v1::MinHashFile& record, const std::string& sst_path,
+  // Drops `replaces` (the file's previous record, if any) with its signatures, adds
+  // `signatures` (finished) and writes `record`, in that order: atomically when they were few,
+  // else in steps, where an interruption leaves the record missing or old, so the next run
+  // signs the file again, with the same result.
+  absl::Status CommitFile(const v1::MinHashFile& record, SignatureWriter& signatures,
                           const v1::MinHashFile* replaces);
   // Drops a file's record and signatures.
   absl::Status DropFile(const v1::MinHashFile& file);

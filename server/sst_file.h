@@ -1,13 +1,21 @@
-// The bulk write path of the catalog: one thread builds an SST file of sorted keys for one
-// column family (rocksdb::SstFileWriter), and the committing thread ingests it
-// (IngestExternalFile, moved, not copied): no write-ahead log, no memtable, no flush, and
-// memory bounded by a block, whatever the number of keys. Used for tokens and signatures.
+// The bulk write path of the catalog, for the entries a job derives from one corpus file
+// (tokens, signatures). A worker thread collects them in key order (FileEntries); the
+// committing thread commits them with the record that makes them visible.
+//
+// Few entries stay in memory and commit in one WriteBatch: the column family then gets a few
+// large SST files from memtable flushes and compaction, however many corpus files there are
+// (one SST per corpus file would need one open file each: 1,000 small files would exhaust
+// `ulimit -n 1024`). Past a spill size they go to an SST file (rocksdb::SstFileWriter) that the
+// commit ingests (moved, not copied): no write-ahead log, no memtable, memory bounded by a
+// block whatever the file's size.
 #ifndef SHARDSTREAM_SERVER_SST_FILE_H_
 #define SHARDSTREAM_SERVER_SST_FILE_H_
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -15,6 +23,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class SstFileWriter;
+class WriteBatch;
 struct Options;
 }  // namespace rocksdb
 
@@ -42,6 +51,45 @@ class SstFile {
   std::unique_ptr<rocksdb::SstFileWriter> writer_;
   std::string path_;
   bool empty_ = true;
+};
+
+// One corpus file's entries for one column family. Not thread-safe; one per file being read.
+class FileEntries {
+ public:
+  // Entries past this many bytes (keys, values and overhead) spill to an SST file.
+  static constexpr size_t kDefaultSpillBytes = size_t{4} << 20;
+
+  // `spill_path`: where the SST file goes if they spill; `options` and `family` are borrowed.
+  FileEntries(std::string spill_path, const rocksdb::Options* options,
+              rocksdb::ColumnFamilyHandle* family, size_t spill_bytes = kDefaultSpillBytes);
+  ~FileEntries();
+  FileEntries(const FileEntries&) = delete;
+  FileEntries& operator=(const FileEntries&) = delete;
+
+  // Keys must ascend.
+  absl::Status Add(std::string_view key, std::string_view value);
+  // No more Add(); closes the SST file if they spilled.
+  absl::Status Finish();
+  bool spilled() const { return sst_ != nullptr; }
+
+  // Writes, in this order: what `batch` holds (deletes of the entries these replace), the
+  // entries, and `record_key` → `record_value` in `record_family` (what makes them visible).
+  // In memory: one atomic WriteBatch. Spilled: `batch`, the ingestion, then the record, each
+  // atomic, so an interruption leaves the record missing or old and the next run redoes the
+  // file with the same result. After Finish(), from the committing thread.
+  absl::Status Commit(rocksdb::DB* db, rocksdb::WriteBatch* batch,
+                      rocksdb::ColumnFamilyHandle* record_family, std::string_view record_key,
+                      std::string_view record_value, const std::string& what);
+
+ private:
+  const std::string spill_path_;
+  const rocksdb::Options* const options_;
+  rocksdb::ColumnFamilyHandle* const family_;
+  const size_t spill_bytes_;
+  std::vector<std::pair<std::string, std::string>> entries_;  // until spilled
+  size_t bytes_ = 0;
+  std::unique_ptr<SstFile> sst_;  // once spilled
+  std::string sst_path_;          // once finished, spilled and not empty
 };
 
 // Moves a finished SST file into `family`; its keys shadow older ones.

@@ -111,31 +111,25 @@ TokenStoreStatus TokenStore::Status(const v1::TokenizerRecord& tokenizer,
   return s;
 }
 
-struct TokenSstWriter::Impl {
-  std::unique_ptr<SstFile> file;
-  Hash128 tokenizer;
-};
+TokenFileWriter::~TokenFileWriter() = default;
 
-TokenSstWriter::~TokenSstWriter() = default;
-
-absl::Status TokenSstWriter::Add(uint64_t doc_id, std::string_view packed) {
-  return impl_->file->Add(schema::TokensKey(impl_->tokenizer, doc_id), packed);
+absl::Status TokenFileWriter::Add(uint64_t doc_id, std::string_view packed) {
+  return entries_->Add(schema::TokensKey(tokenizer_, doc_id), packed);
 }
 
-absl::StatusOr<std::string> TokenSstWriter::Finish() { return impl_->file->Finish(); }
+absl::Status TokenFileWriter::Finish() { return entries_->Finish(); }
 
 std::string IngestDir(const std::string& db) { return db + "/token-ingest"; }
 
-absl::StatusOr<std::unique_ptr<TokenSstWriter>> TokenStore::NewSstWriter(const Hash128& tokenizer,
-                                                                         uint32_t file_id) const {
-  auto writer = std::unique_ptr<TokenSstWriter>(new TokenSstWriter());
-  writer->impl_ = std::make_unique<TokenSstWriter::Impl>();
-  writer->impl_->tokenizer = tokenizer;
-  ASSIGN_OR_RETURN(
-      writer->impl_->file,
-      SstFile::Create(absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16),
-                                   "-", file_id, ".sst"),
-                      *catalog_->tokens_options_, catalog_->tokens_cf_));
+std::unique_ptr<TokenFileWriter> TokenStore::NewFileWriter(const Hash128& tokenizer,
+                                                           uint32_t file_id,
+                                                           size_t spill_bytes) const {
+  auto writer = std::unique_ptr<TokenFileWriter>(new TokenFileWriter());
+  writer->tokenizer_ = tokenizer;
+  writer->entries_ = std::make_unique<FileEntries>(
+      absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16), "-", file_id,
+                   ".sst"),
+      catalog_->tokens_options_.get(), catalog_->tokens_cf_, spill_bytes);
   return writer;
 }
 
@@ -144,22 +138,19 @@ absl::Status TokenStore::RemoveLeftoverSstFiles() const {
 }
 
 absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
-                                    const std::string& sst_path,
-                                    const v1::TokenizedFile* replaces) {
-  rocksdb::DB* db = catalog_->db_.get();
+                                    TokenFileWriter& tokens, const v1::TokenizedFile* replaces) {
+  rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
-        db->DeleteRange(
-            rocksdb::WriteOptions(), catalog_->tokens_cf_,
-            schema::TokensKey(tokenizer, replaces->first_doc_id()),
+        batch.DeleteRange(
+            catalog_->tokens_cf_, schema::TokensKey(tokenizer, replaces->first_doc_id()),
             schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
-        "drop old tokens"));
+        "stage"));
   }
-  if (!sst_path.empty()) RETURN_IF_ERROR(IngestSstFile(db, catalog_->tokens_cf_, sst_path));
-  return FromRocksDb(
-      db->Put(rocksdb::WriteOptions(), catalog_->token_files_cf_,
-              schema::TokenFileKey(tokenizer, file.file_id()), schema::SerializeRecord(file)),
-      absl::StrCat("commit tokens of file ", file.file_id()));
+  return tokens.entries_->Commit(catalog_->db_.get(), &batch, catalog_->token_files_cf_,
+                                 schema::TokenFileKey(tokenizer, file.file_id()),
+                                 schema::SerializeRecord(file),
+                                 absl::StrCat("commit tokens of file ", file.file_id()));
 }
 
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {

@@ -14,6 +14,7 @@
 #include "common/hash128.h"
 #include "common/tokenizer.h"
 #include "server/catalog.h"
+#include "server/sst_file.h"
 #include "shardstream/v1/catalog.pb.h"
 
 namespace shardstream {
@@ -39,22 +40,22 @@ struct TokenStoreStatus {
   bool complete() const { return files_done == files; }
 };
 
-// Writes one file's tokens into an SST file that TokenStore::CommitFile ingests: the bulk path,
-// so encoding threads also do the serialization and compression, and nothing passes through
-// the write-ahead log or the memtable. Not thread-safe; one per file being tokenized.
-class TokenSstWriter {
+// Collects one file's tokens for TokenStore::CommitFile (server/sst_file.h FileEntries: in
+// memory while small, else in an SST file to ingest), so encoding threads also do the
+// serialization. Not thread-safe; one per file being tokenized.
+class TokenFileWriter {
  public:
-  ~TokenSstWriter();
+  ~TokenFileWriter();
   // Ids must ascend. `packed`: little-endian ids, TokenizerRecord.token_bytes each.
   absl::Status Add(uint64_t doc_id, std::string_view packed);
-  // Closes the file; returns its path, or "" when nothing was added (no file).
-  absl::StatusOr<std::string> Finish();
+  // No more Add().
+  absl::Status Finish();
 
  private:
   friend class TokenStore;
-  TokenSstWriter() = default;
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
+  TokenFileWriter() = default;
+  Hash128 tokenizer_;
+  std::unique_ptr<FileEntries> entries_;
 };
 
 // Thread-safety: reads may run concurrently with each other and with writes; writes (Put*,
@@ -81,15 +82,17 @@ class TokenStore {
   TokenStoreStatus Status(const v1::TokenizerRecord& tokenizer,
                           const std::map<uint32_t, v1::TokenizedFile>& tokenized) const;
 
-  // A writer for the tokens of `file_id`; thread-safe (each call makes its own file).
-  absl::StatusOr<std::unique_ptr<TokenSstWriter>> NewSstWriter(const Hash128& tokenizer,
-                                                               uint32_t file_id) const;
-  // Drops `replaces` (a previous record of the file, if any) with its tokens, ingests the SST
-  // file `sst_path` (from TokenSstWriter::Finish; "" for none) and writes the file record, in
-  // that order: if interrupted, the record is missing or old, so the file is simply tokenized
-  // again by the next run, with the same result.
+  // A writer for the tokens of `file_id`; thread-safe.
+  // `spill_bytes`: see FileEntries.
+  std::unique_ptr<TokenFileWriter> NewFileWriter(
+      const Hash128& tokenizer, uint32_t file_id,
+      size_t spill_bytes = FileEntries::kDefaultSpillBytes) const;
+  // Drops `replaces` (a previous record of the file, if any) with its tokens, adds `tokens`
+  // (finished) and writes the file record, in that order: atomically when the tokens were few,
+  // else in steps, where an interruption leaves the record missing or old, so the file is
+  // simply tokenized again by the next run, with the same result.
   absl::Status CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
-                          const std::string& sst_path, const v1::TokenizedFile* replaces);
+                          TokenFileWriter& tokens, const v1::TokenizedFile* replaces);
   // Removes SST files left by an interrupted run.
   absl::Status RemoveLeftoverSstFiles() const;
   // Drops a file's record and tokens.

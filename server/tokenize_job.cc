@@ -119,7 +119,7 @@ absl::Status TokenizeOptions::Validate() const {
 struct TokenizeJob::FileTokens {
   absl::Status status;  // not OK: the file could not be tokenized (reason in the message)
   v1::TokenizedFile record;
-  std::string sst_path;  // the file's tokens, ready to ingest ("" when it has none)
+  std::unique_ptr<TokenFileWriter> tokens;  // finished when status is OK
   uint64_t text_bytes = 0;
 };
 
@@ -134,12 +134,7 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
                                                   const v1::TokenizerRecord& record,
                                                   CorpusFileReader& reader, Encoder& encoder) {
   FileTokens out;
-  absl::StatusOr<std::unique_ptr<TokenSstWriter>> sst =
-      TokenStore(catalog_).NewSstWriter(FingerprintOf(record), file.file_id());
-  if (!sst.ok()) {
-    out.status = sst.status();
-    return out;
-  }
+  out.tokens = TokenStore(catalog_).NewFileWriter(FingerprintOf(record), file.file_id());
   // Two stages: a reader thread decompresses, parses and checks documents against the catalog;
   // this thread encodes them and writes the SST file. The hand-over holds a few MiB of text.
   DocQueue queue(/*max_batches=*/4);
@@ -172,7 +167,7 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
       write_status.Update(encoder.EncodeTo(text, EncodeMode::kOrdinary, &ids));
       AppendPacked(ids, record.token_bytes(), &packed);
       if (write_status.ok())
-        write_status.Update((*sst)->Add(file.first_doc_id() + doc_index, packed));
+        write_status.Update(out.tokens->Add(file.first_doc_id() + doc_index, packed));
       if (!write_status.ok()) break;
       out.record.add_token_counts(static_cast<uint32_t>(ids.size()));
       out.record.set_tokens(out.record.tokens() + ids.size());
@@ -188,14 +183,7 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
   if (out.status.ok() && doc_index != file.num_docs()) {
     out.status = absl::InternalError("the reader stopped before the end of the file");
   }
-  if (out.status.ok()) {
-    absl::StatusOr<std::string> finished = (*sst)->Finish();
-    if (finished.ok()) {
-      out.sst_path = *finished;
-    } else {
-      out.status = finished.status();
-    }
-  }
+  if (out.status.ok()) out.status = out.tokens->Finish();
   if (!out.status.ok()) return out;
   out.record.set_file_id(file.file_id());
   out.record.set_first_doc_id(file.first_doc_id());
@@ -316,7 +304,7 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
               {std::string(work[i]->path()), std::string(tokens.status.message())});
           return absl::OkStatus();
         }
-        RETURN_IF_ERROR(store.CommitFile(fp, tokens.record, tokens.sst_path, replaces[i]));
+        RETURN_IF_ERROR(store.CommitFile(fp, tokens.record, *tokens.tokens, replaces[i]));
         ++summary.files_tokenized;
         summary.docs += tokens.record.num_docs();
         summary.tokens += tokens.record.tokens();

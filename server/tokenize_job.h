@@ -3,7 +3,7 @@
 // Each corpus file is read once, sequentially, through the same reader as the index; every
 // document is checked against its catalog record (line number and content hash) before its
 // tokens are stored, so tokens always belong to exactly the indexed text. Files are encoded in
-// parallel and committed one atomic WriteBatch per file in catalog order: an interrupted run
+// parallel and committed file by file in catalog order: an interrupted run
 // resumes where it stopped and ends with the same store as an uninterrupted one. Files whose
 // tokens match the catalog are skipped (incremental after `index` adds files); tokens of files
 // that changed or left the catalog are dropped.
