@@ -114,9 +114,10 @@ absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, SignatureWr
                           schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
         "stage"));
   }
-  return signatures.entries_->Commit(
-      catalog_->db_.get(), &batch, catalog_->minhash_files_cf_, schema::FileKey(record.file_id()),
-      schema::SerializeRecord(record), absl::StrCat("commit signatures of file ", record.file_id()));
+  return signatures.entries_->Commit(catalog_->db_.get(), &batch, catalog_->minhash_files_cf_,
+                                     schema::FileKey(record.file_id()),
+                                     schema::SerializeRecord(record),
+                                     absl::StrCat("commit signatures of file ", record.file_id()));
 }
 
 absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
