@@ -91,13 +91,14 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   const double mb_per_s = s.seconds > 0 ? s.raw_bytes_read / 1e6 / s.seconds : 0;
   std::cout << absl::StrFormat(
       "indexed %d files (%d added, %d re-indexed, %d refreshed, %d unchanged, %d removed, %d "
-      "unreadable, %d ignored, %d of other partitions): +%d/-%d docs, %s text read, %d bad "
+      "unreadable paths with %d catalog files under them kept, %d ignored, %d of other "
+      "partitions): +%d/-%d docs, %s text read, %d bad "
       "lines in files read; catalog: %d files, %d docs, %d bad lines, %d damaged files, text "
       "field \"%s\", partitions %s of %d, version %s%s; %.2f s (%.1f MB/s on disk)\n",
       s.files_found, s.files_added, s.files_reindexed, s.files_refreshed, s.files_unchanged,
-      s.files_removed, s.unreadable.size(), s.files_ignored, s.files_not_owned, s.docs_added,
-      s.docs_removed, Mib(s.text_bytes_added), s.bad_lines_read, s.catalog_files,
-      s.catalog_docs, bad_lines, damaged, options.text_field,
+      s.files_removed, s.unreadable.size(), s.files_kept_unlisted, s.files_ignored,
+      s.files_not_owned, s.docs_added, s.docs_removed, Mib(s.text_bytes_added), s.bad_lines_read,
+      s.catalog_files, s.catalog_docs, bad_lines, damaged, options.text_field,
       FormatPartitionSet((*catalog)->owned_partitions(), (*catalog)->partitions()),
       (*catalog)->partitions(), s.version.ToHex().substr(0, 16),
       s.version_changed ? "" : " (unchanged)", s.seconds, mb_per_s);

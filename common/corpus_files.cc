@@ -45,7 +45,7 @@ void AddFile(const std::string& root, const std::string& relative, const std::st
              CorpusListing* listing) {
   StatResult st = StatFollowingLinks(absolute);
   if (!st.ok) {
-    listing->unreadable.push_back({absolute, st.error});
+    listing->unreadable.push_back({absolute, st.error, root, relative});
     return;
   }
   if (!st.regular) {
@@ -62,7 +62,44 @@ void AddFile(const std::string& root, const std::string& relative, const std::st
       CorpusFile{root, relative, absolute, *compression, st.size, st.mtime_ns});
 }
 
+// Lists `dir` (under `root`) and, depth first, its subdirectories (not those reached through
+// symbolic links). A directory that cannot be opened or read to its end is reported as
+// unreadable; what was listed from it before the error is kept.
+void Walk(const std::string& root, const fs::path& dir, CorpusListing* listing) {
+  const std::string relative =
+      dir == fs::path(root) ? std::string() : dir.lexically_relative(root).generic_string();
+  auto unreadable = [&](const std::error_code& ec) {
+    listing->unreadable.push_back({dir.string(), ec.message(), root, relative});
+  };
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return unreadable(ec);
+  std::vector<fs::path> subdirectories;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) {
+      unreadable(ec);
+      break;
+    }
+    const fs::directory_entry& entry = *it;
+    std::error_code type_ec;
+    if (entry.is_directory(type_ec)) {
+      if (!entry.is_symlink(type_ec)) subdirectories.push_back(entry.path());
+      continue;
+    }
+    AddFile(root, entry.path().lexically_relative(root).generic_string(), entry.path().string(),
+            listing);
+  }
+  for (const fs::path& sub : subdirectories) Walk(root, sub, listing);
+}
+
 }  // namespace
+
+bool UnreadablePath::Covers(std::string_view file_root, std::string_view file_relative) const {
+  if (file_root != root) return false;
+  if (relative_path.empty() || file_relative == relative_path) return true;
+  return file_relative.size() > relative_path.size() && file_relative.starts_with(relative_path) &&
+         file_relative[relative_path.size()] == '/';
+}
 
 std::optional<v1::Compression> CorpusCompressionFromName(std::string_view file_name) {
   std::string lower(file_name);
@@ -100,23 +137,7 @@ absl::StatusOr<CorpusListing> ListCorpusFiles(const std::vector<std::string>& pa
               &listing);
       continue;
     }
-    const std::string root = absolute.string();
-    fs::recursive_directory_iterator it(absolute, fs::directory_options::skip_permission_denied,
-                                        ec);
-    if (ec) {
-      listing.unreadable.push_back({root, ec.message()});
-      continue;
-    }
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (ec) {
-        listing.unreadable.push_back({root, ec.message()});
-        break;
-      }
-      const fs::directory_entry& entry = *it;
-      if (entry.is_directory(ec)) continue;
-      std::string relative = entry.path().lexically_relative(absolute).generic_string();
-      AddFile(root, relative, entry.path().string(), &listing);
-    }
+    Walk(absolute.string(), absolute, &listing);
   }
   std::sort(
       listing.files.begin(), listing.files.end(),

@@ -26,9 +26,15 @@ struct CorpusFile {
   int64_t mtime_ns = 0;
 };
 
+// A path that could not be listed or stat'ed: what the catalog holds under it is unknown, not
+// gone (Covers).
 struct UnreadablePath {
-  std::string path;
+  std::string path;  // absolute
   std::string error;
+  std::string root;           // the listing root it lies under
+  std::string relative_path;  // under `root`; "" for the root itself
+  // True when a catalog file at `relative_path` under `root` lies at or under this path.
+  bool Covers(std::string_view file_root, std::string_view file_relative_path) const;
 };
 
 struct CorpusListing {
@@ -39,7 +45,9 @@ struct CorpusListing {
 
 // Lists the corpus files under `paths`: a directory is searched recursively (following
 // symbolic links to files, not to directories), a file is taken as it is with its directory as
-// root. INVALID_ARGUMENT when a path does not exist or two files would share a relative path.
+// root. A directory that cannot be read (permissions) is reported in `unreadable`, never
+// skipped silently. INVALID_ARGUMENT when a path does not exist or two files would share a relative
+// path.
 absl::StatusOr<CorpusListing> ListCorpusFiles(const std::vector<std::string>& paths);
 
 }  // namespace shardstream

@@ -156,9 +156,8 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
   ASSIGN_OR_RETURN(CorpusListing listing, ListCorpusFiles(options_.corpus_paths));
   summary.files_found = listing.files.size();
   summary.files_ignored = listing.ignored.size();
-  for (UnreadablePath& u : listing.unreadable) {
-    summary.unreadable.push_back({std::move(u.path), std::move(u.error)});
-  }
+  for (const UnreadablePath& u : listing.unreadable)
+    summary.unreadable.push_back({u.path, u.error});
   RETURN_IF_ERROR(catalog_->SetTextField(options_.text_field));
   {
     // P first (fixed at the first index), then the owned set parsed against it.
@@ -199,8 +198,16 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     indexed.erase(found);
   }
   // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
-  // order.
+  // order. Files under a path that could not be listed are not known to be gone: kept.
   for (const auto& [path, record] : indexed) {
+    const bool owned_now = owned[PartitionOfPath(record.path(), partitions)];
+    if (owned_now && std::any_of(listing.unreadable.begin(), listing.unreadable.end(),
+                                 [&](const UnreadablePath& u) {
+                                   return u.Covers(record.root(), record.path());
+                                 })) {
+      ++summary.files_kept_unlisted;
+      continue;
+    }
     RETURN_IF_ERROR(catalog_->RemoveFile(record.file_id()));
     ++summary.files_removed;
     summary.docs_removed += record.num_docs();

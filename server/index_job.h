@@ -62,6 +62,8 @@ struct IndexSummary {
   uint64_t files_reindexed = 0;  // changed content: old documents removed, new ones added
   uint64_t files_refreshed = 0;  // bytes or place changed, documents identical: ids kept
   uint64_t files_removed = 0;    // gone from disk: dropped with their documents
+  // Catalog files under a path in `unreadable`: not known to be gone, left as they were.
+  uint64_t files_kept_unlisted = 0;
   uint64_t docs_added = 0;
   uint64_t docs_removed = 0;
   uint64_t raw_bytes_read = 0;

@@ -1,0 +1,110 @@
+"""Corpus shapes and damage that real datasets have, each test named after what broke before
+(issue 16): unreadable folders, many files, long lines, damaged compressed files."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import run
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def workdir():
+    """A directory an unprivileged user owns: permission bits only stop a process that is not
+    root, so when the suite runs as root the commands run as nobody (setpriv)."""
+    path = tempfile.mkdtemp(prefix="shardstream-shapes-")
+    os.chmod(path, 0o755)
+    if os.geteuid() == 0:
+        os.chown(path, NOBODY, NOBODY)
+    yield path
+    for dirpath, dirnames, _ in os.walk(path):
+        for d in dirnames:
+            os.chmod(os.path.join(dirpath, d), 0o755)
+    shutil.rmtree(path)
+
+
+def unprivileged(bin_path, *args):
+    cmd = [bin_path, *args]
+    if os.geteuid() == 0:
+        cmd = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True)
+
+
+def write_lines(path, texts):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        for t in texts:
+            f.write(json.dumps({"content": t}) + "\n")
+    if os.geteuid() == 0:
+        for p in (path, os.path.dirname(path)):
+            os.chown(p, NOBODY, NOBODY)
+
+
+def stats(bin_path, db):
+    proc = unprivileged(bin_path, "stats", "--db", db, "--json", "--files")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def make_two_folder_corpus(workdir):
+    corpus = os.path.join(workdir, "corpus")
+    write_lines(os.path.join(corpus, "a", "1.jsonl"), ["a one", "a two"])
+    write_lines(os.path.join(corpus, "a", "2.jsonl"), ["a three"])
+    write_lines(os.path.join(corpus, "b", "1.jsonl"), ["b one", "b two", "b three"])
+    return corpus
+
+
+def test_unreadable_subfolder_is_reported_and_its_files_kept(shardstream_bin, workdir):
+    corpus = make_two_folder_corpus(workdir)
+    db = os.path.join(workdir, "db")
+    assert unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus).returncode == 0
+    before = stats(shardstream_bin, db)
+    assert before["docs"] == 6
+
+    os.chmod(os.path.join(corpus, "b"), 0)
+    proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus, "--strict")
+    # Before: "1 removed, 0 unreadable", b's documents dropped and --strict exited 0.
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "unreadable: " + os.path.join(corpus, "b") in proc.stderr
+    assert " 0 removed, 1 unreadable paths with 1 catalog files under them kept" in proc.stdout
+    after = stats(shardstream_bin, db)
+    assert after["docs"] == 6 and after["version"] == before["version"]
+    assert sorted(f["path"] for f in after["per_file"]) == ["a/1.jsonl", "a/2.jsonl", "b/1.jsonl"]
+
+    # Readable again, unchanged: nothing to do. Really gone: removed.
+    os.chmod(os.path.join(corpus, "b"), 0o755)
+    proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus, "--strict")
+    assert proc.returncode == 0 and "(unchanged)" in proc.stdout, proc.stdout + proc.stderr
+    os.remove(os.path.join(corpus, "b", "1.jsonl"))
+    proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus)
+    assert " 1 removed," in proc.stdout and stats(shardstream_bin, db)["docs"] == 3
+
+
+def test_unreadable_corpus_root_keeps_the_whole_catalog(shardstream_bin, workdir):
+    corpus = make_two_folder_corpus(workdir)
+    db = os.path.join(workdir, "db")
+    assert unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus).returncode == 0
+    before = stats(shardstream_bin, db)
+    os.chmod(corpus, 0)
+    proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus)
+    assert "unreadable: " + corpus in proc.stderr
+    assert "3 catalog files under them kept" in proc.stdout
+    after = stats(shardstream_bin, db)
+    assert after["docs"] == 6 and after["version"] == before["version"]
+
+
+def test_folder_listable_but_not_searchable_reports_each_file(shardstream_bin, workdir):
+    corpus = make_two_folder_corpus(workdir)
+    db = os.path.join(workdir, "db")
+    assert unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus).returncode == 0
+    # r without x: names can be listed, the files cannot be stat'ed.
+    os.chmod(os.path.join(corpus, "a"), stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus)
+    assert proc.stderr.count("unreadable: ") == 2, proc.stderr
+    assert stats(shardstream_bin, db)["docs"] == 6
