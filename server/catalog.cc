@@ -53,6 +53,12 @@ int MaxOpenSstFiles() {
   return static_cast<int>(std::clamp<rlim_t>(soft / 4, 16, 8192));
 }
 
+void SetVersion(v1::DatasetMeta* meta, const Hash128& version) {
+  meta->set_version_hi(version.hi);
+  meta->set_version_lo(version.lo);
+  meta->clear_version_stale();
+}
+
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
 
 }  // namespace
@@ -227,7 +233,18 @@ absl::Status Catalog::Load() {
     }
     files_.emplace(file.file_id(), std::move(file));
   }
-  return FromRocksDb(it->status(), "read catalog files");
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "read catalog files"));
+  if (meta_.version_stale()) SetVersion(&meta_, ComputeVersion(meta_.text_field(), files_));
+  return absl::OkStatus();
+}
+
+void Catalog::DeferVersion() { defer_version_ = true; }
+
+absl::Status Catalog::UpdateVersion() {
+  defer_version_ = false;
+  if (!meta_.version_stale()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  return Commit(&batch, meta_, std::nullopt, "update the dataset version");
 }
 
 rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
@@ -376,9 +393,11 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
     }
   }
   meta_ = std::move(meta);
-  const Hash128 version = ComputeVersion(meta_.text_field(), files_);
-  meta_.set_version_hi(version.hi);
-  meta_.set_version_lo(version.lo);
+  if (defer_version_) {
+    meta_.set_version_stale(true);
+  } else {
+    SetVersion(&meta_, ComputeVersion(meta_.text_field(), files_));
+  }
   absl::Status status = FromRocksDb(
       batch->Put(meta_cf_, schema::kDatasetKey, schema::SerializeRecord(meta_)), "stage meta");
   if (status.ok()) status = FromRocksDb(db_->Write(rocksdb::WriteOptions(), batch), what);

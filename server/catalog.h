@@ -143,6 +143,12 @@ class Catalog {
       std::string_view family,
       const std::function<void(std::string_view key, std::string_view value)>& fn) const;
 
+  // From now on, commits do not recompute the dataset version (O(files) each) but mark it
+  // stale; UpdateVersion() computes it once. A job that commits file by file calls both; an
+  // interrupted one leaves it stale, and the next Open computes it.
+  void DeferVersion();
+  absl::Status UpdateVersion();
+
   // Writes memtables to SST files and drops the write-ahead log, so the catalog's on-disk size
   // is its steady-state size. Writers call it at the end of a job.
   absl::Status Flush();
@@ -175,6 +181,7 @@ class Catalog {
   // Constant after Open.
   std::string dir_;
   bool read_only_ = false;
+  bool defer_version_ = false;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // with CatalogOptions::statistics
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; bound to the members by name

@@ -197,6 +197,8 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     }
     indexed.erase(found);
   }
+  // One version computation at the end, not one per commit.
+  catalog_->DeferVersion();
   // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
   // order. Files under a path that could not be listed are not known to be gone: kept.
   for (const auto& [path, record] : indexed) {
@@ -231,6 +233,7 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
         return s;
       });
   RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(catalog_->UpdateVersion());
   RETURN_IF_ERROR(catalog_->Flush());
 
   summary.catalog_files = catalog_->files().size();
