@@ -16,6 +16,13 @@ CorpusFileReader::CorpusFileReader(CorpusFileReaderOptions options)
 absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
                                                       v1::Compression compression,
                                                       const DocumentCallback& on_document) {
+  return Read(path, compression, on_document, options_.max_line_bytes);
+}
+
+absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
+                                                      v1::Compression compression,
+                                                      const DocumentCallback& on_document,
+                                                      size_t max_line_bytes) {
   ASSIGN_OR_RETURN(std::unique_ptr<DecodedStream> stream, DecodedStream::Open(path, compression));
   FileScanResult result;
   std::map<v1::BadLineKind, v1::BadLineCount> bad;
@@ -29,7 +36,7 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
     entry.set_count(entry.count() + 1);
   };
 
-  LineReader lines(stream.get(), options_.max_line_bytes);
+  LineReader lines(stream.get(), max_line_bytes);
   Line line;
   ParsedLine doc;
   LineError error;

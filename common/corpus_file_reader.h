@@ -16,10 +16,14 @@
 
 namespace shardstream {
 
+// The line limit when none is given (`index --max-line-mib`). The index records the limit each
+// file was read with (FileRecord.max_line_bytes), and every later reader of the file uses that.
+inline constexpr size_t kDefaultMaxLineBytes = size_t{64} << 20;
+
 struct CorpusFileReaderOptions {
   std::string text_field = "content";  // JSON field holding the document text
   // Lines longer than this are skipped as BAD_LINE_TOO_LONG; bounds the reader's memory.
-  size_t max_line_bytes = size_t{64} << 20;
+  size_t max_line_bytes = kDefaultMaxLineBytes;
 };
 
 // What reading one file found besides its documents.
@@ -47,6 +51,9 @@ class CorpusFileReader {
   // files that cannot be read at all: NOT_FOUND, PERMISSION_DENIED, INTERNAL (I/O error).
   absl::StatusOr<FileScanResult> Read(const std::string& path, v1::Compression compression,
                                       const DocumentCallback& on_document);
+  // The same with another line limit than the options'.
+  absl::StatusOr<FileScanResult> Read(const std::string& path, v1::Compression compression,
+                                      const DocumentCallback& on_document, size_t max_line_bytes);
 
  private:
   const CorpusFileReaderOptions options_;

@@ -93,6 +93,7 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
   r.set_root(file.root);
   r.set_source(options_.source);
   r.set_compression(file.compression);
+  r.set_max_line_bytes(options_.max_line_bytes);
   r.set_size_bytes(file.size_bytes);
   r.set_mtime_ns(file.mtime_ns);
   r.set_checksum_hi(scan->checksum.hi);

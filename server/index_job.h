@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/corpus_file_reader.h"
 #include "common/corpus_files.h"
 #include "common/hash128.h"
 #include "server/catalog.h"
@@ -38,7 +39,7 @@ struct IndexOptions {
   int jobs = 1;
   // Longer lines are skipped and counted as too long. Bounds each reader's memory: the line
   // buffer plus simdjson's parse of one line (a few times the line's size).
-  size_t max_line_bytes = size_t{64} << 20;
+  size_t max_line_bytes = kDefaultMaxLineBytes;
 
   // INVALID_ARGUMENT naming the bad option.
   absl::Status Validate() const;

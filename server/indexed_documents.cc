@@ -43,7 +43,10 @@ absl::Status ReadIndexedDocuments(const Catalog& catalog, const v1::FileRecord& 
     }
     return next < wanted.size();  // past the last selected document: nothing more to read
   };
-  ASSIGN_OR_RETURN(FileScanResult scan, reader.Read(path, file.compression(), on_document));
+  const size_t max_line_bytes =
+      file.max_line_bytes() == 0 ? kDefaultMaxLineBytes : file.max_line_bytes();
+  ASSIGN_OR_RETURN(FileScanResult scan,
+                   reader.Read(path, file.compression(), on_document, max_line_bytes));
   if (stopped) return absl::OkStatus();
   if (mismatch.empty() && next != wanted.size()) {
     mismatch = absl::StrCat(wanted.size() - next, " indexed documents are missing");

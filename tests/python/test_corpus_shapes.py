@@ -108,3 +108,21 @@ def test_folder_listable_but_not_searchable_reports_each_file(shardstream_bin, w
     proc = unprivileged(shardstream_bin, "index", "--db", db, "--corpus", corpus)
     assert proc.stderr.count("unreadable: ") == 2, proc.stderr
     assert stats(shardstream_bin, db)["docs"] == 6
+
+
+def test_tokenize_reads_with_the_line_limit_the_index_used(shardstream_bin, source_dir, tmp_path):
+    # Before, tokenize read with its own 64 MiB limit: a line the index had taken (with a higher
+    # --max-line-mib) or skipped (with a lower one) made every tokenize fail with "changed since
+    # it was indexed". Scaled down: a 2 MiB line under --max-line-mib 1.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    long_text = "word " * (2 << 19)
+    (corpus / "f.jsonl").write_text("\n".join(json.dumps({"content": t}) for t in
+                                              ["first", long_text, "third"]) + "\n")
+    db = str(tmp_path / "db")
+    run(shardstream_bin, "index", "--db", db, "--corpus", str(corpus), "--max-line-mib", "1")
+    got = json.loads(run(shardstream_bin, "stats", "--db", db, "--json").stdout)
+    assert got["docs"] == 2
+    tokenizer = os.path.join(source_dir, "tests", "data", "gpt2", "tokenizer.json")
+    proc = run(shardstream_bin, "tokenize", "--db", db, "--tokenizer", tokenizer)
+    assert "(0 unchanged, 0 dropped, 0 failed): 2 docs" in proc.stdout, proc.stdout + proc.stderr
