@@ -9,6 +9,9 @@
 #include "common/status_macros.h"
 
 namespace shardstream {
+namespace {
+constexpr std::string_view kUtf8ByteOrderMark = "\xEF\xBB\xBF";
+}  // namespace
 
 CorpusFileReader::CorpusFileReader(CorpusFileReaderOptions options)
     : options_(std::move(options)), parser_(options_.text_field) {}
@@ -40,8 +43,14 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
   Line line;
   ParsedLine doc;
   LineError error;
+  // Where each delivered document's line ends, to find those an integrity check failure
+  // (DecodedStream::unverified_from) takes back.
+  std::vector<std::pair<uint64_t, uint64_t>> delivered;  // (line number, end offset)
   while (lines.Next(&line)) {
     ++result.lines;
+    if (line.number == 1 && line.text.starts_with(kUtf8ByteOrderMark)) {
+      line.text.remove_prefix(kUtf8ByteOrderMark.size());  // not part of the first document
+    }
     if (line.too_long) {
       count_bad(v1::BAD_LINE_TOO_LONG, line.number, "line longer than max_line_bytes");
       continue;
@@ -54,12 +63,23 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
       count_bad(error.kind, line.number, std::move(error.message));
       continue;
     }
+    delivered.emplace_back(line.number, line.end);
     if (!on_document(line.number, doc)) break;
   }
   if (!lines.status().ok()) {
     if (!absl::IsDataLoss(lines.status())) return lines.status();
     result.damaged = true;
     result.error = std::string(lines.status().message());
+    const uint64_t from = stream->unverified_from();
+    auto first = std::find_if(delivered.begin(), delivered.end(),
+                              [from](const auto& d) { return d.second > from; });
+    if (first != delivered.end()) {
+      result.unverified_from_line = first->first;
+      for (auto it = first; it != delivered.end(); ++it) {
+        count_bad(v1::BAD_LINE_UNVERIFIED, it->first,
+                  "decoded from data whose integrity check failed: " + result.error);
+      }
+    }
   }
   result.decoded_bytes = lines.decoded_bytes();
   for (auto& [kind, entry] : bad) result.bad_lines.push_back(std::move(entry));

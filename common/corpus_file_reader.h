@@ -36,10 +36,16 @@ struct FileScanResult {
   std::vector<v1::BadLineCount> bad_lines;  // by kind, ascending; empty when all lines were good
   bool damaged = false;  // the decoder failed; documents before the damage were delivered
   std::string error;     // the decoder's message when damaged
+  // Documents on this line and after were delivered from unverified data (0: none); they are
+  // counted as BAD_LINE_UNVERIFIED in bad_lines.
+  uint64_t unverified_from_line = 0;
 };
 
 // Called for each good document in file order; `line` is its 1-based line number. Returning
-// false stops the scan early (the result then describes the part read).
+// false stops the scan early (the result then describes the part read). A document delivered
+// from data that later fails its integrity check is counted in the result as a bad line of kind
+// BAD_LINE_UNVERIFIED (FileScanResult::unverified_from_line): callers that keep documents drop
+// those.
 using DocumentCallback = std::function<bool(uint64_t line, const ParsedLine& doc)>;
 
 // Not thread-safe; one per thread (it keeps parser buffers between files).

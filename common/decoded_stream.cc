@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <isa-l/igzip_lib.h>
 #include <unistd.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_FRAMEHEADERSIZE_MAX
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -80,7 +82,8 @@ const char* IsalErrorName(int code) {
   }
 }
 
-// gzip through ISA-L's inflate (several times zlib's speed). Handles multi-member files.
+// gzip through ISA-L's inflate (several times zlib's speed). Handles multi-member files, and
+// zero bytes after the last member (block padding some writers add).
 class GzipStream final : public DecodedStream {
  public:
   explicit GzipStream(std::unique_ptr<RawFile> raw) : DecodedStream(std::move(raw)) {
@@ -92,12 +95,13 @@ class GzipStream final : public DecodedStream {
     if (!pending_error_.ok()) return pending_error_;
     while (true) {
       if (member_finished_) {
-        // The previous member ended; anything after it must be another member.
-        ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
+        // The previous member ended; anything after it must be another member, or padding.
+        ASSIGN_OR_RETURN(bool more, SkipZeroPadding());
         if (!more) return 0;
         isal_inflate_reset(&state_);
         state_.crc_flag = ISAL_GZIP;
         member_finished_ = false;
+        member_start_ = decoded_;
         ++members_;
       }
       ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
@@ -110,7 +114,11 @@ class GzipStream final : public DecodedStream {
       int ret = isal_inflate(&state_);
       in_.Consume(in_.size() - state_.avail_in);
       size_t produced = n - state_.avail_out;
+      decoded_ += produced;
       if (ret < 0) {
+        // Nothing checked what this member decoded so far: damaged deflate data can decode to
+        // plausible text before the decoder (or the CRC at the member's end) notices.
+        unverified_from_ = member_start_;
         pending_error_ = absl::DataLossError(
             absl::StrCat("corrupt gzip data (", IsalErrorName(ret), ") in member ", members_ + 1,
                          " near compressed byte ", raw_->bytes_read() - in_.size()));
@@ -130,17 +138,35 @@ class GzipStream final : public DecodedStream {
   }
 
  private:
+  // Skips zero bytes after a member. False at the end of the file (nothing but zeros followed).
+  absl::StatusOr<bool> SkipZeroPadding() {
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
+      if (!more) return false;
+      const uint8_t* p = in_.begin();
+      size_t zeros = 0;
+      while (zeros < in_.size() && p[zeros] == 0) ++zeros;
+      in_.Consume(zeros);
+      if (in_.size() > 0) return true;
+    }
+  }
+
   inflate_state state_;
   ChunkBuffer in_;
   bool member_finished_ = false;
   int members_ = 0;
+  uint64_t member_start_ = 0;   // decoded offset where the current member began
   absl::Status pending_error_;  // a decode error to report after the bytes before it
 };
 
+// zstd, any number of frames. Windows up to 2 GiB (`zstd --long=31`) are accepted: the memory
+// a frame needs is what its writer chose (at most its window, and never more than its size).
 class ZstdStream final : public DecodedStream {
  public:
   explicit ZstdStream(std::unique_ptr<RawFile> raw)
-      : DecodedStream(std::move(raw)), dctx_(ZSTD_createDCtx()) {}
+      : DecodedStream(std::move(raw)), dctx_(ZSTD_createDCtx()) {
+    ZSTD_DCtx_setParameter(dctx_, ZSTD_d_windowLogMax, ZSTD_WINDOWLOG_MAX);
+  }
   ~ZstdStream() override { ZSTD_freeDCtx(dctx_); }
 
   absl::StatusOr<size_t> Read(char* out, size_t n) override {
@@ -148,11 +174,17 @@ class ZstdStream final : public DecodedStream {
     while (true) {
       ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
       if (!more && !frame_open_) return 0;  // between frames (or an empty file): a clean end
-      ZSTD_inBuffer input{in_.begin(), in_.size(), 0};
+      if (!frame_open_) frame_start_ = decoded_;
+      // At most the input the next block needs (the decoder's hint): a call then decodes at
+      // most one block, so a corrupt block loses no output of the blocks before it (zstd does
+      // not report the output of a call that fails).
+      ZSTD_inBuffer input{in_.begin(), std::min(in_.size(), next_input_), 0};
       ZSTD_outBuffer output{out, n, 0};
       size_t ret = ZSTD_decompressStream(dctx_, &output, &input);
       in_.Consume(input.pos);
+      decoded_ += output.pos;
       if (ZSTD_isError(ret)) {
+        if (ZSTD_getErrorCode(ret) == ZSTD_error_checksum_wrong) unverified_from_ = frame_start_;
         pending_error_ = absl::DataLossError(
             absl::StrCat("corrupt zstd data (", ZSTD_getErrorName(ret), ") near compressed byte ",
                          raw_->bytes_read() - in_.size()));
@@ -161,6 +193,7 @@ class ZstdStream final : public DecodedStream {
       }
       // ret == 0: a frame just ended and was fully flushed.
       frame_open_ = ret != 0;
+      next_input_ = ret == 0 ? ZSTD_FRAMEHEADERSIZE_MAX : ret;
       if (output.pos > 0) return output.pos;
       if (!more) {
         return absl::DataLossError(absl::StrCat("truncated zstd data: the file ends inside a ",
@@ -174,6 +207,8 @@ class ZstdStream final : public DecodedStream {
   ZSTD_DCtx* const dctx_;
   ChunkBuffer in_;
   bool frame_open_ = false;
+  size_t next_input_ = ZSTD_FRAMEHEADERSIZE_MAX;
+  uint64_t frame_start_ = 0;    // decoded offset where the current frame began
   absl::Status pending_error_;  // a decode error to report after the bytes before it
 };
 

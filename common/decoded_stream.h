@@ -58,11 +58,22 @@ class DecodedStream {
   // Other codes are I/O errors. After an error, do not call Read again.
   virtual absl::StatusOr<size_t> Read(char* out, size_t n) = 0;
 
+  // After a DATA_LOSS error: the decoded offset from which the bytes handed out are suspect,
+  // because the integrity check that covers them failed or will never run: the start of a gzip
+  // member that turned out corrupt (deflate can decode damaged bytes into plausible text before
+  // it fails), or of a zstd frame whose checksum is wrong. A truncated file, or a corrupt zstd
+  // block, leaves everything handed out trusted (as `gzip -dc` / `zstd -dc` output it):
+  // kNone.
+  static constexpr uint64_t kNone = ~uint64_t{0};
+  uint64_t unverified_from() const { return unverified_from_; }
+
   RawFile& raw() { return *raw_; }
 
  protected:
   explicit DecodedStream(std::unique_ptr<RawFile> raw) : raw_(std::move(raw)) {}
   std::unique_ptr<RawFile> raw_;
+  uint64_t decoded_ = 0;  // bytes handed out
+  uint64_t unverified_from_ = kNone;
 };
 
 }  // namespace shardstream

@@ -62,6 +62,7 @@ bool LineReader::Next(Line* line) {
       ++line_number_;
       decoded_bytes_ += length + 1;
       line->number = line_number_;
+      line->end = decoded_bytes_;
       line->too_long = skipping || length > max_line_bytes_;
       line->text = line->too_long ? std::string_view() : std::string_view(base + begin_, length);
       begin_ = scan_ = pos + 1;
@@ -86,6 +87,7 @@ bool LineReader::Next(Line* line) {
       ++line_number_;
       decoded_bytes_ += tail;
       line->number = line_number_;
+      line->end = decoded_bytes_;
       line->too_long = skipping;
       // Fill() may have moved the buffer: address it afresh.
       line->text = skipping ? std::string_view() : std::string_view(buffer_.get() + begin_, tail);

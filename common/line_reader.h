@@ -18,6 +18,7 @@ struct Line {
   // until the next call to Next(); at least LineReader::kPaddingBytes readable bytes follow it.
   std::string_view text;
   uint64_t number = 0;    // 1-based
+  uint64_t end = 0;       // decoded offset just past the line (and its '\n')
   bool too_long = false;  // longer than max_line_bytes: `text` is empty, the line was skipped
 };
 

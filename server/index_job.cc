@@ -56,8 +56,6 @@ IndexProgress IndexJob::progress() const {
 IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReader& reader,
                                          QualitySignalComputer& quality) {
   FileOutcome outcome;
-  Hasher128 digest;
-  uint64_t text_bytes = 0;
   auto on_document = [&](uint64_t line, const ParsedLine& parsed) {
     v1::DocRecord& doc = outcome.docs.emplace_back();
     const Hash128 hash = HashBytes(parsed.text);
@@ -65,18 +63,12 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
     doc.set_text_bytes(parsed.text.size());
     doc.set_hash_hi(hash.hi);
     doc.set_hash_lo(hash.lo);
-    digest.UpdateHash(hash);
-    digest.UpdateU64(parsed.text.size());
-    digest.UpdateU64(parsed.metadata.size());
     for (const auto& [key, value] : parsed.metadata) {
       v1::MetadataField* field = doc.add_metadata();
       field->set_key(std::string(key));
       field->set_value(value);
-      digest.UpdateString(key);
-      digest.UpdateString(value);
     }
     quality.Compute(parsed.text, doc.mutable_quality());
-    text_bytes += parsed.text.size();
     docs_read_.fetch_add(1, std::memory_order_relaxed);
     text_bytes_read_.fetch_add(parsed.text.size(), std::memory_order_relaxed);
     return true;
@@ -87,6 +79,24 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
     outcome.status = scan.status();
     outcome.docs.clear();
     return outcome;
+  }
+  if (scan->unverified_from_line > 0) {
+    // Documents the integrity check failed to vouch for are not taken (counted as bad lines).
+    std::erase_if(outcome.docs,
+                  [&](const v1::DocRecord& d) { return d.line() >= scan->unverified_from_line; });
+  }
+  // The file's digest: a function of its documents' content, sizes and metadata, in order.
+  Hasher128 digest;
+  uint64_t text_bytes = 0;
+  for (const v1::DocRecord& doc : outcome.docs) {
+    digest.UpdateHash(Hash128{doc.hash_hi(), doc.hash_lo()});
+    digest.UpdateU64(doc.text_bytes());
+    digest.UpdateU64(doc.metadata_size());
+    for (const v1::MetadataField& field : doc.metadata()) {
+      digest.UpdateString(field.key());
+      digest.UpdateString(field.value());
+    }
+    text_bytes += doc.text_bytes();
   }
   v1::FileRecord& r = outcome.record;
   r.set_path(file.relative_path);
