@@ -243,8 +243,30 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
     ids->insert(ids->end(), symbols_.begin(), symbols_.begin() + size);
     return;
   }
-  // Long pieces: linked symbols and a heap of candidate merges ordered by (rank, position),
-  // skipping stale entries: the same order as Hugging Face's Word::merge_all, in O(n log n).
+  // A long piece: a heap of its candidates no longer fits in cache, and every operation on it
+  // misses; buckets by rank visit memory in order.
+  if (n >= merge_by_rank_symbols_ && MergeByRank(ids)) return;
+  MergeWithHeap(ids);
+}
+
+void Encoder::LinkSymbols() {
+  const size_t n = symbols_.size();
+  prev_.resize(n);
+  next_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    prev_[i] = static_cast<int32_t>(i) - 1;
+    next_[i] = i + 1 < n ? static_cast<int32_t>(i + 1) : -1;
+  }
+}
+
+void Encoder::MergeWithHeap(std::vector<TokenId>* ids) {
+  // Linked symbols and a heap of candidate merges ordered by (rank, position), skipping stale
+  // entries: the same order as Hugging Face's Word::merge_all, in O(n log n).
+  const Tokenizer& t = *tokenizer_;
+  auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
+    auto it = t.merges_.find(Tokenizer::PairKey(a, b));
+    return it == t.merges_.end() ? nullptr : &it->second;
+  };
   struct Candidate {
     uint32_t rank;
     int32_t pos;
@@ -253,13 +275,9 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
       return rank != o.rank ? rank > o.rank : pos > o.pos;
     }
   };
-  prev_.resize(n);
-  next_.resize(n);
+  const size_t n = symbols_.size();
+  LinkSymbols();
   std::vector<bool> removed(n, false);
-  for (size_t i = 0; i < n; ++i) {
-    prev_[i] = static_cast<int32_t>(i) - 1;
-    next_[i] = i + 1 < n ? static_cast<int32_t>(i + 1) : -1;
-  }
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
   for (size_t k = 0; k + 1 < n; ++k) {
     if (const Tokenizer::Merge* m = merge_of(symbols_[k], symbols_[k + 1])) {
@@ -291,6 +309,69 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
     }
   }
   for (int32_t i = 0; i >= 0; i = next_[i]) ids->push_back(symbols_[i]);
+}
+
+bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
+  // Ranks are visited in ascending order, each bucket's positions sorted ascending: the order
+  // of the heap, as long as no merge makes a candidate of a rank already visited (a trained
+  // merge list only builds on earlier merges, so the pairs a merge creates rank later).
+  const Tokenizer& t = *tokenizer_;
+  auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
+    auto it = t.merges_.find(Tokenizer::PairKey(a, b));
+    return it == t.merges_.end() ? nullptr : &it->second;
+  };
+  const size_t n = symbols_.size();
+  const std::vector<TokenId> original = symbols_;  // to hand back on failure
+  LinkSymbols();
+  for (std::vector<int32_t>& b : buckets_) b.clear();
+  auto push = [&](uint32_t rank, int32_t pos) {
+    if (rank >= buckets_.size()) buckets_.resize(rank + 1);
+    buckets_[rank].push_back(pos);
+  };
+  for (size_t k = 0; k + 1 < n; ++k) {
+    if (const Tokenizer::Merge* m = merge_of(symbols_[k], symbols_[k + 1])) {
+      push(m->rank, static_cast<int32_t>(k));
+    }
+  }
+  std::vector<bool> removed(n, false);
+  bool ordered = true;
+  for (uint32_t rank = 0; rank < buckets_.size() && ordered; ++rank) {
+    std::vector<int32_t>& positions = buckets_[rank];
+    if (positions.empty()) continue;
+    std::sort(positions.begin(), positions.end());
+    for (int32_t pos : positions) {
+      if (removed[pos]) continue;
+      const int32_t right = next_[pos];
+      if (right < 0) continue;
+      const Tokenizer::Merge* m = merge_of(symbols_[pos], symbols_[right]);
+      if (m == nullptr || m->rank != rank) continue;
+      symbols_[pos] = m->merged;
+      removed[right] = true;
+      next_[pos] = next_[right];
+      if (next_[right] >= 0) prev_[next_[right]] = pos;
+      if (prev_[pos] >= 0) {
+        const int32_t left = prev_[pos];
+        if (const Tokenizer::Merge* lm = merge_of(symbols_[left], symbols_[pos])) {
+          ordered = ordered && lm->rank > rank;
+          push(lm->rank, left);
+        }
+      }
+      if (next_[pos] >= 0) {
+        if (const Tokenizer::Merge* rm = merge_of(symbols_[pos], symbols_[next_[pos]])) {
+          ordered = ordered && rm->rank > rank;
+          push(rm->rank, pos);
+        }
+      }
+      if (!ordered) break;
+    }
+    positions = {};  // done with this rank: give its memory back
+  }
+  if (!ordered) {
+    symbols_ = original;
+    return false;
+  }
+  for (int32_t i = 0; i >= 0; i = next_[i]) ids->push_back(symbols_[i]);
+  return true;
 }
 
 void Encoder::Symbolize(std::string_view piece) {
