@@ -24,6 +24,8 @@ PACKAGES=(
   # the report's test: a real browser renders the page (headless Chromium), in a network
   # namespace of its own (unshare, from util-linux)
   chromium fonts-dejavu-core util-linux
+  # tests/checks.sh: clang's thread-safety analysis, sanitizers and libFuzzer
+  clang-14 libfuzzer-14-dev
   # the container image and its test (deploy/image.sh, tests/python/test_container.py): podman
   # with runc (crun fails on this cgroup setup), and mmdebstrap for a local debian base image
   podman runc mmdebstrap uidmap fuse-overlayfs

@@ -212,7 +212,8 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
   catalog_->DeferVersion();
   // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
   // order. Files under a path that could not be listed are not known to be gone: kept.
-  for (const auto& [path, record] : indexed) {
+  for (const auto& entry : indexed) {
+    const v1::FileRecord& record = entry.second;  // (clang 14 cannot capture bindings)
     const bool owned_now = owned[PartitionOfPath(record.path(), partitions)];
     if (owned_now && std::any_of(listing.unreadable.begin(), listing.unreadable.end(),
                                  [&](const UnreadablePath& u) {

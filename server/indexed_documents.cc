@@ -73,8 +73,9 @@ absl::StatusOr<std::map<uint64_t, std::string>> ReadDocumentTexts(
   CorpusFileReaderOptions options;
   options.text_field = catalog.meta().text_field();
   CorpusFileReader reader(options);
-  for (const auto& [file_id, ids] : by_file) {
-    auto file = catalog.files().find(file_id);
+  for (const auto& entry : by_file) {
+    const auto& ids = entry.second;  // (clang 14 cannot capture bindings)
+    auto file = catalog.files().find(entry.first);
     if (file == catalog.files().end()) continue;
     absl::Status s = ReadIndexedDocuments(
         catalog, file->second, reader,
