@@ -5,7 +5,7 @@
 #     (GCC ignores ABSL_GUARDED_BY and friends);
 #   - AddressSanitizer + UndefinedBehaviorSanitizer (leaks included) over the C++ tests and the
 #     CLI's end-to-end tests (python_cli_tests runs the instrumented `shardstream`);
-#   - the libFuzzer targets of tests/fuzz, SHARDSTREAM_FUZZ_SECONDS each (default 45), from
+#   - the libFuzzer targets of tests/fuzz, SHARDSTREAM_FUZZ_SECONDS each (default 30), from
 #     their seed corpora in tests/fuzz/corpus. Any crash, leak, sanitizer report or broken
 #     invariant fails; the input that did it is left in build-checks/fuzz-findings/.
 # Not run: the Python module's tests (an instrumented module in an uninstrumented python), the
@@ -14,7 +14,7 @@
 # reports every correctly locked access as a race (a two-thread absl::MutexLock counter does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${SHARDSTREAM_FUZZ_SECONDS:-45}
+FUZZ_SECONDS=${SHARDSTREAM_FUZZ_SECONDS:-30}
 TREE=build-checks
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$TREE" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DPython3_EXECUTABLE=/usr/bin/python3 -DSHARDSTREAM_SANITIZE=address,undefined \
