@@ -528,9 +528,16 @@ TEST_F(GrpcServerTest, TheProbePortFollowsPreparingServingAndDraining) {
   EXPECT_EQ(*CheckHealth(probe, absl::Seconds(5)), Health::kNotServing);
   (*server)->Serve(catalog_.get());
   EXPECT_EQ(*CheckHealth(probe, absl::Seconds(5)), Health::kServing);
-  // A stream whose client does not read keeps the drain going for its grace period.
-  auto stub = v1::ShardService::NewStub(grpc::CreateChannel(
-      absl::StrCat("127.0.0.1:", (*server)->port()), grpc::InsecureChannelCredentials()));
+  // A stream whose client does not read keeps the drain going for its grace period. Without
+  // BDP probing the client's receive window stays at its initial 64 KiB, so the server's writes
+  // block within a few batches however fast it produces them (with probing, a server slowed
+  // down by a sanitizer never filled the grown window, saw the drain between two batches and
+  // ended the stream at once).
+  grpc::ChannelArguments fixed_window;
+  fixed_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  auto stub = v1::ShardService::NewStub(
+      grpc::CreateCustomChannel(absl::StrCat("127.0.0.1:", (*server)->port()),
+                                grpc::InsecureChannelCredentials(), fixed_window));
   v1::StreamRequest big = Request();
   big.set_seq_len(64);
   big.set_batch_size(64);
