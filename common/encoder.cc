@@ -204,10 +204,6 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
     if (n == 1) ids->push_back(symbols_[0]);
     return;
   }
-  auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
-    auto it = t.merges_.find(Tokenizer::PairKey(a, b));
-    return it == t.merges_.end() ? nullptr : &it->second;
-  };
   constexpr uint32_t kNoMerge = UINT32_MAX;
   if (n <= 128) {
     // Short pieces: keep each adjacent pair's rank and merge the lowest, leftmost first.
@@ -216,7 +212,7 @@ void Encoder::MergeBytes(std::string_view piece, std::vector<TokenId>* ids) {
     ranks.resize(n - 1);
     merged.resize(n - 1);
     auto set_rank = [&](size_t k) {
-      const Tokenizer::Merge* m = merge_of(symbols_[k], symbols_[k + 1]);
+      const Tokenizer::Merge* m = t.FindMerge(symbols_[k], symbols_[k + 1]);
       ranks[k] = m ? m->rank : kNoMerge;
       merged[k] = m ? m->merged : 0;
     };
@@ -259,14 +255,18 @@ void Encoder::LinkSymbols() {
   }
 }
 
+void Encoder::JoinWithRight(int32_t pos, TokenId merged, std::vector<bool>* removed) {
+  const int32_t right = next_[pos];
+  symbols_[pos] = merged;
+  (*removed)[right] = true;
+  next_[pos] = next_[right];
+  if (next_[right] >= 0) prev_[next_[right]] = pos;
+}
+
 void Encoder::MergeWithHeap(std::vector<TokenId>* ids) {
   // Linked symbols and a heap of candidate merges ordered by (rank, position), skipping stale
   // entries: the same order as Hugging Face's Word::merge_all, in O(n log n).
   const Tokenizer& t = *tokenizer_;
-  auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
-    auto it = t.merges_.find(Tokenizer::PairKey(a, b));
-    return it == t.merges_.end() ? nullptr : &it->second;
-  };
   struct Candidate {
     uint32_t rank;
     int32_t pos;
@@ -280,7 +280,7 @@ void Encoder::MergeWithHeap(std::vector<TokenId>* ids) {
   std::vector<bool> removed(n, false);
   std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
   for (size_t k = 0; k + 1 < n; ++k) {
-    if (const Tokenizer::Merge* m = merge_of(symbols_[k], symbols_[k + 1])) {
+    if (const Tokenizer::Merge* m = t.FindMerge(symbols_[k], symbols_[k + 1])) {
       heap.push({m->rank, static_cast<int32_t>(k), m->merged});
     }
   }
@@ -290,20 +290,17 @@ void Encoder::MergeWithHeap(std::vector<TokenId>* ids) {
     if (removed[top.pos]) continue;
     const int32_t right = next_[top.pos];
     if (right < 0) continue;
-    const Tokenizer::Merge* m = merge_of(symbols_[top.pos], symbols_[right]);
+    const Tokenizer::Merge* m = t.FindMerge(symbols_[top.pos], symbols_[right]);
     if (m == nullptr || m->merged != top.merged || m->rank != top.rank) continue;
-    symbols_[top.pos] = top.merged;
-    removed[right] = true;
-    next_[top.pos] = next_[right];
-    if (next_[right] >= 0) prev_[next_[right]] = top.pos;
+    JoinWithRight(top.pos, top.merged, &removed);
     if (prev_[top.pos] >= 0) {
       const int32_t left = prev_[top.pos];
-      if (const Tokenizer::Merge* lm = merge_of(symbols_[left], symbols_[top.pos])) {
+      if (const Tokenizer::Merge* lm = t.FindMerge(symbols_[left], symbols_[top.pos])) {
         heap.push({lm->rank, left, lm->merged});
       }
     }
     if (next_[top.pos] >= 0) {
-      if (const Tokenizer::Merge* rm = merge_of(symbols_[top.pos], symbols_[next_[top.pos]])) {
+      if (const Tokenizer::Merge* rm = t.FindMerge(symbols_[top.pos], symbols_[next_[top.pos]])) {
         heap.push({rm->rank, top.pos, rm->merged});
       }
     }
@@ -316,10 +313,6 @@ bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
   // of the heap, as long as no merge makes a candidate of a rank already visited (a trained
   // merge list only builds on earlier merges, so the pairs a merge creates rank later).
   const Tokenizer& t = *tokenizer_;
-  auto merge_of = [&t](TokenId a, TokenId b) -> const Tokenizer::Merge* {
-    auto it = t.merges_.find(Tokenizer::PairKey(a, b));
-    return it == t.merges_.end() ? nullptr : &it->second;
-  };
   const size_t n = symbols_.size();
   const std::vector<TokenId> original = symbols_;  // to hand back on failure
   LinkSymbols();
@@ -329,7 +322,7 @@ bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
     buckets_[rank].push_back(pos);
   };
   for (size_t k = 0; k + 1 < n; ++k) {
-    if (const Tokenizer::Merge* m = merge_of(symbols_[k], symbols_[k + 1])) {
+    if (const Tokenizer::Merge* m = t.FindMerge(symbols_[k], symbols_[k + 1])) {
       push(m->rank, static_cast<int32_t>(k));
     }
   }
@@ -343,21 +336,18 @@ bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
       if (removed[pos]) continue;
       const int32_t right = next_[pos];
       if (right < 0) continue;
-      const Tokenizer::Merge* m = merge_of(symbols_[pos], symbols_[right]);
+      const Tokenizer::Merge* m = t.FindMerge(symbols_[pos], symbols_[right]);
       if (m == nullptr || m->rank != rank) continue;
-      symbols_[pos] = m->merged;
-      removed[right] = true;
-      next_[pos] = next_[right];
-      if (next_[right] >= 0) prev_[next_[right]] = pos;
+      JoinWithRight(pos, m->merged, &removed);
       if (prev_[pos] >= 0) {
         const int32_t left = prev_[pos];
-        if (const Tokenizer::Merge* lm = merge_of(symbols_[left], symbols_[pos])) {
+        if (const Tokenizer::Merge* lm = t.FindMerge(symbols_[left], symbols_[pos])) {
           ordered = ordered && lm->rank > rank;
           push(lm->rank, left);
         }
       }
       if (next_[pos] >= 0) {
-        if (const Tokenizer::Merge* rm = merge_of(symbols_[pos], symbols_[next_[pos]])) {
+        if (const Tokenizer::Merge* rm = t.FindMerge(symbols_[pos], symbols_[next_[pos]])) {
           ordered = ordered && rm->rank > rank;
           push(rm->rank, pos);
         }

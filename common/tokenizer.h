@@ -98,6 +98,11 @@ class Tokenizer {
     TokenId merged;
   };
   static uint64_t PairKey(TokenId a, TokenId b) { return (uint64_t{a} << 32) | b; }
+  // The merge of the pair (a, b), or nullptr when the model has none.
+  const Merge* FindMerge(TokenId a, TokenId b) const {
+    auto it = merges_.find(PairKey(a, b));
+    return it == merges_.end() ? nullptr : &it->second;
+  }
   // SentencePiece's space, "▁" (U+2581).
   static constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";
   static constexpr char32_t kSpaceMarkerCodePoint = 0x2581;
@@ -180,6 +185,8 @@ class Encoder {
   // returns false, leaving symbols_ as they were, for a vocabulary where a merge creates a pair
   // of its own or a lower rank (no trained BPE does); MergeWithHeap handles any.
   void LinkSymbols();
+  // Merges symbols_[pos] with the symbol linked after it into `merged`.
+  void JoinWithRight(int32_t pos, TokenId merged, std::vector<bool>* removed);
   void MergeWithHeap(std::vector<TokenId>* ids);
   bool MergeByRank(std::vector<TokenId>* ids);
   // First symbols of a piece of a non-byte-level vocabulary (prefix/suffix, byte fallback, unk).
