@@ -127,8 +127,7 @@ class TokenizerBuilder {
   }
 
   absl::Status AddVocab(std::string_view token, uint64_t id) {
-    if (id > (1u << 30))
-      return absl::InvalidArgumentError(absl::StrCat("token id ", id, " too large"));
+    RETURN_IF_ERROR(CheckId(token, id));
     ++vocab_entries_;
     if (!t_->byte_level_) {
       SetId(std::string(token), static_cast<TokenId>(id));
@@ -175,7 +174,13 @@ class TokenizerBuilder {
     return absl::OkStatus();
   }
 
-  void AddAddedToken(AddedToken token) { added_.push_back(std::move(token)); }
+  // `id` as read from the file, before it is narrowed to a TokenId.
+  absl::Status AddAddedToken(AddedToken token, uint64_t id) {
+    RETURN_IF_ERROR(CheckId(token.content, id));
+    token.id = static_cast<TokenId>(id);
+    added_.push_back(std::move(token));
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<std::unique_ptr<Tokenizer>> Finish() {
     Tokenizer& t = *t_;
@@ -359,6 +364,12 @@ class TokenizerBuilder {
     return std::nullopt;
   }
 
+  static absl::Status CheckId(std::string_view token, uint64_t id) {
+    if (id < kTokenIdLimit) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat("token \"", AsAbsl(token), "\" has id ", id,
+                                                   "; ids must be below ", kTokenIdLimit));
+  }
+
   void SetId(const std::string& bytes, TokenId id, bool in_model = true) {
     if (id >= t_->id_to_bytes_.size()) {
       t_->id_to_bytes_.resize(id + 1);
@@ -469,13 +480,13 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromJson(std::string_view 
           obj["content"].get_string().get(content)) {
         return absl::InvalidArgumentError("tokenizer.json: malformed added token");
       }
-      AddedToken token{static_cast<TokenId>(id), std::string(content), false};
+      AddedToken token{0, std::string(content), false};
       ASSIGN_OR_RETURN(token.special, tokenizer_json::Bool(e, "special", false));
       ASSIGN_OR_RETURN(token.normalized, tokenizer_json::Bool(e, "normalized", !token.special));
       ASSIGN_OR_RETURN(token.single_word, tokenizer_json::Bool(e, "single_word", false));
       ASSIGN_OR_RETURN(token.lstrip, tokenizer_json::Bool(e, "lstrip", false));
       ASSIGN_OR_RETURN(token.rstrip, tokenizer_json::Bool(e, "rstrip", false));
-      builder.AddAddedToken(std::move(token));
+      RETURN_IF_ERROR(builder.AddAddedToken(std::move(token), id));
     }
   }
   simdjson::dom::array merges;
@@ -546,7 +557,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::FromVocabAndMergesText(
       return absl::InvalidArgumentError(absl::StrCat(vocab_json_path, ": an id is not an integer"));
     }
     if (kv.key == "<|endoftext|>") {
-      builder.AddAddedToken(AddedToken{static_cast<TokenId>(id), "<|endoftext|>", true});
+      RETURN_IF_ERROR(builder.AddAddedToken(AddedToken{0, "<|endoftext|>", true}, id));
     }
     RETURN_IF_ERROR(builder.AddVocab(kv.key, id));
   }

@@ -32,6 +32,10 @@ namespace shardstream {
 
 using TokenId = uint32_t;
 
+// Ids a tokenizer may use: 0 .. kTokenIdLimit - 1 (64 times the largest vocabularies in use).
+// The id table is dense, so a file claiming id 4e9 must be refused, not allocated for.
+inline constexpr uint64_t kTokenIdLimit = uint64_t{1} << 24;
+
 enum class EncodeMode {
   // Special-token strings in the text are plain text (tiktoken's encode_ordinary). What corpus
   // tokenization uses: data can never inject a control token.
@@ -203,9 +207,9 @@ class Encoder {
   std::string normalized_, normalized_part_;
   // Scratch for the merge loop.
   std::vector<TokenId> symbols_;
-  std::vector<uint32_t> ranks_;       // short pieces: rank of each adjacent pair
-  std::vector<TokenId> merged_;       // ... and the token it merges into
-  std::vector<int32_t> prev_, next_;  // long pieces: linked symbols
+  std::vector<uint32_t> ranks_;                // short pieces: rank of each adjacent pair
+  std::vector<TokenId> merged_;                // ... and the token it merges into
+  std::vector<int32_t> prev_, next_;           // long pieces: linked symbols
   std::vector<std::vector<int32_t>> buckets_;  // very long pieces: positions by rank
 };
 

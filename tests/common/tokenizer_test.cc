@@ -260,6 +260,29 @@ TEST(Tokenizer, AddedTokenIdsFollowHuggingFace) {
   EXPECT_EQ((*t)->AddedTokenId("<x>"), 2u);
 }
 
+TEST(Tokenizer, AHugeTokenIdIsRefusedNotAllocatedFor) {
+  // The fuzzer's finding: id 200000000 made the loader allocate one string per id below it
+  // (6.4 GB). Ids at or above kTokenIdLimit are refused, in the vocabulary and in added tokens,
+  // and an added token's 64-bit id is not narrowed to a small one first.
+  auto load = [](const std::string& json) { return Tokenizer::FromJson(json).status(); };
+  absl::Status vocab =
+      load(R"({"model":{"type":"BPE","vocab":{"a":0,"b":200000000},"merges":[]}})");
+  EXPECT_EQ(vocab.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(vocab.message(), HasSubstr("\"b\" has id 200000000"));
+  absl::Status added = load(R"({"added_tokens":[{"id":4294967296,"content":"<x>"}],)"
+                            R"("model":{"type":"BPE","vocab":{"a":0},"merges":[]}})");
+  EXPECT_EQ(added.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(added.message(), HasSubstr("\"<x>\" has id 4294967296"));
+  const std::string largest = absl::StrCat(R"({"model":{"type":"BPE","vocab":{"a":0,"b":)",
+                                           kTokenIdLimit - 1, R"(},"merges":[]}})");
+  absl::StatusOr<std::unique_ptr<Tokenizer>> t = Tokenizer::FromJson(largest);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(*(*t)->TokenBytes(kTokenIdLimit - 1), "b");
+  absl::Status vocab_json =
+      Tokenizer::FromVocabAndMergesText(R"({"a":0,"b":16777216})", "").status();
+  EXPECT_THAT(vocab_json.message(), HasSubstr("ids must be below 16777216"));
+}
+
 TEST(Tokenizer, RefusesWhatItDoesNotImplement) {
   const std::string ok_model = R"("model":{"type":"BPE","vocab":{"a":0},"merges":[]})";
   auto load = [](const std::string& json) { return Tokenizer::FromJson(json).status(); };
