@@ -16,9 +16,10 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   IndexOptions options;
   bool strict = false;
   int max_line_mib = static_cast<int>(options.max_line_bytes >> 20);
+  int memory_mib = 0;
   FlagParser flags(
       "shardstream index --db DIR --corpus PATH [PATH...] [--text-field content] [--jobs N] "
-      "[--source NAME] [--partitions P] [--own LIST]",
+      "[--source NAME] [--partitions P] [--own LIST] [--max-line-mib 64] [--memory-mib M]",
       "Indexes JSON-lines corpus files (.jsonl/.json, optionally .gz/.zst; directories are\n"
       "searched recursively) into the RocksDB catalog in DIR. Re-running updates the catalog:\n"
       "unchanged files are skipped, new files added, changed files re-indexed, removed files\n"
@@ -33,6 +34,10 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   flags.AddString("text-field", &options.text_field, "JSON field holding the document text");
   flags.AddInt("jobs", &options.jobs, "files read in parallel");
   flags.AddInt("max-line-mib", &max_line_mib, "skip (and count) lines longer than this, MiB");
+  flags.AddInt("memory-mib", &memory_mib,
+               "memory budget, MiB: the catalog's memtables and cache, line buffers and "
+               "document records (a file's records beyond its share go to a temporary file in "
+               "DIR). Default: 1024, or what --jobs readers of --max-line-mib lines need");
   flags.AddBool("strict", &strict, "exit 1 when any line or file was bad");
   int partitions = 0;
   flags.AddString("source", &options.source, "source label of these files (for --mix)");
@@ -45,6 +50,9 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   flags.Require("corpus");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "index")) return *exit_status;
   options.max_line_bytes = static_cast<size_t>(std::max(max_line_mib, 1)) << 20;
+  options.memory_bytes = memory_mib > 0
+                             ? static_cast<size_t>(memory_mib) << 20
+                             : std::max(options.memory_bytes, options.LeastMemoryBytes());
   if (partitions < 0 || partitions > static_cast<int>(kMaxPartitions)) {
     return Fail("index", absl::StrCat("--partitions must be in [1, ", kMaxPartitions, "]"),
                 kExitUsage);
@@ -54,7 +62,7 @@ int RunIndexCommand(const std::vector<std::string>& args) {
     return Fail("index", s.message(), kExitUsage);
   }
 
-  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, CatalogOptions());
+  absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, options.CatalogMemory());
   if (!catalog.ok()) {
     return Fail("index", catalog.status().message());
   }

@@ -43,9 +43,12 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
   Line line;
   ParsedLine doc;
   LineError error;
-  // Where each delivered document's line ends, to find those an integrity check failure
-  // (DecodedStream::unverified_from) takes back.
-  std::vector<std::pair<uint64_t, uint64_t>> delivered;  // (line number, end offset)
+  // The documents an integrity check failure could still take back: those delivered since the
+  // stream's settled offset last moved whose line ends after it. A failure's unverified_from
+  // is the settled offset, and when it moves (a member starts) it passes every line delivered
+  // before, so a first line and a count describe them, in constant memory.
+  uint64_t candidates_after = DecodedStream::kNone;
+  uint64_t first_candidate = 0, candidates = 0;
   while (lines.Next(&line)) {
     ++result.lines;
     if (line.number == 1 && line.text.starts_with(kUtf8ByteOrderMark)) {
@@ -63,7 +66,11 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
       count_bad(error.kind, line.number, std::move(error.message));
       continue;
     }
-    delivered.emplace_back(line.number, line.end);
+    if (const uint64_t settled = stream->settled(); settled != candidates_after) {
+      candidates_after = settled;
+      candidates = 0;
+    }
+    if (line.end > candidates_after && candidates++ == 0) first_candidate = line.number;
     if (!on_document(line.number, doc)) break;
   }
   if (!lines.status().ok()) {
@@ -71,14 +78,11 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
     result.damaged = true;
     result.error = std::string(lines.status().message());
     const uint64_t from = stream->unverified_from();
-    auto first = std::find_if(delivered.begin(), delivered.end(),
-                              [from](const auto& d) { return d.second > from; });
-    if (first != delivered.end()) {
-      result.unverified_from_line = first->first;
-      for (auto it = first; it != delivered.end(); ++it) {
-        count_bad(v1::BAD_LINE_UNVERIFIED, it->first,
-                  "decoded from data whose integrity check failed: " + result.error);
-      }
+    if (from != DecodedStream::kNone && from == candidates_after && candidates > 0) {
+      result.unverified_from_line = first_candidate;
+      count_bad(v1::BAD_LINE_UNVERIFIED, first_candidate,
+                "decoded from data whose integrity check failed: " + result.error);
+      bad[v1::BAD_LINE_UNVERIFIED].set_count(candidates);
     }
   }
   result.decoded_bytes = lines.decoded_bytes();

@@ -89,6 +89,7 @@ class GzipStream final : public DecodedStream {
   explicit GzipStream(std::unique_ptr<RawFile> raw) : DecodedStream(std::move(raw)) {
     isal_inflate_init(&state_);
     state_.crc_flag = ISAL_GZIP;
+    settled_ = 0;
   }
 
   absl::StatusOr<size_t> Read(char* out, size_t n) override {
@@ -102,6 +103,7 @@ class GzipStream final : public DecodedStream {
         state_.crc_flag = ISAL_GZIP;
         member_finished_ = false;
         member_start_ = decoded_;
+        settled_ = member_start_;
         ++members_;
       }
       ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
@@ -174,7 +176,7 @@ class ZstdStream final : public DecodedStream {
     while (true) {
       ASSIGN_OR_RETURN(bool more, in_.Refill(*raw_));
       if (!more && !frame_open_) return 0;  // between frames (or an empty file): a clean end
-      if (!frame_open_) frame_start_ = decoded_;
+      if (!frame_open_) settled_ = frame_start_ = decoded_;
       // At most the input the next block needs (the decoder's hint): a call then decodes at
       // most one block, so a corrupt block loses no output of the blocks before it (zstd does
       // not report the output of a call that fails).
@@ -193,6 +195,7 @@ class ZstdStream final : public DecodedStream {
       }
       // ret == 0: a frame just ended and was fully flushed.
       frame_open_ = ret != 0;
+      if (!frame_open_) settled_ = kNone;  // the frame's checksum (if any) passed
       next_input_ = ret == 0 ? ZSTD_FRAMEHEADERSIZE_MAX : ret;
       if (output.pos > 0) return output.pos;
       if (!more) {

@@ -66,6 +66,9 @@ class DecodedStream {
   // kNone.
   static constexpr uint64_t kNone = ~uint64_t{0};
   uint64_t unverified_from() const { return unverified_from_; }
+  // The decoded offset before which bytes can no longer turn unverified: the start of the
+  // gzip member or zstd frame being decoded (everything handed out, for a plain file).
+  uint64_t settled() const { return settled_ == kNone ? decoded_ : settled_; }
 
   RawFile& raw() { return *raw_; }
 
@@ -74,6 +77,7 @@ class DecodedStream {
   std::unique_ptr<RawFile> raw_;
   uint64_t decoded_ = 0;  // bytes handed out
   uint64_t unverified_from_ = kNone;
+  uint64_t settled_ = kNone;  // kNone: all of decoded_
 };
 
 }  // namespace shardstream

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,7 @@
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 #include "server/catalog_schema.h"
 #include "server/rocksdb_status.h"
 
@@ -57,6 +59,15 @@ void SetVersion(v1::DatasetMeta* meta, const Hash128& version) {
   meta->set_version_hi(version.hi);
   meta->set_version_lo(version.lo);
   meta->clear_version_stale();
+}
+
+// Reads of the dedup family are probes of one hash prefix: confined to it, a Seek neither
+// walks past it over the tombstones removed files leave (which made each probe scan every
+// tombstone after its hash) nor skips the prefix Bloom filters.
+rocksdb::ReadOptions DedupProbeOptions() {
+  rocksdb::ReadOptions options;
+  options.prefix_same_as_start = true;
+  return options;
 }
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
@@ -144,6 +155,10 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   // RocksDB keeps every SST file open by default; a bound makes it close the least recently
   // used ones, so a catalog opens and works under any `ulimit -n`, whatever its file count.
   db_options.max_open_files = MaxOpenSstFiles();
+  if (options.write_buffer_bytes > 0) {
+    db_options.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
+  }
 
   if (exists && options.read_only) {
     // A read-only open cannot create families: those a catalog from before them lacks stay
@@ -235,6 +250,7 @@ absl::Status Catalog::Load() {
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "read catalog files"));
   if (meta_.version_stale()) SetVersion(&meta_, ComputeVersion(meta_.text_field(), files_));
+  if (!read_only_) RETURN_IF_ERROR(FinishInterruptedCommits());
   return absl::OkStatus();
 }
 
@@ -290,7 +306,8 @@ absl::Status Catalog::SetPartitioning(uint32_t partitions, const std::vector<uin
     return absl::FailedPreconditionError(absl::StrCat(
         "catalog ", dir_, " is a dataset of ", this->partitions(),
         " partitions, fixed when it was first indexed; re-partitioning is a new dataset: index "
-        "into a new --db directory with --partitions ", partitions));
+        "into a new --db directory with --partitions ",
+        partitions));
   }
   meta.set_partitions(partitions != 0 ? partitions : this->partitions());
   if (owned != nullptr) {
@@ -321,8 +338,9 @@ std::vector<PartFiles> Catalog::Parts() const {
   std::vector<PartFiles> out;
   for (auto& [key, part] : parts) {
     part.key = key;
-    std::sort(part.files.begin(), part.files.end(),
-              [](const v1::FileRecord* a, const v1::FileRecord* b) { return a->path() < b->path(); });
+    std::sort(
+        part.files.begin(), part.files.end(),
+        [](const v1::FileRecord* a, const v1::FileRecord* b) { return a->path() < b->path(); });
     Hasher128 h;
     h.UpdateString("shardstream.part-version.v1");
     h.UpdateString(meta_.text_field());
@@ -415,21 +433,38 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
 }
 
 absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
-                                                std::vector<v1::DocRecord> docs) {
+                                                const std::vector<v1::DocRecord>& docs) {
+  VectorDocumentSource source(docs);
+  return AddFile(std::move(file), source);
+}
+
+absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSource& docs) {
   if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
   const uint32_t file_id = meta_.next_file_id();
   const uint64_t first = meta_.next_doc_id();
   file.set_file_id(file_id);
   file.set_first_doc_id(first);
-  file.set_num_docs(docs.size());
+  const std::string what = absl::StrCat("add file ", file.path());
 
   rocksdb::WriteBatch batch;
-  // Originals of the texts seen in this file, for copies inside the file itself.
+  // Originals of the texts seen in this part of the file; earlier parts are in dedup_cf_.
   std::unordered_map<Hash128, uint64_t, HashOf> originals;
-  std::unique_ptr<rocksdb::Iterator> dedup(db_->NewIterator(rocksdb::ReadOptions(), dedup_cf_));
-  for (size_t i = 0; i < docs.size(); ++i) {
-    v1::DocRecord& doc = docs[i];
-    const uint64_t id = first + i;
+  std::unique_ptr<rocksdb::Iterator> dedup;
+  v1::DocRecord doc;
+  uint64_t id = first;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
+    if (!more) break;
+    if (batch.GetDataSize() >= max_batch_bytes_) {
+      // A part of the documents ahead of the record: pending until the record is written.
+      v1::DatasetMeta meta = meta_;
+      meta.set_pending_doc_end(id);
+      RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
+      batch.Clear();
+      originals.clear();
+      dedup.reset();  // an iterator sees the data as of its creation: renew it
+    }
+    if (dedup == nullptr) dedup.reset(db_->NewIterator(DedupProbeOptions(), dedup_cf_));
     const Hash128 hash = DocHash(doc);
     auto [it, inserted] = originals.try_emplace(hash, id);
     if (inserted) {
@@ -450,75 +485,81 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
     RETURN_IF_ERROR(FromRocksDb(
         batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
     RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
+    ++id;
   }
   dedup.reset();
+  file.set_num_docs(id - first);
   v1::DatasetMeta meta = meta_;
   meta.set_next_file_id(file_id + 1);
-  meta.set_next_doc_id(first + docs.size());
-  RETURN_IF_ERROR(Commit(&batch, std::move(meta), FileChange{file_id, file},
-                         absl::StrCat("add file ", file.path())));
+  meta.set_next_doc_id(id);
+  meta.clear_pending_doc_end();
+  RETURN_IF_ERROR(Commit(&batch, std::move(meta), FileChange{file_id, file}, what));
   return file;
 }
 
 absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
                                   const std::vector<v1::DocRecord>& docs) {
+  VectorDocumentSource source(docs);
+  return RefreshFile(file, source);
+}
+
+absl::Status Catalog::RefreshFile(const v1::FileRecord& file, DocumentSource& docs) {
   if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
   auto found = files_.find(file.file_id());
   if (found == files_.end()) {
     return absl::NotFoundError(absl::StrCat("no file with id ", file.file_id()));
   }
   const v1::FileRecord& old = found->second;
-  if (old.digest_hi() != file.digest_hi() || old.digest_lo() != file.digest_lo() ||
-      old.num_docs() != docs.size()) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the documents of ", file.path(), " changed; remove and add it instead"));
+  const std::string changed =
+      absl::StrCat("the documents of ", file.path(), " changed; remove and add it instead");
+  if (old.digest_hi() != file.digest_hi() || old.digest_lo() != file.digest_lo()) {
+    return absl::FailedPreconditionError(changed);
   }
+  const std::string what = absl::StrCat("refresh file ", file.path());
   rocksdb::WriteBatch batch;
   v1::FileRecord updated = file;
   updated.set_first_doc_id(old.first_doc_id());
   updated.set_num_docs(old.num_docs());
-  for (size_t i = 0; i < docs.size(); ++i) {
-    const uint64_t id = old.first_doc_id() + i;
+  v1::DocRecord doc;
+  uint64_t i = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
+    if (!more) break;
+    if (i >= old.num_docs()) return absl::FailedPreconditionError(changed);
+    const uint64_t id = old.first_doc_id() + i++;
     ASSIGN_OR_RETURN(v1::DocRecord stored, GetDoc(id));
-    if (stored.line() == docs[i].line()) continue;
-    stored.set_line(docs[i].line());
+    if (stored.line() == doc.line()) continue;
+    stored.set_line(doc.line());
     RETURN_IF_ERROR(FromRocksDb(
         batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(stored)), "stage"));
+    if (batch.GetDataSize() >= max_batch_bytes_) {
+      // Line numbers only: the old record stays until all are written.
+      RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), what));
+      batch.Clear();
+    }
   }
+  if (i != old.num_docs()) return absl::FailedPreconditionError(changed);
   const uint32_t file_id = updated.file_id();
-  return Commit(&batch, meta_, FileChange{file_id, std::move(updated)},
-                absl::StrCat("refresh file ", file.path()));
+  return Commit(&batch, meta_, FileChange{file_id, std::move(updated)}, what);
 }
 
 absl::Status Catalog::RemoveFile(uint32_t file_id) {
   if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
   auto found = files_.find(file_id);
   if (found == files_.end()) return absl::NotFoundError(absl::StrCat("no file with id ", file_id));
-  const v1::FileRecord file = found->second;
-  const uint64_t first = file.first_doc_id();
-  const uint64_t end = first + file.num_docs();
+  const v1::FileRecord& file = found->second;
+  return RemoveDocuments(file.first_doc_id(), file.first_doc_id() + file.num_docs(),
+                         FileChange{file_id, std::nullopt},
+                         absl::StrCat("remove file ", file.path()));
+}
 
+absl::Status Catalog::RemoveDocuments(uint64_t first, uint64_t end,
+                                      std::optional<FileChange> change, const std::string& what) {
   rocksdb::WriteBatch batch;
-  std::set<Hash128> orphaned;  // texts whose original is in this file
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
-    for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
-      const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
-      if (id >= end) break;
-      v1::DocRecord doc;
-      if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
-      }
-      const Hash128 hash = DocHash(doc);
-      if (!doc.has_duplicate_of()) orphaned.insert(hash);
-      RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
-      RETURN_IF_ERROR(FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(hash, id)), "stage"));
-    }
-    RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
-  }
-  // Promote the earliest copy outside this file of each orphaned text; repoint the others.
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), dedup_cf_));
+  std::set<Hash128> orphaned;  // texts whose original is in this part of the range
+  // Promotes the earliest copy outside [first, end) of each orphaned text; repoints the others.
+  auto promote = [&]() -> absl::Status {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(DedupProbeOptions(), dedup_cf_));
     for (const Hash128& hash : orphaned) {
       const std::string prefix = hash.ToBytes();
       std::optional<uint64_t> original;
@@ -537,9 +578,77 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
       }
       RETURN_IF_ERROR(FromRocksDb(it->status(), "read dedup"));
     }
+    orphaned.clear();
+    return absl::OkStatus();
+  };
+  // A part's deletions and promotions commit together, so what is left in the range is exactly
+  // what a resumed removal still has to do.
+  auto commit = [&](bool last) -> absl::Status {
+    RETURN_IF_ERROR(promote());
+    v1::DatasetMeta meta = meta_;
+    if (last) {
+      meta.clear_removing_first();
+      meta.clear_removing_end();
+    } else {
+      meta.set_removing_first(first);
+      meta.set_removing_end(end);
+    }
+    RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::exchange(change, std::nullopt), what));
+    batch.Clear();
+    return absl::OkStatus();
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
+  for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
+    const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
+    if (id >= end) break;
+    if (batch.GetDataSize() >= max_batch_bytes_) RETURN_IF_ERROR(commit(/*last=*/false));
+    v1::DocRecord doc;
+    if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
+    }
+    const Hash128 hash = DocHash(doc);
+    if (!doc.has_duplicate_of()) orphaned.insert(hash);
+    RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(hash, id)), "stage"));
   }
-  return Commit(&batch, meta_, FileChange{file_id, std::nullopt},
-                absl::StrCat("remove file ", file.path()));
+  RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
+  return commit(/*last=*/true);
+}
+
+absl::Status Catalog::FinishInterruptedCommits() {
+  if (meta_.removing_end() > meta_.removing_first()) {
+    RETURN_IF_ERROR(RemoveDocuments(meta_.removing_first(), meta_.removing_end(), std::nullopt,
+                                    "finish an interrupted removal"));
+  }
+  if (meta_.pending_doc_end() > meta_.next_doc_id()) {
+    // Documents of a file whose add did not finish: they were no file's yet, so no other
+    // document is a copy of them; delete them and their dedup entries.
+    const uint64_t first = meta_.next_doc_id(), end = meta_.pending_doc_end();
+    rocksdb::WriteBatch batch;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
+    for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
+      const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
+      if (id >= end) break;
+      v1::DocRecord doc;
+      if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
+      }
+      RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
+      RETURN_IF_ERROR(
+          FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(DocHash(doc), id)), "stage"));
+      if (batch.GetDataSize() >= max_batch_bytes_) {
+        // Deleting from the front keeps the range's meaning: what is left is still pending.
+        RETURN_IF_ERROR(
+            FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "delete pending documents"));
+        batch.Clear();
+      }
+    }
+    RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
+    v1::DatasetMeta meta = meta_;
+    meta.clear_pending_doc_end();
+    RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, "delete pending documents"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<v1::DocRecord> Catalog::GetDoc(uint64_t doc_id) const {
@@ -556,7 +665,11 @@ absl::StatusOr<v1::DocRecord> Catalog::GetDoc(uint64_t doc_id) const {
 
 absl::Status Catalog::ForEachDoc(
     const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const {
-  return ForEachDocInRange(0, UINT64_MAX, fn);
+  // Not the documents of a pending add or an unfinished removal: no file holds them.
+  const uint64_t removing_first = meta_.removing_first(), removing_end = meta_.removing_end();
+  return ForEachDocInRange(0, meta_.next_doc_id(), [&](uint64_t id, const v1::DocRecord& doc) {
+    return (id >= removing_first && id < removing_end) || fn(id, doc);
+  });
 }
 
 absl::Status Catalog::ForEachDocInRange(
@@ -575,6 +688,36 @@ absl::Status Catalog::ForEachDocInRange(
     if (!fn(id, doc)) break;
   }
   return FromRocksDb(it->status(), "scan docs");
+}
+
+Catalog::DocCursor::DocCursor(const Catalog* catalog, uint64_t first, uint64_t end)
+    : catalog_(catalog), first_(first), end_(end) {}
+
+Catalog::DocCursor::~DocCursor() = default;
+
+absl::StatusOr<bool> Catalog::DocCursor::Next(uint64_t* id, v1::DocRecord* doc) {
+  if (it_ == nullptr) {
+    rocksdb::ReadOptions read_options;
+    read_options.fill_cache = false;  // read once, in order
+    it_.reset(catalog_->db_->NewIterator(read_options, catalog_->docs_cf_));
+    it_->Seek(schema::DocKey(first_));
+  } else {
+    it_->Next();
+  }
+  if (!it_->Valid()) {
+    RETURN_IF_ERROR(FromRocksDb(it_->status(), "scan docs"));
+    return false;
+  }
+  *id = schema::DocIdFromKey(it_->key().ToStringView());
+  if (*id >= end_) return false;
+  if (!doc->ParseFromArray(it_->value().data(), static_cast<int>(it_->value().size()))) {
+    return absl::DataLossError(absl::StrCat("catalog ", catalog_->dir_, ": unreadable doc ", *id));
+  }
+  return true;
+}
+
+std::unique_ptr<Catalog::DocCursor> Catalog::NewDocCursor(uint64_t first, uint64_t end) const {
+  return std::unique_ptr<DocCursor>(new DocCursor(this, first, end));
 }
 
 absl::Status Catalog::ForEachEntry(

@@ -3,6 +3,7 @@
 #ifndef SHARDSTREAM_SERVER_CATALOG_H_
 #define SHARDSTREAM_SERVER_CATALOG_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,11 +17,13 @@
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
 #include "common/part_key.h"
+#include "server/document_list.h"
 #include "shardstream/v1/catalog.pb.h"
 
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Iterator;
 class Statistics;
 class WriteBatch;
 struct Options;
@@ -39,6 +42,9 @@ struct CatalogOptions {
   size_t block_cache_bytes = size_t{64} << 20;
   // Count block-cache hits and misses (BlockCacheCounts), for a server's metrics.
   bool statistics = false;
+  // The most memory all memtables together take before RocksDB flushes them (0: RocksDB's
+  // defaults, up to 128 MiB per family). A writer with a memory budget sets it.
+  size_t write_buffer_bytes = 0;
 };
 
 struct BlockCacheCounts {
@@ -110,25 +116,40 @@ class Catalog {
   // files keeps its own: FAILED_PRECONDITION names it when `text_field` differs.
   absl::Status SetTextField(const std::string& text_field);
 
-  // Adds `file` with its documents `docs` (in file order) in one atomic commit. Assigns
-  // file_id, first_doc_id, num_docs, and each document's file_id and duplicate_of.
-  // Returns the stored file record.
-  absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file, std::vector<v1::DocRecord> docs);
+  // Adds `file` with its documents (in file order). Assigns file_id, first_doc_id, num_docs,
+  // and each document's file_id and duplicate_of. Returns the stored file record.
+  // Documents that fit one write batch (max_batch_bytes) commit with the record atomically.
+  // More commit in parts ahead of the record as pending documents, which no record refers to
+  // (DatasetMeta.pending_doc_end); if the add is interrupted, the next writer's Open deletes
+  // them. Either way a reader sees the whole file or none of it.
+  absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file, DocumentSource& docs);
+  absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file,
+                                         const std::vector<v1::DocRecord>& docs);
 
   // Replaces the record of indexed file `file.file_id()` whose documents did not change (same
   // digest and count) but whose bytes, location or line numbers did. `docs` are the file's
   // documents as read now: their line numbers are taken, ids and duplicate links are kept.
   // FAILED_PRECONDITION when the digest or count differs (remove and add the file instead).
+  // Line numbers beyond one batch are written ahead of the record; an interrupted refresh
+  // leaves the old record, so the next index run reads the file and refreshes it again.
+  absl::Status RefreshFile(const v1::FileRecord& file, DocumentSource& docs);
   absl::Status RefreshFile(const v1::FileRecord& file, const std::vector<v1::DocRecord>& docs);
 
-  // Removes a file and its documents in one atomic commit. Where one of them was the original of
-  // a text that other files still hold, the earliest remaining copy becomes the original.
+  // Removes a file and its documents. Where one of them was the original of a text that other
+  // files still hold, the earliest remaining copy becomes the original. One atomic commit when
+  // it fits one batch; else the first commit deletes the record and marks the file's ids as
+  // being removed (DatasetMeta.removing_first/end), the next ones delete its documents, and a
+  // writer's Open finishes a removal that was interrupted.
   absl::Status RemoveFile(uint32_t file_id);
+
+  // The most bytes one commit stages before a file's documents are split over several (64 MiB
+  // by default). Bounds a writer's memory whatever a file's number of documents.
+  void set_max_batch_bytes(size_t bytes) { max_batch_bytes_ = std::max<size_t>(bytes, 1); }
 
   // NOT_FOUND when there is no such document.
   absl::StatusOr<v1::DocRecord> GetDoc(uint64_t doc_id) const;
 
-  // Calls `fn` for every document in id order until it returns false.
+  // Calls `fn` for every document of a file in id order until it returns false.
   absl::Status ForEachDoc(
       const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const;
   // The same for ids in [first, end). Touches no mirror: safe from any thread, also while
@@ -136,6 +157,24 @@ class Catalog {
   absl::Status ForEachDocInRange(
       uint64_t first, uint64_t end,
       const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const;
+
+  // The documents with ids in [first, end) in id order, pulled one at a time: a file's
+  // documents read alongside its lines without holding them. Safe where ForEachDocInRange is;
+  // the catalog must outlive the cursor.
+  class DocCursor {
+   public:
+    ~DocCursor();
+    // The next document into `id` and `doc`; false after the last.
+    absl::StatusOr<bool> Next(uint64_t* id, v1::DocRecord* doc);
+
+   private:
+    friend class Catalog;
+    DocCursor(const Catalog* catalog, uint64_t first, uint64_t end);
+    const Catalog* catalog_;
+    const uint64_t first_, end_;
+    std::unique_ptr<rocksdb::Iterator> it_;
+  };
+  std::unique_ptr<DocCursor> NewDocCursor(uint64_t first, uint64_t end) const;
 
   // Raw key/value pairs of one column family (catalog_schema.h names them) in key order,
   // for dumps and tests.
@@ -176,12 +215,21 @@ class Catalog {
   // they were. `what` names the operation in errors.
   absl::Status Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
                       std::optional<FileChange> change, const std::string& what);
+  // Deletes the documents with ids in [first, end) and their dedup entries, promoting the
+  // earliest copy outside the range of each text one of them was the original of, in commits
+  // of at most max_batch_bytes. `change` (the file record's deletion) goes with the first; each
+  // but the last marks the range as being removed.
+  absl::Status RemoveDocuments(uint64_t first, uint64_t end, std::optional<FileChange> change,
+                               const std::string& what);
+  // On a writer's Open: the work an interrupted add or remove left (DatasetMeta).
+  absl::Status FinishInterruptedCommits();
   rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
 
   // Constant after Open.
   std::string dir_;
   bool read_only_ = false;
   bool defer_version_ = false;
+  size_t max_batch_bytes_ = size_t{64} << 20;
   std::shared_ptr<rocksdb::Statistics> statistics_;  // with CatalogOptions::statistics
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; bound to the members by name

@@ -17,6 +17,23 @@
 
 namespace shardstream {
 
+namespace {
+
+constexpr size_t kMinDocumentListBytes = size_t{1} << 20;
+
+// A document's part of its file's digest: its content hash, size and metadata, in order.
+void AddToDigest(const v1::DocRecord& doc, Hasher128* digest) {
+  digest->UpdateHash(Hash128{doc.hash_hi(), doc.hash_lo()});
+  digest->UpdateU64(doc.text_bytes());
+  digest->UpdateU64(doc.metadata_size());
+  for (const v1::MetadataField& field : doc.metadata()) {
+    digest->UpdateString(field.key());
+    digest->UpdateString(field.value());
+  }
+}
+
+}  // namespace
+
 absl::Status IndexOptions::Validate() const {
   if (corpus_paths.empty()) return absl::InvalidArgumentError("no corpus path given (--corpus)");
   if (text_field.empty()) return absl::InvalidArgumentError("--text-field is empty");
@@ -31,7 +48,41 @@ absl::Status IndexOptions::Validate() const {
   if (max_line_bytes < 1024) {
     return absl::InvalidArgumentError("max_line_bytes must be at least 1024");
   }
+  constexpr size_t kMiB = size_t{1} << 20;
+  if (const size_t least = LeastMemoryBytes(); memory_bytes < least) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--memory-mib ", memory_bytes / kMiB, " cannot hold ", jobs,
+        " reader(s) of lines up to --max-line-mib ", max_line_bytes / kMiB, " (",
+        LineBytes() / kMiB, " MiB each) and their documents: give at least --memory-mib ",
+        (least + kMiB - 1) / kMiB, ", or fewer --jobs, or a lower --max-line-mib"));
+  }
   return absl::OkStatus();
+}
+
+size_t IndexOptions::LeastMemoryBytes() const {
+  // What the readers and lists need, plus the catalog's 3/16 (rounded up to a MiB).
+  const size_t readers = static_cast<size_t>(std::max(jobs, 1));
+  const size_t least =
+      (readers * LineBytes() + (2 * readers + 2) * kMinDocumentListBytes) * 16 / 13;
+  return (least + (size_t{1} << 20)) & ~((size_t{1} << 20) - 1);
+}
+
+size_t IndexOptions::LineBytes() const { return 3 * max_line_bytes + (size_t{4} << 20); }
+
+CatalogOptions IndexOptions::CatalogMemory() const {
+  CatalogOptions catalog;
+  catalog.write_buffer_bytes = memory_bytes / 8;
+  catalog.block_cache_bytes = std::min(memory_bytes / 16, catalog.block_cache_bytes);
+  return catalog;
+}
+
+size_t IndexOptions::DocumentListBytes() const {
+  // After the catalog's part and the readers' lines: the files being read or waiting
+  // (RunOrdered runs 2 × jobs ahead), the one being committed, and its write batch.
+  const size_t lists = 2 * static_cast<size_t>(std::max(jobs, 1)) + 2;
+  const size_t lines = static_cast<size_t>(std::max(jobs, 1)) * LineBytes();
+  const size_t left = memory_bytes / 16 * 13;
+  return std::max(kMinDocumentListBytes, (left - std::min(left, lines)) / lists);
 }
 
 struct IndexJob::WorkItem {
@@ -40,9 +91,10 @@ struct IndexJob::WorkItem {
 };
 
 struct IndexJob::FileOutcome {
-  absl::Status status;  // not OK: the file could not be read at all
+  absl::Status status;     // not OK: the file could not be read at all
+  absl::Status job_error;  // not OK: the job cannot go on (a spill file could not be written)
   v1::FileRecord record;
-  std::vector<v1::DocRecord> docs;
+  DocumentList docs;
 };
 
 IndexJob::IndexJob(Catalog* catalog, IndexOptions options)
@@ -55,9 +107,15 @@ IndexProgress IndexJob::progress() const {
 
 IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReader& reader,
                                          QualitySignalComputer& quality) {
-  FileOutcome outcome;
+  FileOutcome outcome{absl::OkStatus(),
+                      absl::OkStatus(),
+                      {},
+                      DocumentList(catalog_->dir(), options_.DocumentListBytes())};
+  Hasher128 digest;
+  uint64_t text_bytes = 0;
+  v1::DocRecord doc;
   auto on_document = [&](uint64_t line, const ParsedLine& parsed) {
-    v1::DocRecord& doc = outcome.docs.emplace_back();
+    doc.Clear();
     const Hash128 hash = HashBytes(parsed.text);
     doc.set_line(line);
     doc.set_text_bytes(parsed.text.size());
@@ -69,34 +127,39 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
       field->set_value(value);
     }
     quality.Compute(parsed.text, doc.mutable_quality());
+    AddToDigest(doc, &digest);
+    text_bytes += doc.text_bytes();
     docs_read_.fetch_add(1, std::memory_order_relaxed);
     text_bytes_read_.fetch_add(parsed.text.size(), std::memory_order_relaxed);
-    return true;
+    outcome.job_error = outcome.docs.Append(doc);
+    return outcome.job_error.ok();
   };
   absl::StatusOr<FileScanResult> scan =
       reader.Read(file.absolute_path, file.compression, on_document);
+  if (!outcome.job_error.ok()) return outcome;
   if (!scan.ok()) {
     outcome.status = scan.status();
-    outcome.docs.clear();
     return outcome;
   }
   if (scan->unverified_from_line > 0) {
-    // Documents the integrity check failed to vouch for are not taken (counted as bad lines).
-    std::erase_if(outcome.docs,
-                  [&](const v1::DocRecord& d) { return d.line() >= scan->unverified_from_line; });
-  }
-  // The file's digest: a function of its documents' content, sizes and metadata, in order.
-  Hasher128 digest;
-  uint64_t text_bytes = 0;
-  for (const v1::DocRecord& doc : outcome.docs) {
-    digest.UpdateHash(Hash128{doc.hash_hi(), doc.hash_lo()});
-    digest.UpdateU64(doc.text_bytes());
-    digest.UpdateU64(doc.metadata_size());
-    for (const v1::MetadataField& field : doc.metadata()) {
-      digest.UpdateString(field.key());
-      digest.UpdateString(field.value());
+    // Documents the integrity check failed to vouch for (the last ones) are not taken; they
+    // are counted as bad lines. The digest and sizes are those of the documents kept.
+    digest = Hasher128();
+    text_bytes = 0;
+    uint64_t kept = 0;
+    std::unique_ptr<DocumentSource> docs = outcome.docs.Read();
+    while (true) {
+      absl::StatusOr<bool> more = docs->Next(&doc);
+      if (!more.ok()) {
+        outcome.job_error = more.status();
+        return outcome;
+      }
+      if (!*more || doc.line() >= scan->unverified_from_line) break;
+      AddToDigest(doc, &digest);
+      text_bytes += doc.text_bytes();
+      ++kept;
     }
-    text_bytes += doc.text_bytes();
+    outcome.docs.KeepFirst(kept);
   }
   v1::FileRecord& r = outcome.record;
   r.set_path(file.relative_path);
@@ -123,6 +186,7 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
 
 absl::Status IndexJob::Commit(const WorkItem& item, FileOutcome outcome, IndexSummary* summary) {
   const CorpusFile& file = *item.file;
+  RETURN_IF_ERROR(outcome.job_error);
   if (!outcome.status.ok()) {
     // Leave any previous record alone: the file may be readable again next time.
     summary->unreadable.push_back({file.absolute_path, std::string(outcome.status.message())});
@@ -143,7 +207,7 @@ absl::Status IndexJob::Commit(const WorkItem& item, FileOutcome outcome, IndexSu
         prev.num_docs() == r.num_docs()) {
       v1::FileRecord refreshed = r;
       refreshed.set_file_id(prev.file_id());
-      RETURN_IF_ERROR(catalog_->RefreshFile(refreshed, outcome.docs));
+      RETURN_IF_ERROR(catalog_->RefreshFile(refreshed, *outcome.docs.Read()));
       ++summary->files_refreshed;
       return absl::OkStatus();
     }
@@ -153,9 +217,9 @@ absl::Status IndexJob::Commit(const WorkItem& item, FileOutcome outcome, IndexSu
   } else {
     ++summary->files_added;
   }
-  summary->docs_added += outcome.docs.size();
+  summary->docs_added += r.num_docs();
   summary->text_bytes_added += r.text_bytes();
-  return catalog_->AddFile(std::move(outcome.record), std::move(outcome.docs)).status();
+  return catalog_->AddFile(std::move(outcome.record), *outcome.docs.Read()).status();
 }
 
 absl::StatusOr<IndexSummary> IndexJob::Run() {
@@ -208,8 +272,9 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
     }
     indexed.erase(found);
   }
-  // One version computation at the end, not one per commit.
+  // One version computation at the end, not one per commit; commits sized to the budget.
   catalog_->DeferVersion();
+  catalog_->set_max_batch_bytes(options_.DocumentListBytes());
   // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
   // order. Files under a path that could not be listed are not known to be gone: kept.
   for (const auto& entry : indexed) {

@@ -18,6 +18,7 @@
 #include "common/corpus_files.h"
 #include "common/hash128.h"
 #include "server/catalog.h"
+#include "server/document_list.h"
 
 namespace shardstream {
 
@@ -34,14 +35,29 @@ struct IndexOptions {
   // "all"); "" keeps the catalog's (all for a new one). Files of other partitions are not read;
   // those indexed before are removed.
   std::string own;
-  // Files read in parallel. Memory grows with it: each file being read or waiting for its
-  // turn to commit holds its document records (~200 bytes per document).
+  // Files read in parallel.
   int jobs = 1;
-  // Longer lines are skipped and counted as too long. Bounds each reader's memory: the line
-  // buffer plus simdjson's parse of one line (a few times the line's size).
+  // Longer lines are skipped and counted as too long. Bounds each reader's memory for a line:
+  // the line buffer, simdjson's parse and the unescaped text (LineBytes()).
   size_t max_line_bytes = kDefaultMaxLineBytes;
+  // What the job may hold, whatever the shape of the files: the catalog's memtables and block
+  // cache (CatalogMemory()), each reader's line memory, and the document records of the files
+  // being read, waiting for their turn and being committed. A file's records beyond its share
+  // go to an unlinked temporary file in the catalog's directory, and are committed in parts
+  // (Catalog::AddFile).
+  size_t memory_bytes = size_t{1} << 30;
 
-  // INVALID_ARGUMENT naming the bad option.
+  // The smallest memory_bytes that holds `jobs` readers of max_line_bytes lines.
+  size_t LeastMemoryBytes() const;
+  // The catalog options that keep RocksDB's part within memory_bytes: 1/8 for memtables and
+  // 1/16 (at most 64 MiB) for the block cache. Open the job's catalog with them.
+  CatalogOptions CatalogMemory() const;
+  // The most one reader needs for a line of max_line_bytes (measured: 3 times the line).
+  size_t LineBytes() const;
+  // Each file's share of memory_bytes for document records, in memory or in a write batch.
+  size_t DocumentListBytes() const;
+  // INVALID_ARGUMENT naming the bad option (a budget too small for the readers says how much
+  // they need).
   absl::Status Validate() const;
 };
 

@@ -1,6 +1,7 @@
 #include "server/indexed_documents.h"
 
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -12,44 +13,65 @@ namespace shardstream {
 absl::Status ReadIndexedDocuments(const Catalog& catalog, const v1::FileRecord& file,
                                   CorpusFileReader& reader, const DocumentSelector& select,
                                   const DocumentSink& sink) {
+  // The selected documents, pulled from the catalog in id (= line) order as the file is read:
+  // nothing per document is held, whatever the file's size.
   struct Wanted {
     uint64_t line;
     Hash128 hash;
     uint64_t id;
   };
-  std::vector<Wanted> wanted;  // the selected documents, in line (= id) order
-  RETURN_IF_ERROR(catalog.ForEachDocInRange(
-      file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-      [&](uint64_t id, const v1::DocRecord& doc) {
-        if (select(id, doc))
-          wanted.push_back({doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()}, id});
-        return true;
-      }));
-  if (wanted.empty()) return absl::OkStatus();
+  std::unique_ptr<Catalog::DocCursor> docs =
+      catalog.NewDocCursor(file.first_doc_id(), file.first_doc_id() + file.num_docs());
+  std::optional<Wanted> next;
+  uint64_t missing = 0;  // selected documents the file did not hold
+  absl::Status cursor_status;
+  auto advance = [&]() {
+    next.reset();
+    uint64_t id;
+    v1::DocRecord doc;
+    while (true) {
+      absl::StatusOr<bool> more = docs->Next(&id, &doc);
+      if (!more.ok()) cursor_status = more.status();
+      if (!more.ok() || !*more) return;
+      if (select(id, doc)) {
+        next = Wanted{doc.line(), Hash128{doc.hash_hi(), doc.hash_lo()}, id};
+        return;
+      }
+    }
+  };
+  advance();
+  RETURN_IF_ERROR(cursor_status);
+  if (!next.has_value()) return absl::OkStatus();
   const std::string path = (std::filesystem::path(file.root()) / file.path()).string();
-  size_t next = 0;
   bool stopped = false;
   std::string mismatch;
   auto on_document = [&](uint64_t line, const ParsedLine& doc) {
-    if (next < wanted.size() && line < wanted[next].line) return true;  // not selected
-    if (next >= wanted.size() || line != wanted[next].line ||
-        HashBytes(doc.text) != wanted[next].hash) {
+    if (next.has_value() && line < next->line) return true;  // not selected
+    if (!next.has_value() || line != next->line || HashBytes(doc.text) != next->hash) {
       mismatch = absl::StrCat("line ", line, " is not the indexed document");
       return false;
     }
-    if (!sink(wanted[next++].id, doc.text)) {
+    if (!sink(next->id, doc.text)) {
       stopped = true;
       return false;
     }
-    return next < wanted.size();  // past the last selected document: nothing more to read
+    advance();
+    return next.has_value();  // past the last selected document: nothing more to read
   };
   const size_t max_line_bytes =
       file.max_line_bytes() == 0 ? kDefaultMaxLineBytes : file.max_line_bytes();
   ASSIGN_OR_RETURN(FileScanResult scan,
                    reader.Read(path, file.compression(), on_document, max_line_bytes));
+  RETURN_IF_ERROR(cursor_status);
   if (stopped) return absl::OkStatus();
-  if (mismatch.empty() && next != wanted.size()) {
-    mismatch = absl::StrCat(wanted.size() - next, " indexed documents are missing");
+  if (mismatch.empty() && next.has_value()) {
+    // The rest of the selection, counted for the message.
+    while (next.has_value()) {
+      ++missing;
+      advance();
+    }
+    RETURN_IF_ERROR(cursor_status);
+    mismatch = absl::StrCat(missing, " indexed documents are missing");
   }
   if (!mismatch.empty() || scan.checksum != Hash128{file.checksum_hi(), file.checksum_lo()}) {
     return absl::FailedPreconditionError(absl::StrCat(

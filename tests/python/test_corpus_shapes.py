@@ -1,15 +1,20 @@
 """Corpus shapes and damage that real datasets have, each test named after what broke before
 (issue 16): unreadable folders, many files, long lines, damaged compressed files."""
+import gzip
 import json
 import os
+import random
 import shutil
 import stat
 import subprocess
+import sys
 import tempfile
+import time
 
 import pytest
 
 from conftest import run
+from interrupted_runs import crash_through
 
 NOBODY = 65534
 
@@ -132,7 +137,6 @@ def test_documents_of_a_gzip_member_whose_crc_fails_are_reported_not_indexed(
         shardstream_bin, source_dir, tmp_path):
     # Before, 64 corrupted bytes inside a member let documents whose text matched no original
     # into the catalog (and served them). Here the second member's CRC is wrong.
-    import gzip
     first = [f"first member document {i}" for i in range(5)]
     second = [f"second member document {i}" for i in range(7)]
     member2 = bytearray(gzip.compress(("\n".join(json.dumps({"content": t}) for t in second)
@@ -155,3 +159,81 @@ def test_documents_of_a_gzip_member_whose_crc_fails_are_reported_not_indexed(
     tokenizer = os.path.join(source_dir, "tests", "data", "gpt2", "tokenizer.json")
     proc = run(shardstream_bin, "tokenize", "--db", db, "--tokenizer", tokenizer)
     assert "(0 unchanged, 0 dropped, 0 failed): 5 docs" in proc.stdout, proc.stdout
+
+
+def write_gzip_lines(path, texts):
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"content": t, "repo_name": f"r/{i % 97}"}) + "\n")
+
+
+def many_texts(n, seed):
+    """Short texts, a third of them repeated inside the file (so duplicate links cross the
+    parts a large file is committed in)."""
+    rng = random.Random(seed)
+    return [f"def f{rng.randrange(n // 3 if i % 3 == 0 else 10 * n)}(): pass" for i in range(n)]
+
+
+def dump(bin_path, db):
+    return run(bin_path, "dump", "--db", db).stdout
+
+
+# The least budget for one reader of 1 MiB lines: each file's share is then about 1.3 MiB,
+# a tenth of the large file's records.
+SMALL_BUDGET = ("--memory-mib", "15", "--max-line-mib", "1")
+
+
+def test_a_file_beyond_its_memory_share_is_committed_in_parts_like_one_commit_and_survives_kill_9(
+        shardstream_bin, tmp_path):
+    # Before, a file's records were all held in memory and committed in one batch (3.93 GB for
+    # 10 M lines). Now they spill and commit in parts; the catalog must be the one a single
+    # commit gives, also when runs are killed while a part of the file is committed.
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_gzip_lines(corpus / "big.jsonl.gz", many_texts(60000, seed=1))
+    write_lines(str(corpus / "small.jsonl"), ["def f1(): pass", "small"])
+    clean = str(tmp_path / "clean")
+    started = time.monotonic()
+    run(shardstream_bin, "index", "--db", clean, "--corpus", str(corpus), "--max-line-mib", "1")
+    full_run = time.monotonic() - started
+    parted = str(tmp_path / "parted")
+    run(shardstream_bin, "index", "--db", parted, "--corpus", str(corpus), *SMALL_BUDGET)
+    assert dump(shardstream_bin, parted) == dump(shardstream_bin, clean)
+    assert not [n for n in os.listdir(parted) if "spill" in n]  # spill files have no name
+    rng = random.Random(16)
+    crashed = str(tmp_path / "crashed")
+    crash_through(shardstream_bin, None, crashed, str(corpus), rng, 2 * full_run, SMALL_BUDGET)
+    assert dump(shardstream_bin, crashed) == dump(shardstream_bin, clean)
+
+    # The large file changes: removed in parts (its record first), then added in parts.
+    before = str(tmp_path / "before")
+    shutil.copytree(clean, before)
+    write_gzip_lines(corpus / "big.jsonl.gz", many_texts(50000, seed=2))
+    run(shardstream_bin, "index", "--db", clean, "--corpus", str(corpus), "--max-line-mib", "1")
+    crash_through(shardstream_bin, before, crashed, str(corpus), rng, 2 * full_run, SMALL_BUDGET)
+    assert dump(shardstream_bin, crashed) == dump(shardstream_bin, clean)
+
+
+def peak_rss_mib(cmd):
+    """Peak resident memory of `cmd` (a fresh python process runs it, so no other child counts)."""
+    probe = ("import resource, subprocess, sys\n"
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+             "assert p.returncode == 0\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout) / 1024
+
+
+def test_index_memory_follows_the_budget_not_the_number_of_documents(shardstream_bin, tmp_path):
+    # Before: ≈ 390 bytes per document of one file (10 M lines: 3.93 GB). 400,000 documents in
+    # one file were ≈ 180 MiB; within a 16 MiB budget they must stay far below that (RocksDB's
+    # table readers and the allocator come on top of the budget, measured ≈ 40 MiB).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    write_gzip_lines(corpus / "big.jsonl.gz", many_texts(400000, seed=3))
+    db = str(tmp_path / "db")
+    rss = peak_rss_mib([shardstream_bin, "index", "--db", db, "--corpus", str(corpus),
+                        "--memory-mib", "16", "--max-line-mib", "1"])
+    assert json.loads(run(shardstream_bin, "stats", "--db", db, "--json").stdout)["docs"] == 400000
+    assert rss < 100, rss

@@ -8,11 +8,11 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 
 from conftest import run
+from interrupted_runs import crash_through
 from reference_reader import expected_stats, read_file
 
 INTEGER_KEYS = ["files", "docs", "unique_docs", "duplicate_docs", "duplicate_bytes", "bad_lines",
@@ -207,35 +207,6 @@ def shard_corpus(machine_corpus, out, per_file):
                        encoding="utf-8", compresslevel=1) as f:
             f.write("\n".join(lines[i:i + per_file]) + "\n")
     return len(lines)
-
-
-def index_until_done_with_kills(bin_path, db, corpus, rng, max_delay):
-    """Runs `index` again and again, killing it with SIGKILL after a random delay in
-    [0, max_delay) seconds, until a run finishes. Returns how many runs were killed."""
-    kills = 0
-    while True:
-        proc = subprocess.Popen([bin_path, "index", "--db", db, "--corpus", corpus, "--jobs", "2"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            proc.wait(timeout=rng.uniform(0.0, max_delay) if kills < 40 else None)
-            assert proc.returncode == 0
-            return kills
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
-            kills += 1
-
-
-def crash_through(bin_path, start_db, work_db, corpus, rng, max_delay):
-    """Copies `start_db` (or nothing) to `work_db` and indexes it with kills; if no run happened
-    to be killed, starts over with shorter delays, so that crashes really are exercised."""
-    while True:
-        shutil.rmtree(work_db, ignore_errors=True)
-        if start_db:
-            shutil.copytree(start_db, work_db)
-        if index_until_done_with_kills(bin_path, work_db, corpus, rng, max_delay) > 0:
-            return
-        max_delay /= 2
 
 
 def test_kill_9_at_any_moment_then_rerun_equals_an_uninterrupted_run(shardstream_bin,
