@@ -73,7 +73,8 @@ absl::StatusOr<Discovery> FromAnswers(const ServerSet& servers, const v1::Stream
   absl::StatusOr<PartDirectory> directory = PartDirectory::Build(std::move(reports));
   if (!directory.ok()) return directory.status();
   *covered = true;
-  Discovery d{std::move(*directory)};
+  Discovery d;
+  d.directory = std::move(*directory);
   d.holders.resize(d.directory.partitions());
   for (uint32_t p = 0; p < d.directory.partitions(); ++p) {
     for (size_t report : d.directory.holders(p)) d.holders[p].push_back(report_server[report]);

@@ -29,8 +29,15 @@ struct RangeCounts {
   bool other_breaks = false;
 };
 
-// Compiled for AVX2 and for baseline x86-64; the loader picks what the CPU has.
-#if defined(__x86_64__) && defined(__GNUC__)
+// Compiled for AVX2 and for baseline x86-64; the loader picks what the CPU has. Not under
+// ThreadSanitizer: clang instruments the ifunc resolver, which the loader runs before TSan is
+// initialized (the binary crashes at start).
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHARDSTREAM_NO_IFUNC
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(SHARDSTREAM_NO_IFUNC)
 #define SHARDSTREAM_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SHARDSTREAM_VECTOR_CLONES
