@@ -50,9 +50,7 @@ int RunIndexCommand(const std::vector<std::string>& args) {
   flags.Require("corpus");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "index")) return *exit_status;
   options.max_line_bytes = static_cast<size_t>(std::max(max_line_mib, 1)) << 20;
-  options.memory_bytes = memory_mib > 0
-                             ? static_cast<size_t>(memory_mib) << 20
-                             : std::max(options.memory_bytes, options.LeastMemoryBytes());
+  options.memory_bytes = static_cast<size_t>(std::max(memory_mib, 0)) << 20;  // 0: the default
   if (partitions < 0 || partitions > static_cast<int>(kMaxPartitions)) {
     return Fail("index", absl::StrCat("--partitions must be in [1, ", kMaxPartitions, "]"),
                 kExitUsage);

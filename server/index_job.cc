@@ -49,14 +49,18 @@ absl::Status IndexOptions::Validate() const {
     return absl::InvalidArgumentError("max_line_bytes must be at least 1024");
   }
   constexpr size_t kMiB = size_t{1} << 20;
-  if (const size_t least = LeastMemoryBytes(); memory_bytes < least) {
+  if (const size_t least = LeastMemoryBytes(); MemoryBytes() < least) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "--memory-mib ", memory_bytes / kMiB, " cannot hold ", jobs,
+        "--memory-mib ", MemoryBytes() / kMiB, " cannot hold ", jobs,
         " reader(s) of lines up to --max-line-mib ", max_line_bytes / kMiB, " (",
         LineBytes() / kMiB, " MiB each) and their documents: give at least --memory-mib ",
         (least + kMiB - 1) / kMiB, ", or fewer --jobs, or a lower --max-line-mib"));
   }
   return absl::OkStatus();
+}
+
+size_t IndexOptions::MemoryBytes() const {
+  return memory_bytes > 0 ? memory_bytes : std::max(size_t{1} << 30, LeastMemoryBytes());
 }
 
 size_t IndexOptions::LeastMemoryBytes() const {
@@ -71,8 +75,8 @@ size_t IndexOptions::LineBytes() const { return 3 * max_line_bytes + (size_t{4} 
 
 CatalogOptions IndexOptions::CatalogMemory() const {
   CatalogOptions catalog;
-  catalog.write_buffer_bytes = memory_bytes / 8;
-  catalog.block_cache_bytes = std::min(memory_bytes / 16, catalog.block_cache_bytes);
+  catalog.write_buffer_bytes = MemoryBytes() / 8;
+  catalog.block_cache_bytes = std::min(MemoryBytes() / 16, catalog.block_cache_bytes);
   return catalog;
 }
 
@@ -81,7 +85,7 @@ size_t IndexOptions::DocumentListBytes() const {
   // (RunOrdered runs 2 × jobs ahead), the one being committed, and its write batch.
   const size_t lists = 2 * static_cast<size_t>(std::max(jobs, 1)) + 2;
   const size_t lines = static_cast<size_t>(std::max(jobs, 1)) * LineBytes();
-  const size_t left = memory_bytes / 16 * 13;
+  const size_t left = MemoryBytes() / 16 * 13;
   return std::max(kMinDocumentListBytes, (left - std::min(left, lines)) / lists);
 }
 

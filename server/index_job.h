@@ -44,10 +44,12 @@ struct IndexOptions {
   // cache (CatalogMemory()), each reader's line memory, and the document records of the files
   // being read, waiting for their turn and being committed. A file's records beyond its share
   // go to an unlinked temporary file in the catalog's directory, and are committed in parts
-  // (Catalog::AddFile).
-  size_t memory_bytes = size_t{1} << 30;
+  // (Catalog::AddFile). 0: 1 GiB, or LeastMemoryBytes() when that is more.
+  size_t memory_bytes = 0;
 
-  // The smallest memory_bytes that holds `jobs` readers of max_line_bytes lines.
+  // memory_bytes, or what 0 stands for.
+  size_t MemoryBytes() const;
+  // The smallest budget that holds `jobs` readers of max_line_bytes lines.
   size_t LeastMemoryBytes() const;
   // The catalog options that keep RocksDB's part within memory_bytes: 1/8 for memtables and
   // 1/16 (at most 64 MiB) for the block cache. Open the job's catalog with them.

@@ -180,7 +180,7 @@ def dump(bin_path, db):
 
 # The least budget for one reader of 1 MiB lines: each file's share is then about 1.3 MiB,
 # a tenth of the large file's records.
-SMALL_BUDGET = ("--memory-mib", "15", "--max-line-mib", "1")
+SMALL_BUDGET = ("--memory-mib", "14", "--max-line-mib", "1")
 
 
 def test_a_file_beyond_its_memory_share_is_committed_in_parts_like_one_commit_and_survives_kill_9(
