@@ -597,21 +597,18 @@ absl::Status Catalog::RemoveDocuments(uint64_t first, uint64_t end,
     batch.Clear();
     return absl::OkStatus();
   };
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
-  for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
-    const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
-    if (id >= end) break;
+  DocCursor docs(this, first, end);
+  uint64_t id;
+  v1::DocRecord doc;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, docs.Next(&id, &doc));
+    if (!more) break;
     if (batch.GetDataSize() >= max_batch_bytes_) RETURN_IF_ERROR(commit(/*last=*/false));
-    v1::DocRecord doc;
-    if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
-    }
     const Hash128 hash = DocHash(doc);
     if (!doc.has_duplicate_of()) orphaned.insert(hash);
-    RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
+    RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, schema::DocKey(id)), "stage"));
     RETURN_IF_ERROR(FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(hash, id)), "stage"));
   }
-  RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
   return commit(/*last=*/true);
 }
 
@@ -621,31 +618,14 @@ absl::Status Catalog::FinishInterruptedCommits() {
                                     "finish an interrupted removal"));
   }
   if (meta_.pending_doc_end() > meta_.next_doc_id()) {
-    // Documents of a file whose add did not finish: they were no file's yet, so no other
-    // document is a copy of them; delete them and their dedup entries.
-    const uint64_t first = meta_.next_doc_id(), end = meta_.pending_doc_end();
-    rocksdb::WriteBatch batch;
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), docs_cf_));
-    for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
-      const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
-      if (id >= end) break;
-      v1::DocRecord doc;
-      if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-        return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
-      }
-      RETURN_IF_ERROR(FromRocksDb(batch.Delete(docs_cf_, it->key()), "stage"));
-      RETURN_IF_ERROR(
-          FromRocksDb(batch.Delete(dedup_cf_, schema::DedupKey(DocHash(doc), id)), "stage"));
-      if (batch.GetDataSize() >= max_batch_bytes_) {
-        // Deleting from the front keeps the range's meaning: what is left is still pending.
-        RETURN_IF_ERROR(
-            FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), "delete pending documents"));
-        batch.Clear();
-      }
-    }
-    RETURN_IF_ERROR(FromRocksDb(it->status(), "read docs"));
+    // Documents of a file whose add did not finish. They were no file's yet, so no document
+    // outside them is a copy of one of them: removing them promotes nothing. If this removal
+    // is interrupted in turn, the next Open finishes it through removing_first/end above.
+    RETURN_IF_ERROR(RemoveDocuments(meta_.next_doc_id(), meta_.pending_doc_end(), std::nullopt,
+                                    "delete pending documents"));
     v1::DatasetMeta meta = meta_;
     meta.clear_pending_doc_end();
+    rocksdb::WriteBatch batch;
     RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, "delete pending documents"));
   }
   return absl::OkStatus();
@@ -675,19 +655,13 @@ absl::Status Catalog::ForEachDoc(
 absl::Status Catalog::ForEachDocInRange(
     uint64_t first, uint64_t end,
     const std::function<bool(uint64_t doc_id, const v1::DocRecord& doc)>& fn) const {
-  rocksdb::ReadOptions read_options;
-  read_options.fill_cache = false;  // a full scan would only evict what is worth caching
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, docs_cf_));
+  DocCursor docs(this, first, end);
+  uint64_t id;
   v1::DocRecord doc;
-  for (it->Seek(schema::DocKey(first)); it->Valid(); it->Next()) {
-    const uint64_t id = schema::DocIdFromKey(it->key().ToStringView());
-    if (id >= end) break;
-    if (!doc.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
-      return absl::DataLossError(absl::StrCat("catalog ", dir_, ": unreadable doc ", id));
-    }
-    if (!fn(id, doc)) break;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, docs.Next(&id, &doc));
+    if (!more || !fn(id, doc)) return absl::OkStatus();
   }
-  return FromRocksDb(it->status(), "scan docs");
 }
 
 Catalog::DocCursor::DocCursor(const Catalog* catalog, uint64_t first, uint64_t end)
@@ -698,7 +672,7 @@ Catalog::DocCursor::~DocCursor() = default;
 absl::StatusOr<bool> Catalog::DocCursor::Next(uint64_t* id, v1::DocRecord* doc) {
   if (it_ == nullptr) {
     rocksdb::ReadOptions read_options;
-    read_options.fill_cache = false;  // read once, in order
+    read_options.fill_cache = false;  // a scan would only evict what is worth caching
     it_.reset(catalog_->db_->NewIterator(read_options, catalog_->docs_cf_));
     it_->Seek(schema::DocKey(first_));
   } else {
