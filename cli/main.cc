@@ -1,5 +1,6 @@
 // `shardstream`: the one CLI. Subcommands are thin: they parse flags into options structs and
 // call the libraries.
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <iostream>
@@ -62,10 +63,20 @@ void RaiseOpenFileLimit() {
   }
 }
 
+// Memory a job frees must be free for its other threads and for the system: glibc serves
+// large blocks from per-thread arenas once a freed mapping has raised its mmap threshold (up to
+// 32 MiB), so three threads that take turns with 100 MB of 20 MB vectors kept 300 MB. A fixed
+// threshold keeps every block of 4 MiB or more in its own mapping, unmapped when freed; the
+// budgets (--memory-mib) then bound resident memory, not just what is in use. (Measured on
+// 80 MB of Python: tokenize time unchanged within noise, RSS 154 → 124 MB; at 1 MiB, 5-10%
+// slower from the page faults of fresh mappings.)
+void ReturnLargeBlocksToTheSystem() { mallopt(M_MMAP_THRESHOLD, 4 << 20); }
+
 }  // namespace
 
 int main(int argc, char** argv) {
   RaiseOpenFileLimit();
+  ReturnLargeBlocksToTheSystem();
   if (argc < 2) {
     PrintUsage(std::cerr);
     return shardstream::cli::kExitUsage;

@@ -14,7 +14,7 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
   TokenizeOptions options;
   FlagParser flags(
       "shardstream tokenize --db DIR --tokenizer FILE [--merges merges.txt] [--name NAME] "
-      "[--eos TOKEN] [--jobs N]",
+      "[--eos TOKEN] [--jobs N] [--memory-mib M]",
       "Tokenizes every indexed document into the catalog's token store for this tokenizer\n"
       "(ordinary mode: special-token strings in the data stay text). Re-running tokenizes only\n"
       "what `index` added or changed; interrupting is safe. Several tokenizers can coexist.");
@@ -26,13 +26,19 @@ int RunTokenizeCommand(const std::vector<std::string>& args) {
                   "token appended after each document (default: <|endoftext|> or the first "
                   "special token)");
   flags.AddInt("jobs", &options.jobs, "files tokenized in parallel");
+  int memory_mib = 0;
+  flags.AddInt("memory-mib", &memory_mib,
+               "memory budget, MiB: the catalog's memtables and cache, each job's buffers and "
+               "the files being tokenized, by their longest line and document (a file waits "
+               "for its share). Default: 1024, or what the largest file and --jobs need");
   flags.Require("db");
   flags.Require("tokenizer");
   if (std::optional<int> exit_status = flags.ParseOrExit(args, "tokenize")) return *exit_status;
+  options.memory_bytes = static_cast<size_t>(std::max(memory_mib, 0)) << 20;  // 0: the default
   if (absl::Status s = options.Validate(); !s.ok()) {
     return Fail("tokenize", s.message(), kExitUsage);
   }
-  CatalogOptions catalog_options;
+  CatalogOptions catalog_options = options.CatalogMemory();
   catalog_options.create_if_missing = false;
   absl::StatusOr<std::unique_ptr<Catalog>> catalog = Catalog::Open(db, catalog_options);
   if (!catalog.ok()) {

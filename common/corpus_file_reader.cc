@@ -58,6 +58,7 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
       count_bad(v1::BAD_LINE_TOO_LONG, line.number, "line longer than max_line_bytes");
       continue;
     }
+    result.longest_line_bytes = std::max<uint64_t>(result.longest_line_bytes, line.text.size());
     if (JsonLineParser::IsBlank(line.text)) {
       ++result.blank_lines;
       continue;
@@ -86,6 +87,7 @@ absl::StatusOr<FileScanResult> CorpusFileReader::Read(const std::string& path,
     }
   }
   result.decoded_bytes = lines.decoded_bytes();
+  if (result.longest_line_bytes > kKeptLineBytes) parser_.ReleaseMemory();
   for (auto& [kind, entry] : bad) result.bad_lines.push_back(std::move(entry));
   ASSIGN_OR_RETURN(result.checksum, stream->raw().FinishChecksum());
   result.raw_bytes = stream->raw().bytes_read();

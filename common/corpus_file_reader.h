@@ -31,6 +31,7 @@ struct FileScanResult {
   uint64_t lines = 0;                       // complete lines, blank ones included
   uint64_t blank_lines = 0;                 // whitespace-only lines (skipped, not errors)
   uint64_t decoded_bytes = 0;               // decompressed bytes read
+  uint64_t longest_line_bytes = 0;          // the longest line read (within the line limit)
   uint64_t raw_bytes = 0;                   // on-disk bytes (the whole file, also when damaged)
   Hash128 checksum;                         // XXH3-128 of the on-disk bytes
   std::vector<v1::BadLineCount> bad_lines;  // by kind, ascending; empty when all lines were good
@@ -48,9 +49,12 @@ struct FileScanResult {
 // those.
 using DocumentCallback = std::function<bool(uint64_t line, const ParsedLine& doc)>;
 
-// Not thread-safe; one per thread (it keeps parser buffers between files).
+// Not thread-safe; one per thread (it keeps parser buffers between files, as large as the
+// longest line up to kKeptLineBytes: a file of longer lines leaves nothing behind).
 class CorpusFileReader {
  public:
+  static constexpr size_t kKeptLineBytes = size_t{4} << 20;
+
   explicit CorpusFileReader(CorpusFileReaderOptions options);
 
   // Reads `path`. A damaged file is not an error (see FileScanResult::damaged); errors are for

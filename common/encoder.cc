@@ -4,6 +4,7 @@
 #include <atomic>
 #include <queue>
 #include <thread>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -88,6 +89,7 @@ absl::Status Encoder::EncodeTo(std::string_view text, EncodeMode mode, std::vect
       t.normalizer_.Normalize(text, &normalized_);
       EncodeNormalized(normalized_, /*at_origin=*/true, ids);
     }
+    ReleaseLargeScratch();
     return absl::OkStatus();
   }
   // Added tokens split the text first: those with normalized=false in the raw text; each piece
@@ -116,7 +118,26 @@ absl::Status Encoder::EncodeTo(std::string_view text, EncodeMode mode, std::vect
       }
     }
   }
+  ReleaseLargeScratch();
   return absl::OkStatus();
+}
+
+void Encoder::ReleaseLargeScratch() {
+  auto release = [](auto& v) {
+    using T = std::decay_t<decltype(v)>;
+    if (v.capacity() * sizeof(typename T::value_type) > kKeptScratchBytes) T().swap(v);
+  };
+  release(pieces_);
+  release(owned_pieces_);
+  release(prefixed_);
+  release(normalized_);
+  release(normalized_part_);
+  release(symbols_);
+  release(ranks_);
+  release(merged_);
+  release(prev_);
+  release(next_);
+  release(buckets_);
 }
 
 void Encoder::EncodeNormalized(std::string_view text, bool at_origin, std::vector<TokenId>* ids) {
@@ -173,11 +194,16 @@ void Encoder::EncodeWord(std::string_view piece, std::vector<TokenId>* ids) {
   // cached, so the cache stays small.
   constexpr size_t kMaxCachedPiece = 1024;
   if (piece.size() > kMaxCachedPiece) return;
-  if (cache_.size() >= max_cache_entries_) {
+  const size_t count = ids->size() - before;
+  // A slot of the map (key, span, control byte) and the key's bytes beyond the string's own.
+  constexpr size_t kEntryBytes = sizeof(std::string) + 2 * sizeof(uint32_t) + 1;
+  const size_t bytes = kEntryBytes + piece.size() + count * sizeof(TokenId);
+  if (cache_.size() >= max_cache_entries_ || cache_bytes_ + bytes > kMaxCacheBytes) {
     cache_.clear();
     arena_.clear();
+    cache_bytes_ = 0;
   }
-  const size_t count = ids->size() - before;
+  cache_bytes_ += bytes;
   cache_.emplace(std::string(piece), std::make_pair(static_cast<uint32_t>(arena_.size()),
                                                     static_cast<uint32_t>(count)));
   arena_.insert(arena_.end(), ids->begin() + before, ids->end());
@@ -357,6 +383,7 @@ bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
     positions = {};  // done with this rank: give its memory back
   }
   if (!ordered) {
+    for (std::vector<int32_t>& b : buckets_) b = {};
     symbols_ = original;
     return false;
   }

@@ -63,6 +63,8 @@ JsonLineParser::JsonLineParser(std::string text_field)
 
 JsonLineParser::~JsonLineParser() = default;
 
+void JsonLineParser::ReleaseMemory() { impl_ = std::make_unique<Impl>(); }
+
 bool JsonLineParser::IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }

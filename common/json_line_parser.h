@@ -41,6 +41,9 @@ class JsonLineParser {
   bool Parse(std::string_view line, ParsedLine* out, LineError* error);
 
   const std::string& text_field() const { return text_field_; }
+  // Gives back the buffers a long line grew (they stay as large as the longest line parsed).
+  // Invalidates the views of the last ParsedLine.
+  void ReleaseMemory();
 
  private:
   struct Impl;

@@ -151,11 +151,14 @@ class Tokenizer {
 };
 
 // Encodes with one Tokenizer (common/encoder.cc), caching the ids of recent pre-tokens. Not
-// thread-safe: use one per thread. Memory: at most max_cache_entries cached pieces (cleared when
-// full).
+// thread-safe: use one per thread. Memory: at most max_cache_entries cached pieces and
+// kMaxCacheBytes (cleared when full), and scratch for one text, given back after a text that
+// needed more than kKeptScratchBytes of it.
 class Encoder {
  public:
   static constexpr size_t kDefaultCacheEntries = 1 << 16;
+  static constexpr size_t kMaxCacheBytes = size_t{8} << 20;
+  static constexpr size_t kKeptScratchBytes = size_t{4} << 20;
 
   // `tokenizer` is borrowed and must outlive the encoder.
   explicit Encoder(const Tokenizer* tokenizer, size_t max_cache_entries = kDefaultCacheEntries);
@@ -195,12 +198,15 @@ class Encoder {
   bool MergeByRank(std::vector<TokenId>* ids);
   // First symbols of a piece of a non-byte-level vocabulary (prefix/suffix, byte fallback, unk).
   void Symbolize(std::string_view piece);
+  // Frees the scratch a long text grew beyond kKeptScratchBytes.
+  void ReleaseLargeScratch();
 
   const Tokenizer* const tokenizer_;
   const size_t max_cache_entries_;
   size_t merge_by_rank_symbols_ = kMergeByRankSymbols;
   absl::flat_hash_map<std::string, std::pair<uint32_t, uint32_t>> cache_;  // piece → arena span
   std::vector<TokenId> arena_;
+  size_t cache_bytes_ = 0;  // of cache_'s keys and entries and arena_
   std::vector<std::string_view> pieces_;
   std::vector<std::string> owned_pieces_;  // general pre-tokenizers
   std::string prefixed_;                   // scratch for add_prefix_space

@@ -14,12 +14,13 @@
 #include "common/ordered_parallel.h"
 #include "common/quality_signals.h"
 #include "common/status_macros.h"
+#include "server/job_memory.h"
 
 namespace shardstream {
 
 namespace {
 
-constexpr size_t kMinDocumentListBytes = size_t{1} << 20;
+constexpr size_t kMinDocumentListBytes = kMiB;
 
 // A document's part of its file's digest: its content hash, size and metadata, in order.
 void AddToDigest(const v1::DocRecord& doc, Hasher128* digest) {
@@ -48,7 +49,6 @@ absl::Status IndexOptions::Validate() const {
   if (max_line_bytes < 1024) {
     return absl::InvalidArgumentError("max_line_bytes must be at least 1024");
   }
-  constexpr size_t kMiB = size_t{1} << 20;
   if (const size_t least = LeastMemoryBytes(); MemoryBytes() < least) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--memory-mib ", MemoryBytes() / kMiB, " cannot hold ", jobs,
@@ -60,32 +60,24 @@ absl::Status IndexOptions::Validate() const {
 }
 
 size_t IndexOptions::MemoryBytes() const {
-  return memory_bytes > 0 ? memory_bytes : std::max(size_t{1} << 30, LeastMemoryBytes());
+  return memory_bytes > 0 ? memory_bytes : std::max(kDefaultJobMemoryBytes, LeastMemoryBytes());
 }
 
 size_t IndexOptions::LeastMemoryBytes() const {
-  // What the readers and lists need, plus the catalog's 3/16 (rounded up to a MiB).
   const size_t readers = static_cast<size_t>(std::max(jobs, 1));
-  const size_t least =
-      (readers * LineBytes() + (2 * readers + 2) * kMinDocumentListBytes) * 16 / 13;
-  return (least + (size_t{1} << 20)) & ~((size_t{1} << 20) - 1);
+  return BudgetForJobShare(readers * LineBytes() + (2 * readers + 2) * kMinDocumentListBytes);
 }
 
-size_t IndexOptions::LineBytes() const { return 3 * max_line_bytes + (size_t{4} << 20); }
+size_t IndexOptions::LineBytes() const { return ReaderMemoryBytes(max_line_bytes); }
 
-CatalogOptions IndexOptions::CatalogMemory() const {
-  CatalogOptions catalog;
-  catalog.write_buffer_bytes = MemoryBytes() / 8;
-  catalog.block_cache_bytes = std::min(MemoryBytes() / 16, catalog.block_cache_bytes);
-  return catalog;
-}
+CatalogOptions IndexOptions::CatalogMemory() const { return CatalogMemoryOf(MemoryBytes()); }
 
 size_t IndexOptions::DocumentListBytes() const {
   // After the catalog's part and the readers' lines: the files being read or waiting
   // (RunOrdered runs 2 × jobs ahead), the one being committed, and its write batch.
   const size_t lists = 2 * static_cast<size_t>(std::max(jobs, 1)) + 2;
   const size_t lines = static_cast<size_t>(std::max(jobs, 1)) * LineBytes();
-  const size_t left = MemoryBytes() / 16 * 13;
+  const size_t left = JobShareOf(MemoryBytes());
   return std::max(kMinDocumentListBytes, (left - std::min(left, lines)) / lists);
 }
 
@@ -117,6 +109,7 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
                       DocumentList(catalog_->dir(), options_.DocumentListBytes())};
   Hasher128 digest;
   uint64_t text_bytes = 0;
+  uint64_t longest_doc_bytes = 0;  // of the documents read (an upper bound for those kept)
   v1::DocRecord doc;
   auto on_document = [&](uint64_t line, const ParsedLine& parsed) {
     doc.Clear();
@@ -133,6 +126,7 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
     quality.Compute(parsed.text, doc.mutable_quality());
     AddToDigest(doc, &digest);
     text_bytes += doc.text_bytes();
+    longest_doc_bytes = std::max<uint64_t>(longest_doc_bytes, doc.text_bytes());
     docs_read_.fetch_add(1, std::memory_order_relaxed);
     text_bytes_read_.fetch_add(parsed.text.size(), std::memory_order_relaxed);
     outcome.job_error = outcome.docs.Append(doc);
@@ -176,6 +170,8 @@ IndexJob::FileOutcome IndexJob::ReadFile(const CorpusFile& file, CorpusFileReade
   r.set_checksum_hi(scan->checksum.hi);
   r.set_checksum_lo(scan->checksum.lo);
   r.set_text_bytes(text_bytes);
+  r.set_longest_line_bytes(scan->longest_line_bytes);
+  r.set_longest_doc_bytes(longest_doc_bytes);
   r.set_decoded_bytes(scan->decoded_bytes);
   r.set_lines(scan->lines);
   for (v1::BadLineCount& bad : scan->bad_lines) *r.add_bad_lines() = std::move(bad);

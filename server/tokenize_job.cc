@@ -12,6 +12,8 @@
 #include "common/ordered_parallel.h"
 #include "common/status_macros.h"
 #include "server/indexed_documents.h"
+#include "server/job_memory.h"
+#include "server/sst_file.h"
 
 namespace shardstream {
 namespace {
@@ -51,8 +53,14 @@ void AppendPacked(const std::vector<TokenId>& ids, uint32_t width, std::string* 
   }
 }
 
-// Batches of document texts from a file's reader thread to its encoder, at most `max_batches`
-// waiting. Thread-safe.
+// A batch of texts is handed over once it holds this many bytes; at most kQueuedBytes wait
+// (or one batch, however large). With the batch being filled and the one being encoded, the
+// hand-over holds at most 4 MiB of small documents, or three times the longest document.
+constexpr size_t kBatchBytes = kMiB;
+constexpr size_t kQueuedBytes = 2 * kMiB;
+
+// Batches of document texts from a file's reader thread to its encoder, at most `max_bytes`
+// waiting (or one batch). Thread-safe.
 class DocQueue {
  public:
   struct Batch {
@@ -60,13 +68,18 @@ class DocQueue {
     size_t bytes = 0;
   };
 
-  explicit DocQueue(size_t max_batches) : max_batches_(max_batches) {}
+  explicit DocQueue(size_t max_bytes) : max_bytes_(max_bytes) {}
 
   // Blocks while the queue is full; drops the batch after Cancel().
   void Push(Batch batch) {
     absl::MutexLock lock(&mu_);
-    while (!cancelled_ && batches_.size() >= max_batches_) cv_.Wait(&mu_);
-    if (!cancelled_ && !batch.texts.empty()) batches_.push_back(std::move(batch));
+    while (!cancelled_ && !batches_.empty() && queued_bytes_ + batch.bytes > max_bytes_) {
+      cv_.Wait(&mu_);
+    }
+    if (!cancelled_ && !batch.texts.empty()) {
+      queued_bytes_ += batch.bytes;
+      batches_.push_back(std::move(batch));
+    }
     cv_.SignalAll();
   }
   // No more Push() calls.
@@ -80,6 +93,7 @@ class DocQueue {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
     batches_.clear();
+    queued_bytes_ = 0;
     cv_.SignalAll();
   }
   bool cancelled() {
@@ -93,15 +107,17 @@ class DocQueue {
     if (batches_.empty() || cancelled_) return false;
     *batch = std::move(batches_.front());
     batches_.pop_front();
+    queued_bytes_ -= batch->bytes;
     cv_.SignalAll();
     return true;
   }
 
  private:
-  const size_t max_batches_;
+  const size_t max_bytes_;
   absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<Batch> batches_ ABSL_GUARDED_BY(mu_);
+  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -116,7 +132,60 @@ absl::Status TokenizeOptions::Validate() const {
   return absl::OkStatus();
 }
 
+CatalogOptions TokenizeOptions::CatalogMemory() const {
+  return CatalogMemoryOf(memory_bytes > 0 ? memory_bytes : kDefaultJobMemoryBytes);
+}
+
+size_t TokenizeOptions::WorkerBytes() {
+  // The parser's buffers for lines up to what it keeps between files; the hand-over of small
+  // documents (kBatchBytes filling, kQueuedBytes waiting, one batch being encoded) and their
+  // ids and packed tokens; the encoder's cache.
+  return ReaderMemoryBytes(CorpusFileReader::kKeptLineBytes) + 2 * kBatchBytes + kQueuedBytes +
+         8 * kBatchBytes + Encoder::kMaxCacheBytes;
+}
+
+size_t TokenizeOptions::FileBytes(const v1::FileRecord& file) {
+  const uint64_t limit = file.max_line_bytes() > 0 ? file.max_line_bytes() : kDefaultMaxLineBytes;
+  bool skipped_long_lines = false;  // the line buffer grew to the limit before giving up
+  for (const v1::BadLineCount& bad : file.bad_lines()) {
+    skipped_long_lines |= bad.kind() == v1::BAD_LINE_TOO_LONG;
+  }
+  // Records from before the longest line and document were kept: as long as the file allows.
+  const bool known = file.longest_line_bytes() > 0 || file.num_docs() == 0;
+  uint64_t line = known ? file.longest_line_bytes() : std::min(limit, file.decoded_bytes());
+  if (skipped_long_lines) line = limit;
+  const uint64_t doc = known ? file.longest_doc_bytes() : std::min(line, file.text_bytes());
+  return ReaderMemoryBytes(line) + kEncodeBytesPerTextByte * doc + FileEntries::kDefaultSpillBytes +
+         8 * file.num_docs();
+}
+
+absl::Status TokenizeJob::CheckBudget(const std::vector<const v1::FileRecord*>& work, size_t jobs,
+                                      size_t* budget) const {
+  const v1::FileRecord* largest = nullptr;
+  size_t largest_bytes = 0;
+  for (const v1::FileRecord* file : work) {
+    if (const size_t bytes = TokenizeOptions::FileBytes(*file); bytes > largest_bytes) {
+      largest = file;
+      largest_bytes = bytes;
+    }
+  }
+  // The workers, the largest file, and the copy of a committed file's tokens in a write batch.
+  const size_t workers = jobs * TokenizeOptions::WorkerBytes();
+  const size_t least = BudgetForJobShare(workers + largest_bytes + FileEntries::kDefaultSpillBytes);
+  *budget =
+      options_.memory_bytes > 0 ? options_.memory_bytes : std::max(kDefaultJobMemoryBytes, least);
+  if (*budget >= least || largest == nullptr) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--memory-mib ", *budget / kMiB, " cannot hold ", jobs, " job(s) (",
+                   TokenizeOptions::WorkerBytes() / kMiB, " MiB each) and the file ",
+                   largest->path(), " (its longest line is ", largest->longest_line_bytes() / kMiB,
+                   " MiB, its longest document ", largest->longest_doc_bytes() / kMiB,
+                   " MiB: ", largest_bytes / kMiB, " MiB to tokenize): give at least --memory-mib ",
+                   least / kMiB, jobs > 1 ? ", or fewer --jobs" : ""));
+}
+
 struct TokenizeJob::FileTokens {
+  MemoryGate::Grant memory;  // FileBytes() of the file, held until it is committed
   absl::Status status;  // not OK: the file could not be tokenized (reason in the message)
   v1::TokenizedFile record;
   std::unique_ptr<TokenFileWriter> tokens;  // finished when status is OK
@@ -136,8 +205,8 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
   FileTokens out;
   out.tokens = TokenStore(catalog_).NewFileWriter(FingerprintOf(record), file.file_id());
   // Two stages: a reader thread decompresses, parses and checks documents against the catalog;
-  // this thread encodes them and writes the SST file. The hand-over holds a few MiB of text.
-  DocQueue queue(/*max_batches=*/4);
+  // this thread encodes them and writes the SST file.
+  DocQueue queue(kQueuedBytes);
   absl::Status read_status;  // written by the reader, read after it joined
   std::thread read_thread([&] {
     DocQueue::Batch batch;
@@ -147,7 +216,7 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
           if (queue.cancelled()) return false;
           batch.texts.emplace_back(text);
           batch.bytes += text.size();
-          if (batch.bytes >= (size_t{1} << 20)) {
+          if (batch.bytes >= kBatchBytes) {
             queue.Push(std::move(batch));
             batch = DocQueue::Batch();
           }
@@ -287,17 +356,27 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   }
   RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
   files_total_.store(work.size());
+  // The files' memory, in file order (each worker asks with its file's index as the turn).
+  const size_t jobs = std::clamp<size_t>(options_.jobs, 1, std::max<size_t>(work.size(), 1));
+  size_t budget = 0;
+  RETURN_IF_ERROR(CheckBudget(work, jobs, &budget));
+  MemoryGate files_memory(JobShareOf(budget) - jobs * TokenizeOptions::WorkerBytes() -
+                          FileEntries::kDefaultSpillBytes);
   summary.setup_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   auto make_worker = [&] {
     CorpusFileReaderOptions reader_options;
     reader_options.text_field = catalog_->meta().text_field();
     return [&, reader = std::make_shared<CorpusFileReader>(reader_options),
             encoder = std::make_shared<Encoder>(&tokenizer)](size_t i) {
-      return TokenizeFile(*work[i], record, *reader, *encoder);
+      MemoryGate::Grant memory = files_memory.Acquire(TokenizeOptions::FileBytes(*work[i]), i);
+      FileTokens tokens = TokenizeFile(*work[i], record, *reader, *encoder);
+      tokens.memory = std::move(memory);
+      return tokens;
     };
   };
   RETURN_IF_ERROR(RunOrdered<FileTokens>(
-      work.size(), options_.jobs, make_worker, [&](size_t i, FileTokens tokens) -> absl::Status {
+      work.size(), static_cast<int>(jobs), make_worker,
+      [&](size_t i, FileTokens tokens) -> absl::Status {
         files_done_.store(i + 1);
         if (!tokens.status.ok()) {
           summary.failed.push_back(

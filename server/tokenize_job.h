@@ -30,7 +30,28 @@ struct TokenizeOptions {
   // The token appended after every document when packing. Default: "<|endoftext|>" if the
   // tokenizer has it, else its first special added token.
   std::string eos;
-  int jobs = 1;  // files encoded in parallel; memory: 2 × jobs files' tokens
+  int jobs = 1;  // files encoded in parallel
+  // What the job may hold, whatever the shape of the files (server/job_memory.h): RocksDB's
+  // part (CatalogMemory()), each job's fixed part (WorkerBytes()), and per file being read,
+  // waiting or being committed its FileBytes(), handed out in file order. A file's bytes follow
+  // from its longest line and document, which the index recorded. 0: 1 GiB, or what the
+  // largest file and the jobs need when that is more. Run() refuses a budget that cannot hold
+  // the largest file and says how much it needs.
+  size_t memory_bytes = 0;
+
+  // The catalog options that keep RocksDB's part within memory_bytes (or 1 GiB for 0).
+  CatalogOptions CatalogMemory() const;
+  // Every job's own memory, whatever its files: the hand-over of texts between its reader and
+  // encoder, the encoder's cache and scratch, and what its reader keeps between files.
+  static size_t WorkerBytes();
+  // What tokenizing `file` holds until it is committed: its reader's line, its longest
+  // document in the hand-over, ids, packed tokens and the encoder's working set (measured: at
+  // most 36 bytes per byte of one document, reader included, over 5 shapes × 3 tokenizers),
+  // its token counts and its tokens until they spill to an SST file.
+  static size_t FileBytes(const v1::FileRecord& file);
+  // The bytes per text byte of a document that FileBytes() reserves for encoding it.
+  static constexpr size_t kEncodeBytesPerTextByte = 40;
+
   absl::Status Validate() const;
 };
 
@@ -64,6 +85,9 @@ class TokenizeJob {
   struct FileTokens;
   FileTokens TokenizeFile(const v1::FileRecord& file, const v1::TokenizerRecord& record,
                           class CorpusFileReader& reader, class Encoder& encoder);
+  // INVALID_ARGUMENT when the budget cannot hold `jobs` workers and the largest of `work`.
+  absl::Status CheckBudget(const std::vector<const v1::FileRecord*>& work, size_t jobs,
+                           size_t* budget) const;
 
   Catalog* const catalog_;
   const TokenizeOptions options_;

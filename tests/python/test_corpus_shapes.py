@@ -237,3 +237,37 @@ def test_index_memory_follows_the_budget_not_the_number_of_documents(shardstream
                         "--memory-mib", "16", "--max-line-mib", "1"])
     assert json.loads(run(shardstream_bin, "stats", "--db", db, "--json").stdout)["docs"] == 400000
     assert rss < 100, rss
+
+
+def test_tokenize_memory_follows_the_budget_not_the_length_of_documents(shardstream_bin,
+                                                                       source_dir, tmp_path):
+    # Before: tokenize had no budget, and each job's encoder took ≈ 30 bytes per byte of a long
+    # word (a 48 MiB one: 1.6 GB), so --jobs files of long documents took jobs × that at once.
+    # Scaled down: four files, each with one 6 MiB word, at --jobs 4. The least budget the job
+    # names holds one such file at a time (≈ 250 MiB measured), not four (≈ 640 MiB).
+    rng = random.Random(7)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(4):
+        word = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(6 << 20))
+        write_lines(str(corpus / f"f{i}.jsonl"), [f"def f{i}(): pass", word, "x = 1"])
+    db = str(tmp_path / "db")
+    run(shardstream_bin, "index", "--db", db, "--corpus", str(corpus), "--max-line-mib", "8")
+    tokenizer = os.path.join(source_dir, "tests", "data", "gpt2", "tokenizer.json")
+    tokenize = [shardstream_bin, "tokenize", "--db", db, "--tokenizer", tokenizer, "--jobs", "4"]
+
+    refused = subprocess.run([*tokenize, "--memory-mib", "100"], capture_output=True, text=True)
+    assert refused.returncode == 2, refused.stderr
+    assert "its longest document 6 MiB" in refused.stderr, refused.stderr
+    least = int(refused.stderr.split("give at least --memory-mib ")[1].split(",")[0])
+    assert least < 600, least  # below what four at once take
+
+    rss = peak_rss_mib([*tokenize, "--memory-mib", str(least)])
+    assert rss < least, (rss, least)
+    tokens = json.loads(run(shardstream_bin, "stats", "--db", db, "--json").stdout)["tokenizers"]
+    # The same tokens as four files at once under the default budget, in a fresh catalog.
+    again = str(tmp_path / "again")
+    run(shardstream_bin, "index", "--db", again, "--corpus", str(corpus), "--max-line-mib", "8")
+    run(shardstream_bin, "tokenize", "--db", again, "--tokenizer", tokenizer, "--jobs", "4")
+    assert tokens == json.loads(run(shardstream_bin, "stats", "--db", again,
+                                    "--json").stdout)["tokenizers"]
