@@ -1,7 +1,5 @@
 #include "server/catalog.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -12,15 +10,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
-#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
-#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
-#include "rocksdb/slice_transform.h"
-#include "rocksdb/statistics.h"
-#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
-#include "rocksdb/write_buffer_manager.h"
 #include "server/catalog_schema.h"
 #include "server/rocksdb_status.h"
 
@@ -29,31 +21,9 @@ namespace {
 
 namespace schema = catalog_schema;
 
-rocksdb::CompressionType BestCompression() {
-  std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  for (rocksdb::CompressionType preferred :
-       {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
-    if (std::find(supported.begin(), supported.end(), preferred) != supported.end()) {
-      return preferred;
-    }
-  }
-  return rocksdb::kNoCompression;
-}
-
 struct HashOf {
   size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
 };
-
-// A quarter of the process's open-file limit (the rest is for corpus files, sockets and
-// other catalogs), in [16, 8192].
-int MaxOpenSstFiles() {
-  struct rlimit limit;
-  rlim_t soft = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    soft = limit.rlim_cur;
-  }
-  return static_cast<int>(std::clamp<rlim_t>(soft / 4, 16, 8192));
-}
 
 void SetVersion(v1::DatasetMeta* meta, const Hash128& version) {
   meta->set_version_hi(version.hi);
@@ -76,151 +46,20 @@ Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.ha
 
 absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
                                                        const CatalogOptions& options) {
-  std::error_code ec;
-  const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
-  if (!exists && (options.read_only || !options.create_if_missing)) {
-    return absl::NotFoundError(absl::StrCat("no catalog in ", dir,
-                                            "; build one with `shardstream index --db ", dir,
-                                            " --corpus PATH`"));
-  }
-
-  if (!exists && !options.read_only) {
-    // RocksDB creates the directory itself but not its parents (`--db /var/lib/x/catalog`).
-    std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
-  }
-  std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  auto table_options = [&cache](bool bloom, size_t block_size = 16 << 10, bool hash_index = false) {
-    rocksdb::BlockBasedTableOptions t;
-    t.block_cache = cache;
-    t.block_size = block_size;
-    t.format_version = 5;
-    if (hash_index) {
-      // Point lookups find their key through a hash index inside each data block instead of a
-      // binary search (a few percent more space).
-      t.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
-    }
-
-    if (bloom) {
-      t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-      t.whole_key_filtering = false;  // dedup is probed by hash prefix only
-    }
-    return rocksdb::NewBlockBasedTableFactory(t);
-  };
-  rocksdb::ColumnFamilyOptions base;
-  base.compression = BestCompression();
-  base.table_factory.reset(table_options(false));
-
-  rocksdb::ColumnFamilyOptions dedup = base;
-  dedup.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
-  dedup.table_factory.reset(table_options(true));
-
-  // Token arrays: large values read in plan order; LZ4 decodes several times faster than ZSTD.
-  rocksdb::ColumnFamilyOptions tokens = base;
-  tokens.compression = rocksdb::kLZ4Compression;
-  {
-    std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-    if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) ==
-        supported.end()) {
-      tokens.compression = base.compression;
-    }
-  }
-  // Small blocks: a plan reads documents in random order, so a lookup should decompress
-  // little more than the document it wants.
-  tokens.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
-
-  // Signatures: random 16-bit minima (incompressible), read by id when clustering.
-  rocksdb::ColumnFamilyOptions minhash = base;
-  minhash.compression = rocksdb::kNoCompression;
-  minhash.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, base},
-      {schema::kMetaFamily, base},
-      {schema::kFilesFamily, base},
-      {schema::kDocsFamily, base},
-      {schema::kDedupFamily, dedup},
-      {schema::kTokenizersFamily, base},
-      {schema::kTokenFilesFamily, base},
-      {schema::kTokensFamily, tokens},
-      {schema::kMinHashFilesFamily, base},
-      {schema::kMinHashFamily, minhash},
-      {schema::kNearDupsFamily, base}};
-
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = true;
-  db_options.keep_log_file_num = 3;
-  db_options.max_log_file_size = 1 << 20;
-  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  // RocksDB keeps every SST file open by default; a bound makes it close the least recently
-  // used ones, so a catalog opens and works under any `ulimit -n`, whatever its file count.
-  db_options.max_open_files = MaxOpenSstFiles();
-  if (options.write_buffer_bytes > 0) {
-    db_options.write_buffer_manager =
-        std::make_shared<rocksdb::WriteBufferManager>(options.write_buffer_bytes);
-  }
-
-  if (exists && options.read_only) {
-    // A read-only open cannot create families: those a catalog from before them lacks stay
-    // closed (nullptr), and read as empty.
-    std::vector<std::string> present;
-    RETURN_IF_ERROR(FromRocksDb(rocksdb::DB::ListColumnFamilies(db_options, dir, &present),
-                                absl::StrCat("open catalog ", dir)));
-    std::erase_if(families, [&](const rocksdb::ColumnFamilyDescriptor& f) {
-      return std::find(present.begin(), present.end(), f.name) == present.end();
-    });
-  }
-
   auto catalog = std::unique_ptr<Catalog>(new Catalog());
-  if (options.statistics) {
-    catalog->statistics_ = rocksdb::CreateDBStatistics();
-    catalog->statistics_->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
-    db_options.statistics = catalog->statistics_;
-  }
+  ASSIGN_OR_RETURN(catalog->storage_, CatalogStorage::Open(dir, options));
   catalog->dir_ = dir;
   catalog->read_only_ = options.read_only;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s =
-      options.read_only
-          ? rocksdb::DB::OpenForReadOnly(db_options, dir, families, &catalog->handles_, &db)
-          : rocksdb::DB::Open(db_options, dir, families, &catalog->handles_, &db);
-  RETURN_IF_ERROR(FromRocksDb(s, absl::StrCat("open catalog ", dir)));
-  catalog->db_.reset(db);
-  auto handle = [&](std::string_view name) -> rocksdb::ColumnFamilyHandle* {
-    for (rocksdb::ColumnFamilyHandle* h : catalog->handles_) {
-      if (h->GetName() == name) return h;
-    }
-    return nullptr;
-  };
-  catalog->meta_cf_ = handle(schema::kMetaFamily);
-  catalog->files_cf_ = handle(schema::kFilesFamily);
-  catalog->docs_cf_ = handle(schema::kDocsFamily);
-  catalog->dedup_cf_ = handle(schema::kDedupFamily);
-  catalog->tokenizers_cf_ = handle(schema::kTokenizersFamily);
-  catalog->token_files_cf_ = handle(schema::kTokenFilesFamily);
-  catalog->tokens_cf_ = handle(schema::kTokensFamily);
-  catalog->minhash_files_cf_ = handle(schema::kMinHashFilesFamily);
-  catalog->minhash_cf_ = handle(schema::kMinHashFamily);
-  catalog->near_dups_cf_ = handle(schema::kNearDupsFamily);
-  if (catalog->meta_cf_ == nullptr || catalog->files_cf_ == nullptr ||
-      catalog->docs_cf_ == nullptr || catalog->dedup_cf_ == nullptr ||
-      catalog->tokenizers_cf_ == nullptr || catalog->token_files_cf_ == nullptr ||
-      catalog->tokens_cf_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("catalog ", dir, " lacks column families of schema version ",
-                     schema::kSchemaVersion, "; re-index into a new --db directory"));
-  }
-  catalog->tokens_options_ = std::make_unique<rocksdb::Options>(db_options, tokens);
-  catalog->minhash_options_ = std::make_unique<rocksdb::Options>(db_options, minhash);
+  catalog->db_ = catalog->storage_->db();
+  catalog->meta_cf_ = catalog->storage_->handle(Family::kMeta);
+  catalog->files_cf_ = catalog->storage_->handle(Family::kFiles);
+  catalog->docs_cf_ = catalog->storage_->handle(Family::kDocs);
+  catalog->dedup_cf_ = catalog->storage_->handle(Family::kDedup);
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
 }
 
-Catalog::~Catalog() {
-  if (db_ == nullptr) return;
-  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close().PermitUncheckedError();
-}
+Catalog::~Catalog() = default;
 
 absl::Status Catalog::Load() {
   std::string value;
@@ -264,17 +103,7 @@ absl::Status Catalog::UpdateVersion() {
 }
 
 rocksdb::ColumnFamilyHandle* Catalog::Family(std::string_view name) const {
-  if (name == schema::kMetaFamily) return meta_cf_;
-  if (name == schema::kFilesFamily) return files_cf_;
-  if (name == schema::kDocsFamily) return docs_cf_;
-  if (name == schema::kDedupFamily) return dedup_cf_;
-  if (name == schema::kTokenizersFamily) return tokenizers_cf_;
-  if (name == schema::kTokenFilesFamily) return token_files_cf_;
-  if (name == schema::kTokensFamily) return tokens_cf_;
-  if (name == schema::kMinHashFilesFamily) return minhash_files_cf_;
-  if (name == schema::kMinHashFamily) return minhash_cf_;
-  if (name == schema::kNearDupsFamily) return near_dups_cf_;
-  return nullptr;
+  return storage_->handle(name);
 }
 
 absl::Status Catalog::RequireIndexed() const {
@@ -698,9 +527,7 @@ absl::Status Catalog::ForEachEntry(
     std::string_view family,
     const std::function<void(std::string_view key, std::string_view value)>& fn) const {
   rocksdb::ColumnFamilyHandle* handle = Family(family);
-  if (handle == nullptr &&
-      (family == schema::kMinHashFilesFamily || family == schema::kMinHashFamily ||
-       family == schema::kNearDupsFamily)) {
+  if (handle == nullptr && CatalogStorage::MayBeAbsent(family)) {
     return absl::OkStatus();  // an older catalog opened read-only: empty
   }
   if (handle == nullptr) {
@@ -717,30 +544,12 @@ absl::Status Catalog::ForEachEntry(
   return FromRocksDb(it->status(), absl::StrCat("scan ", std::string(family)));
 }
 
-uint64_t Catalog::sequence() const { return db_->GetLatestSequenceNumber(); }
+uint64_t Catalog::sequence() const { return storage_->sequence(); }
 
-BlockCacheCounts Catalog::block_cache_counts() const {
-  if (statistics_ == nullptr) return {};
-  return {statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT),
-          statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
-}
+BlockCacheCounts Catalog::block_cache_counts() const { return storage_->block_cache_counts(); }
 
-absl::Status Catalog::Flush() {
-  if (read_only_) return absl::OkStatus();
-  rocksdb::FlushOptions options;
-  options.wait = true;
-  RETURN_IF_ERROR(FromRocksDb(db_->Flush(options, handles_), "flush catalog"));
-  return FromRocksDb(db_->FlushWAL(true), "sync catalog log");
-}
+absl::Status Catalog::Flush() { return storage_->Flush(); }
 
-absl::StatusOr<uint64_t> Catalog::DiskBytes() const {
-  std::error_code ec;
-  uint64_t total = 0;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_, ec)) {
-    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
-  }
-  if (ec) return absl::InternalError(absl::StrCat("size of ", dir_, ": ", ec.message()));
-  return total;
-}
+absl::StatusOr<uint64_t> Catalog::DiskBytes() const { return storage_->DiskBytes(); }
 
 }  // namespace shardstream

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
 #include "common/part_key.h"
+#include "server/catalog_storage.h"
 #include "server/document_list.h"
 #include "shardstream/v1/catalog.pb.h"
 
@@ -30,27 +31,6 @@ struct Options;
 }  // namespace rocksdb
 
 namespace shardstream {
-
-struct CatalogOptions {
-  // Create an empty catalog (and the directories above it) when `dir` holds none. Ignored
-  // when read_only.
-  bool create_if_missing = true;
-  // Open without the write lock: several readers may share a catalog with one writer; a reader
-  // sees the catalog as it was when opened.
-  bool read_only = false;
-  // RocksDB block cache for catalog reads. Larger speeds up dedup lookups on big corpora.
-  size_t block_cache_bytes = size_t{64} << 20;
-  // Count block-cache hits and misses (BlockCacheCounts), for a server's metrics.
-  bool statistics = false;
-  // The most memory all memtables together take before RocksDB flushes them (0: RocksDB's
-  // defaults, up to 128 MiB per family). A writer with a memory budget sets it.
-  size_t write_buffer_bytes = 0;
-};
-
-struct BlockCacheCounts {
-  uint64_t hits = 0;
-  uint64_t misses = 0;
-};
 
 // The source label of a file ("default" for catalogs written before sources existed).
 inline std::string SourceOf(const v1::FileRecord& file) {
@@ -86,6 +66,9 @@ class Catalog {
   Catalog& operator=(const Catalog&) = delete;
 
   const std::string& dir() const { return dir_; }
+  // The RocksDB this catalog shares with its peers (TokenStore, NearDupStore).
+  const CatalogStorage& storage() const { return *storage_; }
+  CatalogStorage& storage() { return *storage_; }
   const v1::DatasetMeta& meta() const { return meta_; }
   Hash128 version() const { return Hash128{meta_.version_hi(), meta_.version_lo()}; }
   // RocksDB's last sequence number as this instance sees it: grows with every write, so two
@@ -201,8 +184,6 @@ class Catalog {
                                 const std::map<uint32_t, v1::FileRecord>& files);
 
  private:
-  friend class TokenStore;    // keeps the token families (token_store.h)
-  friend class NearDupStore;  // keeps the near-dedup families (near_dup_store.h)
   Catalog() = default;
   absl::Status Load();
   // A file record to write (`record`) or delete (no `record`) in a commit.
@@ -230,22 +211,12 @@ class Catalog {
   bool read_only_ = false;
   bool defer_version_ = false;
   size_t max_batch_bytes_ = size_t{64} << 20;
-  std::shared_ptr<rocksdb::Statistics> statistics_;  // with CatalogOptions::statistics
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; bound to the members by name
+  std::unique_ptr<CatalogStorage> storage_;
+  rocksdb::DB* db_ = nullptr;  // storage_'s, and the handles of this class's families
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedup_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* tokenizers_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* token_files_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* tokens_cf_ = nullptr;
-  // nullptr in a catalog from before near-dedup opened read-only (reads as "never ran").
-  rocksdb::ColumnFamilyHandle* minhash_files_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* minhash_cf_ = nullptr;
-  rocksdb::ColumnFamilyHandle* near_dups_cf_ = nullptr;
-  std::unique_ptr<rocksdb::Options> tokens_options_;   // for SST files ingested into tokens
-  std::unique_ptr<rocksdb::Options> minhash_options_;  // ... into minhash
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.
   v1::DatasetMeta meta_;

@@ -39,7 +39,8 @@
 // The near-dedup families came after version 1 was first written: catalogs without them read as
 // "dedup never ran" (Catalog::Open creates them when writing, skips them read-only).
 //
-// Column family names and kSchemaVersion are persisted: never rename or renumber. A change to
+// Column family names (the table of families and their options is in catalog_storage.cc) and
+// kSchemaVersion are persisted: never rename or renumber. A change to
 // the layout bumps kSchemaVersion; Catalog::Open refuses catalogs of another version.
 #ifndef SHARDSTREAM_SERVER_CATALOG_SCHEMA_H_
 #define SHARDSTREAM_SERVER_CATALOG_SCHEMA_H_

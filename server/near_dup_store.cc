@@ -93,52 +93,64 @@ absl::Status SignatureWriter::Add(uint64_t doc_id, const std::vector<uint16_t>& 
 
 absl::Status SignatureWriter::Finish() { return entries_->Finish(); }
 
+absl::StatusOr<CatalogStorage*> NearDupStore::Writable() const {
+  if (writable_ == nullptr) {
+    return absl::FailedPreconditionError("the near-duplicate store was opened for reading only");
+  }
+  return writable_;
+}
+
 std::unique_ptr<SignatureWriter> NearDupStore::NewFileWriter(uint32_t file_id) const {
   auto writer = std::unique_ptr<SignatureWriter>(new SignatureWriter());
   writer->entries_ = std::make_unique<FileEntries>(
       absl::StrCat(SignatureIngestDir(catalog_->dir()), "/", file_id, ".sst"),
-      catalog_->minhash_options_.get(), catalog_->minhash_cf_);
+      &storage().sst_options(Family::kMinHash), storage().handle(Family::kMinHash));
   return writer;
 }
 
-absl::Status NearDupStore::RemoveLeftoverSstFiles() const {
+absl::Status NearDupStore::RemoveLeftoverSstFiles() {
+  RETURN_IF_ERROR(Writable().status());
   return RemoveSstDirectory(SignatureIngestDir(catalog_->dir()));
 }
 
 absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, SignatureWriter& signatures,
                                       const v1::MinHashFile* replaces) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
-        batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(replaces->first_doc_id()),
+        batch.DeleteRange(storage->handle(Family::kMinHash),
+                          schema::DocKey(replaces->first_doc_id()),
                           schema::DocKey(replaces->first_doc_id() + replaces->num_docs())),
         "stage"));
   }
-  return signatures.entries_->Commit(catalog_->db_.get(), &batch, catalog_->minhash_files_cf_,
+  return signatures.entries_->Commit(storage->db(), &batch, storage->handle(Family::kMinHashFiles),
                                      schema::FileKey(record.file_id()),
                                      schema::SerializeRecord(record),
                                      absl::StrCat("commit signatures of file ", record.file_id()));
 }
 
 absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(
-      FromRocksDb(batch.DeleteRange(catalog_->minhash_cf_, schema::DocKey(file.first_doc_id()),
-                                    schema::DocKey(file.first_doc_id() + file.num_docs())),
-                  "stage"));
   RETURN_IF_ERROR(FromRocksDb(
-      batch.Delete(catalog_->minhash_files_cf_, schema::FileKey(file.file_id())), "stage"));
-  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+      batch.DeleteRange(storage->handle(Family::kMinHash), schema::DocKey(file.first_doc_id()),
+                        schema::DocKey(file.first_doc_id() + file.num_docs())),
+      "stage"));
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.Delete(storage->handle(Family::kMinHashFiles), schema::FileKey(file.file_id())),
+      "stage"));
+  return FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
                      absl::StrCat("drop signatures of file ", file.file_id()));
 }
 
 absl::Status NearDupStore::ReadSignature(uint64_t doc_id, std::vector<uint16_t>* out) const {
-  if (catalog_->minhash_cf_ == nullptr) {
+  if (storage().handle(Family::kMinHash) == nullptr) {
     return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
   }
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->minhash_cf_,
-                                         schema::DocKey(doc_id), &value);
+  rocksdb::Status s = storage().db()->Get(
+      rocksdb::ReadOptions(), storage().handle(Family::kMinHash), schema::DocKey(doc_id), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("document ", doc_id, " has no signature"));
   }
@@ -162,8 +174,8 @@ absl::Status NearDupStore::ForEachSignature(
 
 absl::StatusOr<std::optional<v1::NearDedupRecord>> NearDupStore::Record() const {
   std::string value;
-  rocksdb::Status s =
-      catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->meta_cf_, schema::kNearDedupKey, &value);
+  rocksdb::Status s = storage().db()->Get(rocksdb::ReadOptions(), storage().handle(Family::kMeta),
+                                          schema::kNearDedupKey, &value);
   if (s.IsNotFound()) return std::optional<v1::NearDedupRecord>();
   RETURN_IF_ERROR(FromRocksDb(s, "read near-dedup record"));
   v1::NearDedupRecord record;
@@ -181,38 +193,43 @@ absl::StatusOr<NearDedupState> NearDupStore::State() const {
 }
 
 absl::Status NearDupStore::BeginClustering() {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(FromRocksDb(batch.Delete(catalog_->meta_cf_, schema::kNearDedupKey), "stage"));
+  RETURN_IF_ERROR(
+      FromRocksDb(batch.Delete(storage->handle(Family::kMeta), schema::kNearDedupKey), "stage"));
   RETURN_IF_ERROR(FromRocksDb(
-      batch.DeleteRange(catalog_->near_dups_cf_, std::string(), EndOfDocKeys()), "stage"));
-  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+      batch.DeleteRange(storage->handle(Family::kNearDups), std::string(), EndOfDocKeys()),
+      "stage"));
+  return FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
                      "clear the previous clustering");
 }
 
 absl::Status NearDupStore::PutNearDuplicates(
     const std::vector<std::pair<uint64_t, v1::NearDuplicate>>& dups) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
   for (const auto& [doc_id, dup] : dups) {
-    RETURN_IF_ERROR(FromRocksDb(
-        batch.Put(catalog_->near_dups_cf_, schema::DocKey(doc_id), schema::SerializeRecord(dup)),
-        "stage"));
+    RETURN_IF_ERROR(FromRocksDb(batch.Put(storage->handle(Family::kNearDups),
+                                          schema::DocKey(doc_id), schema::SerializeRecord(dup)),
+                                "stage"));
   }
-  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+  return FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
                      "write near duplicates");
 }
 
 absl::Status NearDupStore::FinishClustering(const v1::NearDedupRecord& record) {
-  return FromRocksDb(catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->meta_cf_,
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  return FromRocksDb(storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kMeta),
                                         schema::kNearDedupKey, schema::SerializeRecord(record)),
                      "write near-dedup record");
 }
 
 absl::StatusOr<std::optional<v1::NearDuplicate>> NearDupStore::GetNearDuplicate(
     uint64_t doc_id) const {
-  if (catalog_->near_dups_cf_ == nullptr) return std::optional<v1::NearDuplicate>();
+  if (storage().handle(Family::kNearDups) == nullptr) return std::optional<v1::NearDuplicate>();
   std::string value;
-  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->near_dups_cf_,
-                                         schema::DocKey(doc_id), &value);
+  rocksdb::Status s = storage().db()->Get(
+      rocksdb::ReadOptions(), storage().handle(Family::kNearDups), schema::DocKey(doc_id), &value);
   if (s.IsNotFound()) return std::optional<v1::NearDuplicate>();
   RETURN_IF_ERROR(FromRocksDb(s, "read near duplicate"));
   v1::NearDuplicate dup;

@@ -66,15 +66,17 @@ class SignatureWriter {
 // thread at a time. Never touches the Catalog's mirrors.
 class NearDupStore {
  public:
-  // `catalog` is borrowed and must outlive the store.
-  explicit NearDupStore(const Catalog* catalog) : catalog_(catalog) {}
+  // `catalog` is borrowed and must outlive the store. On a const catalog the store only reads:
+  // its writing methods return FAILED_PRECONDITION.
+  explicit NearDupStore(const Catalog* catalog) : catalog_(catalog), writable_(nullptr) {}
+  explicit NearDupStore(Catalog* catalog) : catalog_(catalog), writable_(&catalog->storage()) {}
 
   // The signed files, by file id.
   absl::StatusOr<std::map<uint32_t, v1::MinHashFile>> SignedFiles() const;
   // A writer for the signatures of `file_id`; thread-safe.
   std::unique_ptr<SignatureWriter> NewFileWriter(uint32_t file_id) const;
   // Removes SST files left by an interrupted run.
-  absl::Status RemoveLeftoverSstFiles() const;
+  absl::Status RemoveLeftoverSstFiles();
   // Drops `replaces` (the file's previous record, if any) with its signatures, adds
   // `signatures` (finished) and writes `record`, in that order: atomically when they were few,
   // else in steps, where an interruption leaves the record missing or old, so the next run
@@ -106,7 +108,12 @@ class NearDupStore {
       const std::function<void(uint64_t doc_id, const v1::NearDuplicate& dup)>& fn) const;
 
  private:
+  const CatalogStorage& storage() const { return catalog_->storage(); }
+  // The storage to write to; FAILED_PRECONDITION for a store on a const catalog.
+  absl::StatusOr<CatalogStorage*> Writable() const;
+
   const Catalog* const catalog_;
+  CatalogStorage* const writable_;
 };
 
 }  // namespace shardstream

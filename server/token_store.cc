@@ -54,9 +54,17 @@ absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
                     : absl::StrCat("available: ", absl::StrJoin(names, ", "))));
 }
 
+absl::StatusOr<CatalogStorage*> TokenStore::Writable() const {
+  if (writable_ == nullptr) {
+    return absl::FailedPreconditionError("the token store was opened for reading only");
+  }
+  return writable_;
+}
+
 absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   return FromRocksDb(
-      catalog_->db_->Put(rocksdb::WriteOptions(), catalog_->tokenizers_cf_,
+      storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kTokenizers),
                          FingerprintOf(record).ToBytes(), schema::SerializeRecord(record)),
       "write tokenizer record");
 }
@@ -78,7 +86,7 @@ absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles
   std::map<uint32_t, v1::TokenizedFile> out;
   const std::string prefix = tokenizer.ToBytes();
   std::unique_ptr<rocksdb::Iterator> it(
-      catalog_->db_->NewIterator(rocksdb::ReadOptions(), catalog_->token_files_cf_));
+      storage().db()->NewIterator(rocksdb::ReadOptions(), storage().handle(Family::kTokenFiles)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     v1::TokenizedFile f;
     if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
@@ -129,47 +137,52 @@ std::unique_ptr<TokenFileWriter> TokenStore::NewFileWriter(const Hash128& tokeni
   writer->entries_ = std::make_unique<FileEntries>(
       absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16), "-", file_id,
                    ".sst"),
-      catalog_->tokens_options_.get(), catalog_->tokens_cf_, spill_bytes);
+      &storage().sst_options(Family::kTokens), storage().handle(Family::kTokens), spill_bytes);
   return writer;
 }
 
-absl::Status TokenStore::RemoveLeftoverSstFiles() const {
+absl::Status TokenStore::RemoveLeftoverSstFiles() {
+  RETURN_IF_ERROR(Writable().status());
   return RemoveSstDirectory(IngestDir(catalog_->dir()));
 }
 
 absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
                                     TokenFileWriter& tokens, const v1::TokenizedFile* replaces) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
         batch.DeleteRange(
-            catalog_->tokens_cf_, schema::TokensKey(tokenizer, replaces->first_doc_id()),
+            storage->handle(Family::kTokens),
+            schema::TokensKey(tokenizer, replaces->first_doc_id()),
             schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
         "stage"));
   }
-  return tokens.entries_->Commit(catalog_->db_.get(), &batch, catalog_->token_files_cf_,
+  return tokens.entries_->Commit(storage->db(), &batch, storage->handle(Family::kTokenFiles),
                                  schema::TokenFileKey(tokenizer, file.file_id()),
                                  schema::SerializeRecord(file),
                                  absl::StrCat("commit tokens of file ", file.file_id()));
 }
 
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocksDb(
-      batch.DeleteRange(catalog_->tokens_cf_, schema::TokensKey(tokenizer, file.first_doc_id()),
+      batch.DeleteRange(storage->handle(Family::kTokens),
+                        schema::TokensKey(tokenizer, file.first_doc_id()),
                         schema::TokensKey(tokenizer, file.first_doc_id() + file.num_docs())),
       "stage"));
-  RETURN_IF_ERROR(FromRocksDb(
-      batch.Delete(catalog_->token_files_cf_, schema::TokenFileKey(tokenizer, file.file_id())),
-      "stage"));
-  return FromRocksDb(catalog_->db_->Write(rocksdb::WriteOptions(), &batch),
+  RETURN_IF_ERROR(FromRocksDb(batch.Delete(storage->handle(Family::kTokenFiles),
+                                           schema::TokenFileKey(tokenizer, file.file_id())),
+                              "stage"));
+  return FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
                      absl::StrCat("drop tokens of file ", file.file_id()));
 }
 
 absl::Status TokenStore::ReadTokens(const Hash128& tokenizer, uint64_t doc_id,
                                     std::string* out) const {
-  rocksdb::Status s = catalog_->db_->Get(rocksdb::ReadOptions(), catalog_->tokens_cf_,
-                                         schema::TokensKey(tokenizer, doc_id), out);
+  rocksdb::Status s = storage().db()->Get(rocksdb::ReadOptions(), storage().handle(Family::kTokens),
+                                          schema::TokensKey(tokenizer, doc_id), out);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("document ", doc_id, " is not tokenized"));
   }

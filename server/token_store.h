@@ -63,8 +63,10 @@ class TokenFileWriter {
 // may be used while another thread reads the catalog.
 class TokenStore {
  public:
-  // `catalog` is borrowed and must outlive the store.
-  explicit TokenStore(const Catalog* catalog) : catalog_(catalog) {}
+  // `catalog` is borrowed and must outlive the store. On a const catalog the store only reads:
+  // its writing methods return FAILED_PRECONDITION.
+  explicit TokenStore(const Catalog* catalog) : catalog_(catalog), writable_(nullptr) {}
+  explicit TokenStore(Catalog* catalog) : catalog_(catalog), writable_(&catalog->storage()) {}
 
   absl::StatusOr<std::vector<v1::TokenizerRecord>> ListTokenizers() const;
   // By name, or by a prefix (≥ 8 hex digits) of the fingerprint. NOT_FOUND lists what exists.
@@ -94,7 +96,7 @@ class TokenStore {
   absl::Status CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
                           TokenFileWriter& tokens, const v1::TokenizedFile* replaces);
   // Removes SST files left by an interrupted run.
-  absl::Status RemoveLeftoverSstFiles() const;
+  absl::Status RemoveLeftoverSstFiles();
   // Drops a file's record and tokens.
   absl::Status DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
 
@@ -102,7 +104,12 @@ class TokenStore {
   absl::Status ReadTokens(const Hash128& tokenizer, uint64_t doc_id, std::string* out) const;
 
  private:
+  const CatalogStorage& storage() const { return catalog_->storage(); }
+  // The storage to write to; FAILED_PRECONDITION for a store on a const catalog.
+  absl::StatusOr<CatalogStorage*> Writable() const;
+
   const Catalog* const catalog_;
+  CatalogStorage* const writable_;
 };
 
 }  // namespace shardstream

@@ -152,5 +152,23 @@ TEST_F(TokenStoreTest, StoreOfMoreSstFilesThanTheOpenFileLimitOpensAndReads) {
   EXPECT_EQ(files->size(), static_cast<size_t>(kFiles));
 }
 
+TEST_F(TokenStoreTest, AStoreOnAConstCatalogReadsAndRefusesToWrite) {
+  std::unique_ptr<Catalog> catalog = Open();
+  ASSERT_NE(catalog, nullptr);
+  const Catalog* reading = catalog.get();
+  v1::TokenizerRecord record;
+  record.set_name("t");
+  record.set_fingerprint_hi(1);
+  EXPECT_EQ(TokenStore(reading).PutTokenizer(record).code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(TokenStore(catalog.get()).PutTokenizer(record).ok());
+  absl::StatusOr<std::vector<v1::TokenizerRecord>> listed = TokenStore(reading).ListTokenizers();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].name(), "t");
+  v1::TokenizedFile file;
+  EXPECT_EQ(TokenStore(reading).DropFile(FingerprintOf(record), file).code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace shardstream
