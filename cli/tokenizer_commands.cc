@@ -6,11 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
 #include "cli/flags.h"
-#include "common/corpus_files.h"
-#include "common/decoded_stream.h"
-#include "common/json_line_parser.h"
+#include "cli/jsonl_encoding.h"
 #include "common/json_writer.h"
-#include "common/line_reader.h"
 #include "common/tokenizer.h"
 #include "simdjson.h"
 
@@ -22,15 +19,6 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path
                                                          const std::string& merges) {
   if (!merges.empty()) return Tokenizer::FromVocabAndMerges(path, merges);
   return Tokenizer::FromJsonFile(path);
-}
-
-void PrintIds(const std::vector<TokenId>& ids, std::string* out) {
-  out->push_back('[');
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out->push_back(',');
-    absl::StrAppend(out, ids[i]);
-  }
-  out->append("]\n");
 }
 
 }  // namespace
@@ -77,65 +65,20 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
     if (!ids.ok()) {
       return Fail("encode", ids.status().message());
     }
-    PrintIds(*ids, &out);
+    AppendIdsLine(*ids, &out);
     std::cout << out;
     return kExitOk;
   }
 
-  absl::StatusOr<std::unique_ptr<DecodedStream>> stream =
-      DecodedStream::Open(jsonl, CorpusCompressionFromName(jsonl).value_or(v1::COMPRESSION_NONE));
-  if (!stream.ok()) {
-    return Fail("encode", stream.status().message());
-  }
-  LineReader lines(stream->get(), size_t{64} << 20);
-  JsonLineParser parser(field);
-  // Lines are encoded in batches of kBatch on `jobs` threads; `null` keeps output line N
-  // matched with input line N when a line has no text.
-  constexpr size_t kBatch = 4096;
-  std::vector<std::string> texts;
-  std::vector<bool> has_text;
-  int bad = 0;
-  auto flush = [&]() -> bool {
-    std::vector<std::string> present;
-    for (size_t i = 0; i < texts.size(); ++i) {
-      if (has_text[i]) present.push_back(std::move(texts[i]));
-    }
-    absl::StatusOr<std::vector<std::vector<TokenId>>> encoded =
-        EncodeBatch(**tokenizer, present, mode, jobs);
-    if (!encoded.ok()) {
-      return Fail("encode", encoded.status().message(), false);
-    }
-    std::string buf;
-    for (size_t i = 0, k = 0; i < has_text.size(); ++i) {
-      if (has_text[i]) {
-        PrintIds((*encoded)[k++], &buf);
-      } else {
-        buf.append("null\n");
-      }
-    }
-    std::cout << buf;
-    texts.clear();
-    has_text.clear();
-    return true;
-  };
-  Line line;
-  ParsedLine doc;
-  LineError error;
-  while (lines.Next(&line)) {
-    const bool ok = !line.too_long && parser.Parse(line.text, &doc, &error);
-    if (!ok) {
-      ++bad;
-      std::cerr << "warning: " << jsonl << ":" << line.number << ": "
-                << (line.too_long ? "line too long" : error.message) << "\n";
-    }
-    texts.emplace_back(ok ? std::string(doc.text) : std::string());
-    has_text.push_back(ok);
-    if (texts.size() == kBatch && !flush()) return kExitFailed;
-  }
-  if (!flush()) return kExitFailed;
-  if (!lines.status().ok()) {
-    return Fail("encode", absl::StrCat(jsonl, ": ", lines.status().message()));
-  }
+  JsonlEncodingOptions options;
+  options.field = field;
+  options.mode = mode;
+  options.jobs = jobs;
+  absl::StatusOr<JsonlEncodingSummary> summary = EncodeJsonLines(
+      **tokenizer, jsonl, options, stdout, [&](uint64_t line, const std::string& why) {
+        std::cerr << "warning: " << jsonl << ":" << line << ": " << why << "\n";
+      });
+  if (!summary.ok()) return Fail("encode", summary.status().message());
   return kExitOk;
 }
 

@@ -177,3 +177,14 @@ def server(shardstream_bin, catalog):
 def take(iterable, n):
     """The first n items of an iterable (fewer if it ends)."""
     return [item for _, item in zip(range(n), iterable)]
+
+
+def peak_rss_mib(cmd):
+    """Peak resident memory of `cmd` (a fresh python process runs it, so no other child counts)."""
+    probe = ("import resource, subprocess, sys\n"
+             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+             "assert p.returncode == 0\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return int(out.stdout) / 1024

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import run
+from conftest import peak_rss_mib, run
 from interrupted_runs import crash_through
 
 NOBODY = 65534
@@ -212,17 +212,6 @@ def test_a_file_beyond_its_memory_share_is_committed_in_parts_like_one_commit_an
     run(shardstream_bin, "index", "--db", clean, "--corpus", str(corpus), "--max-line-mib", "1")
     crash_through(shardstream_bin, before, crashed, str(corpus), rng, 2 * full_run, SMALL_BUDGET)
     assert dump(shardstream_bin, crashed) == dump(shardstream_bin, clean)
-
-
-def peak_rss_mib(cmd):
-    """Peak resident memory of `cmd` (a fresh python process runs it, so no other child counts)."""
-    probe = ("import resource, subprocess, sys\n"
-             "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
-             "assert p.returncode == 0\n"
-             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", probe, *cmd], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    return int(out.stdout) / 1024
 
 
 def test_index_memory_follows_the_budget_not_the_number_of_documents(shardstream_bin, tmp_path):

@@ -7,11 +7,12 @@ never by shardstream.
 import gzip
 import json
 import os
+import random
 import subprocess
 
 import pytest
 
-from conftest import DATA, patch_tokenizer, run
+from conftest import DATA, patch_tokenizer, peak_rss_mib, run
 
 BASES = {"gpt2": os.path.join(DATA, "gpt2", "tokenizer.json"),
          "codeparrot": os.path.join(DATA, "codeparrot", "tokenizer.json")}
@@ -117,3 +118,36 @@ def test_unsupported_components_are_refused_by_name(shardstream_bin, tmp_path):
         proc = run(shardstream_bin, "encode", "--tokenizer", str(path), "--text", "x", check=False)
         assert proc.returncode == 1, expected
         assert expected in proc.stderr, (expected, proc.stderr)
+
+
+def test_encode_jsonl_memory_does_not_follow_the_input_size(shardstream_bin, tmp_path):
+    # Before: `encode --jsonl` held a whole 4,096-line batch of texts, ids and output, 307 MB of
+    # RSS for 40 MB of input (and tens of GB for 4,096 long documents). Now a pipeline of
+    # 1 MiB batches: 48 MB of input, with bad lines among them, under 150 MiB, in input order,
+    # the same at --jobs 1 and 3 and the same as each text encoded alone (--text).
+    rng = random.Random(5)
+    words = ["def", "return", "self", "import", "x", "(", ")", ":", "\n    ", "=", "0", "é", "😀"]
+    src = tmp_path / "big.jsonl"
+    texts = {}
+    with open(src, "w", encoding="utf-8") as f:
+        for i in range(2400):
+            if i % 500 == 7:
+                f.write("not json\n" if i % 1000 == 7 else json.dumps({"other": 1}) + "\n")
+                continue
+            text = " ".join(rng.choice(words) for _ in range(rng.randrange(1000, 7000)))
+            texts[i] = text
+            f.write(json.dumps({"text": text}) + "\n")
+    assert os.path.getsize(src) > 40e6
+    cmd = [shardstream_bin, "encode", "--tokenizer", BASES["gpt2"], "--jsonl", str(src)]
+    rss = peak_rss_mib([*cmd, "--jobs", "3"])
+    assert rss < 150, rss
+    three = subprocess.run([*cmd, "--jobs", "3"], capture_output=True, text=True, check=True)
+    one = subprocess.run([*cmd, "--jobs", "1"], capture_output=True, text=True, check=True)
+    assert three.stdout == one.stdout
+    assert three.stderr.count("warning: ") == 5, three.stderr
+    lines = three.stdout.splitlines()
+    assert len(lines) == 2400
+    assert [i for i, line in enumerate(lines) if line == "null"] == [7, 507, 1007, 1507, 2007]
+    for i in rng.sample(sorted(texts), 5):
+        alone = run(shardstream_bin, "encode", "--tokenizer", BASES["gpt2"], "--text", texts[i])
+        assert json.loads(lines[i]) == json.loads(alone.stdout), i
