@@ -1,6 +1,9 @@
 // Plan build time, plan memory and embedded stream throughput on a tokenized catalog.
 // usage: stream_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--tokens 200000000]
-//                          [--no-dedup]
+//                          [--no-dedup] [--strip-plan-columns]
+//   --strip-plan-columns: first removes the token records' plan columns (server/plan_column.h),
+//   so the plan reads every DocRecord as for a store tokenized before them (`tokenize` puts
+//   them back).
 // Prints one JSON line: plan build seconds, first-batch seconds, RSS growth while building the
 // plan and the first epoch (block cache included) and the plan + epoch layout's own bytes per
 // document, batches and tokens per second (one thread).
@@ -11,6 +14,7 @@
 
 #include "server/catalog.h"
 #include "server/local_stream.h"
+#include "server/token_store.h"
 
 namespace shardstream {
 namespace {
@@ -36,13 +40,32 @@ int Main(int argc, char** argv) {
   spec.parts.seq_len = 1024;
   options.rank.batch_size = 8;
   uint64_t want_tokens = 200'000'000;
+  bool strip = false;
   for (int i = 3; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--no-dedup") spec.parts.filters.dedup = false;
+    if (flag == "--strip-plan-columns") strip = true;
     if (i + 1 >= argc) break;
     if (flag == "--seq-len") spec.parts.seq_len = std::stoul(argv[++i]);
     if (flag == "--batch-size") options.rank.batch_size = std::stoul(argv[++i]);
     if (flag == "--tokens") want_tokens = std::stoull(argv[++i]);
+  }
+  if (strip) {
+    auto writable = Catalog::Open(argv[1], {});
+    if (!writable.ok()) return 1;
+    TokenStore store(writable->get());
+    auto tokenizer = store.FindTokenizer(argv[2]);
+    if (!tokenizer.ok()) return 1;
+    for (const auto& [id, file] : (*writable)->files()) {
+      auto record = store.GetTokenizedFile(FingerprintOf(*tokenizer), id);
+      if (!record.ok()) continue;
+      record->clear_doc_hashes();
+      record->clear_doc_flags();
+      record->clear_rules_hi();
+      record->clear_rules_lo();
+      if (!store.PutTokenizedFile(FingerprintOf(*tokenizer), *record).ok()) return 1;
+    }
+    if (!(*writable)->Flush().ok()) return 1;
   }
   CatalogOptions read_only;
   read_only.read_only = true;

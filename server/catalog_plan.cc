@@ -8,8 +8,18 @@
 #include "common/status_macros.h"
 #include "server/cleaning_rules.h"
 #include "server/near_dup_store.h"
+#include "server/plan_column.h"
 
 namespace shardstream {
+namespace {
+
+struct ContentHashBits {
+  size_t operator()(const std::pair<uint64_t, uint64_t>& hash) const {
+    return static_cast<size_t>(hash.first ^ hash.second);
+  }
+};
+
+}  // namespace
 
 absl::Status DocFilters::Validate() const {
   if (FindFilterPreset(preset) == nullptr) {
@@ -66,8 +76,10 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   RETURN_IF_ERROR(spec.Validate());
   const TokenStore store(catalog);
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
-  // The per-file records (token counts) serve both the completeness check and the plan.
-  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(FingerprintOf(tokenizer)));
+  // The files' records without their per-document fields, for the completeness check; each
+  // file's whole record (token counts, plan column) is read when its part is planned.
+  const Hash128 fingerprint = FingerprintOf(tokenizer);
+  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(fingerprint, /*heads_only=*/true));
   const TokenStoreStatus status = store.Status(tokenizer, tokenized);
   if (!status.complete()) {
     return absl::FailedPreconditionError(
@@ -79,6 +91,7 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
   }
   const FilterPreset& preset = *FindFilterPreset(spec.filters.preset);
+  const uint8_t mask = PresetMask(preset);
   // Near duplicates to drop: from a clustering of the catalog as it is.
   absl::flat_hash_set<uint64_t> near_duplicates;
   Hash128 near_dedup;
@@ -105,28 +118,70 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   plan->held_ = catalog->owned_partitions();
   plan->partitions_ = catalog->partitions();
 
+  // A file's record, checked against the catalog.
+  auto record_of = [&](const v1::FileRecord& file) -> absl::StatusOr<v1::TokenizedFile> {
+    auto t = tokenized.find(file.file_id());
+    if (t == tokenized.end() || !IsCurrent(t->second, file)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("file ", file.path(), " has no current tokens; run `shardstream tokenize`"));
+    }
+    ASSIGN_OR_RETURN(v1::TokenizedFile tf, store.GetTokenizedFile(fingerprint, file.file_id()));
+    if (!IsCurrent(tf, file) || tf.token_counts_size() != static_cast<int>(file.num_docs())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "file ", file.path(), " changed while planning; run `shardstream tokenize`"));
+    }
+    return tf;
+  };
+  using HashSet = absl::flat_hash_set<std::pair<uint64_t, uint64_t>, ContentHashBits>;
   for (const PartFiles& part : catalog->Parts()) {
     std::vector<uint32_t> ids, counts;
     ids.reserve(part.docs);
     counts.reserve(part.docs);
-    absl::flat_hash_set<std::pair<uint64_t, uint64_t>> seen;  // texts, for exact dedup
-    for (const v1::FileRecord* file : part.files) {
-      auto t = tokenized.find(file->file_id());
-      if (t == tokenized.end() || !IsCurrent(t->second, *file)) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("file ", file->path(), " has no current tokens; run `shardstream tokenize`"));
+    // Exact dedup: the texts of documents flagged as copies (plan_column.h), the only ones
+    // that may occur twice; with a file of the part without a column, every text may.
+    HashSet repeated;
+    bool all_columns = true;
+    if (spec.filters.dedup) {
+      for (const v1::FileRecord* file : part.files) {
+        ASSIGN_OR_RETURN(const v1::TokenizedFile tf, record_of(*file));
+        if (!HasPlanColumn(tf)) {
+          all_columns = false;
+          break;
+        }
+        for (uint64_t i = 0; i < file->num_docs(); ++i) {
+          if (ColumnFlags(tf, i) & kCopyFlag) {
+            const Hash128 h = ColumnHash(tf, i);
+            repeated.insert({h.hi, h.lo});
+          }
+        }
       }
-      const v1::TokenizedFile& tf = t->second;
-      absl::Status inner;
+    }
+    HashSet seen;  // of the texts that may repeat, those met so far in canonical order
+    for (const v1::FileRecord* file : part.files) {
+      ASSIGN_OR_RETURN(const v1::TokenizedFile tf, record_of(*file));
+      // Whether document `id` (with this hash, dropped by the rules or not) is kept.
+      auto keep = [&](uint64_t id, const Hash128& hash, bool dropped_by_rules) {
+        if (spec.filters.dedup && (!all_columns || !repeated.empty())) {
+          const std::pair<uint64_t, uint64_t> key{hash.hi, hash.lo};
+          if ((!all_columns || repeated.contains(key)) && !seen.insert(key).second) return;
+        }
+        if (dropped_by_rules) return;
+        if (!near_duplicates.empty() && near_duplicates.contains(id)) return;
+        ids.push_back(static_cast<uint32_t>(id));
+        counts.push_back(tf.token_counts(static_cast<int>(id - file->first_doc_id())));
+      };
+      if (HasPlanColumn(tf)) {
+        // The plan column: no DocRecord read.
+        for (uint64_t i = 0; i < file->num_docs(); ++i) {
+          keep(file->first_doc_id() + i, ColumnHash(tf, i), (ColumnFlags(tf, i) & mask) != 0);
+        }
+        continue;
+      }
+      // Tokenized before plan columns (until `tokenize` runs again): the DocRecords.
       RETURN_IF_ERROR(catalog->ForEachDocInRange(
           file->first_doc_id(), file->first_doc_id() + file->num_docs(),
           [&](uint64_t id, const v1::DocRecord& doc) {
-            const bool first_copy = seen.insert({doc.hash_hi(), doc.hash_lo()}).second;
-            if (spec.filters.dedup && !first_copy) return true;
-            if (preset.Drops(doc.quality())) return true;
-            if (near_duplicates.contains(id)) return true;
-            ids.push_back(static_cast<uint32_t>(id));
-            counts.push_back(tf.token_counts(static_cast<int>(id - file->first_doc_id())));
+            keep(id, Hash128{doc.hash_hi(), doc.hash_lo()}, preset.Drops(doc.quality()));
             return true;
           }));
     }

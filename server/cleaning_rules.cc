@@ -1,5 +1,6 @@
 #include "server/cleaning_rules.h"
 
+#include <iterator>
 #include <string_view>
 
 namespace shardstream {
@@ -40,6 +41,9 @@ const CleaningRule* Rule(std::string_view name) {
 }
 
 }  // namespace
+
+// The plan column keeps one bit per rule in a byte, and one more (server/plan_column.h).
+static_assert(std::size(kRules) <= 7, "more than 7 rules need a wider TokenizedFile.doc_flags");
 
 std::span<const CleaningRule> CleaningRules() { return kRules; }
 

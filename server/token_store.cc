@@ -8,6 +8,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "server/catalog_schema.h"
+#include "server/plan_column.h"
 #include "server/rocksdb_status.h"
 #include "server/sst_file.h"
 
@@ -82,7 +83,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> TokenStore::LoadTokenizer(const v1::T
 }
 
 absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles(
-    const Hash128& tokenizer) const {
+    const Hash128& tokenizer, bool heads_only, std::vector<uint32_t>* without_plan_column) const {
   std::map<uint32_t, v1::TokenizedFile> out;
   const std::string prefix = tokenizer.ToBytes();
   std::unique_ptr<rocksdb::Iterator> it(
@@ -92,14 +93,37 @@ absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles
     if (!f.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError("unreadable tokenized-file record");
     }
+    if (without_plan_column != nullptr && !HasPlanColumn(f)) {
+      without_plan_column->push_back(f.file_id());
+    }
+    if (heads_only) {
+      f.clear_token_counts();
+      f.clear_doc_hashes();
+      f.clear_doc_flags();
+    }
     out.emplace(f.file_id(), std::move(f));
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "read token_files"));
   return out;
 }
 
+absl::StatusOr<v1::TokenizedFile> TokenStore::GetTokenizedFile(const Hash128& tokenizer,
+                                                               uint32_t file_id) const {
+  std::string value;
+  rocksdb::Status s =
+      storage().db()->Get(rocksdb::ReadOptions(), storage().handle(Family::kTokenFiles),
+                          schema::TokenFileKey(tokenizer, file_id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(absl::StrCat("file ", file_id, " is not tokenized"));
+  }
+  RETURN_IF_ERROR(FromRocksDb(s, "read token_files"));
+  v1::TokenizedFile f;
+  if (!f.ParseFromString(value)) return absl::DataLossError("unreadable tokenized-file record");
+  return f;
+}
+
 absl::StatusOr<TokenStoreStatus> TokenStore::Status(const v1::TokenizerRecord& tokenizer) const {
-  ASSIGN_OR_RETURN(auto done, TokenizedFiles(FingerprintOf(tokenizer)));
+  ASSIGN_OR_RETURN(auto done, TokenizedFiles(FingerprintOf(tokenizer), /*heads_only=*/true));
   return Status(tokenizer, done);
 }
 
@@ -162,6 +186,15 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
                                  schema::TokenFileKey(tokenizer, file.file_id()),
                                  schema::SerializeRecord(file),
                                  absl::StrCat("commit tokens of file ", file.file_id()));
+}
+
+absl::Status TokenStore::PutTokenizedFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
+  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  return FromRocksDb(
+      storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kTokenFiles),
+                         schema::TokenFileKey(tokenizer, file.file_id()),
+                         schema::SerializeRecord(file)),
+      absl::StrCat("write the token record of file ", file.file_id()));
 }
 
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {

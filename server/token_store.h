@@ -75,9 +75,16 @@ class TokenStore {
   // Loads the tokenizer a record describes.
   static absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const v1::TokenizerRecord& r);
 
-  // The tokenized files of a tokenizer, by file id.
+  // The tokenized files of a tokenizer, by file id. `heads_only`: without their per-document
+  // fields (token counts, plan column), for callers that need ids, digests and totals only;
+  // `without_plan_column`, if given, receives the ids of those without a current plan column
+  // (plan_column.h).
   absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenizedFiles(
-      const Hash128& tokenizer) const;
+      const Hash128& tokenizer, bool heads_only = false,
+      std::vector<uint32_t>* without_plan_column = nullptr) const;
+  // One file's record; NOT_FOUND when the file is not tokenized.
+  absl::StatusOr<v1::TokenizedFile> GetTokenizedFile(const Hash128& tokenizer,
+                                                     uint32_t file_id) const;
   // Completeness against the catalog's current files.
   absl::StatusOr<TokenStoreStatus> Status(const v1::TokenizerRecord& tokenizer) const;
   // The same from the tokenizer's TokenizedFiles(), for callers that already loaded them.
@@ -97,6 +104,8 @@ class TokenStore {
                           TokenFileWriter& tokens, const v1::TokenizedFile* replaces);
   // Removes SST files left by an interrupted run.
   absl::Status RemoveLeftoverSstFiles();
+  // Writes a file's record (its tokens unchanged).
+  absl::Status PutTokenizedFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
   // Drops a file's record and tokens.
   absl::Status DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
 

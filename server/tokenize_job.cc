@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -13,6 +14,7 @@
 #include "common/status_macros.h"
 #include "server/indexed_documents.h"
 #include "server/job_memory.h"
+#include "server/plan_column.h"
 #include "server/sst_file.h"
 
 namespace shardstream {
@@ -156,7 +158,7 @@ size_t TokenizeOptions::FileBytes(const v1::FileRecord& file) {
   if (skipped_long_lines) line = limit;
   const uint64_t doc = known ? file.longest_doc_bytes() : std::min(line, file.text_bytes());
   return ReaderMemoryBytes(line) + kEncodeBytesPerTextByte * doc + FileEntries::kDefaultSpillBytes +
-         8 * file.num_docs();
+         kRecordBytesPerDoc * file.num_docs();
 }
 
 absl::Status TokenizeJob::CheckBudget(const std::vector<const v1::FileRecord*>& work, size_t jobs,
@@ -208,10 +210,15 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
   // this thread encodes them and writes the SST file.
   DocQueue queue(kQueuedBytes);
   absl::Status read_status;  // written by the reader, read after it joined
+  PlanColumnBuilder column;  // likewise
   std::thread read_thread([&] {
     DocQueue::Batch batch;
     read_status = ReadIndexedDocuments(
-        *catalog_, file, reader, [](uint64_t, const v1::DocRecord&) { return true; },
+        *catalog_, file, reader,
+        [&column](uint64_t, const v1::DocRecord& doc) {
+          column.Add(doc);
+          return true;
+        },
         [&](uint64_t, std::string_view text) {
           if (queue.cancelled()) return false;
           batch.texts.emplace_back(text);
@@ -254,12 +261,30 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
   }
   if (out.status.ok()) out.status = out.tokens->Finish();
   if (!out.status.ok()) return out;
+  column.MoveInto(&out.record);
   out.record.set_file_id(file.file_id());
   out.record.set_first_doc_id(file.first_doc_id());
   out.record.set_num_docs(file.num_docs());
   out.record.set_digest_hi(file.digest_hi());
   out.record.set_digest_lo(file.digest_lo());
   return out;
+}
+
+absl::Status TokenizeJob::AddPlanColumn(TokenStore& store, const Hash128& tokenizer,
+                                        uint32_t file_id) {
+  ASSIGN_OR_RETURN(v1::TokenizedFile record, store.GetTokenizedFile(tokenizer, file_id));
+  PlanColumnBuilder column;
+  std::unique_ptr<Catalog::DocCursor> docs =
+      catalog_->NewDocCursor(record.first_doc_id(), record.first_doc_id() + record.num_docs());
+  uint64_t id;
+  v1::DocRecord doc;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, docs->Next(&id, &doc));
+    if (!more) break;
+    column.Add(doc);
+  }
+  column.MoveInto(&record);
+  return store.PutTokenizedFile(tokenizer, record);
 }
 
 absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
@@ -335,7 +360,9 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   // order (files by id, whose document ids ascend with them), so that an interrupted run has
   // tokenized a prefix.
   TokenizeSummary summary;
-  ASSIGN_OR_RETURN(auto done, store.TokenizedFiles(fp));
+  std::vector<uint32_t> without_column;
+  ASSIGN_OR_RETURN(auto done, store.TokenizedFiles(fp, /*heads_only=*/true, &without_column));
+  const absl::flat_hash_set<uint32_t> columnless(without_column.begin(), without_column.end());
   std::vector<const v1::FileRecord*> work;
   std::vector<const v1::TokenizedFile*> replaces;
   for (const auto& [id, file] : catalog_->files()) {
@@ -343,6 +370,12 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
     const bool current = it != done.end() && IsCurrent(it->second, file);
     if (current || file.num_docs() == 0) {
       if (current) ++summary.files_unchanged;
+      if (current && columnless.contains(id)) {
+        // Tokenized before plan columns (or with other cleaning rules): add the column from
+        // the file's records; the tokens stay.
+        RETURN_IF_ERROR(AddPlanColumn(store, fp, id));
+        ++summary.plan_columns_added;
+      }
       continue;
     }
     work.push_back(&file);

@@ -47,10 +47,13 @@ struct TokenizeOptions {
   // What tokenizing `file` holds until it is committed: its reader's line, its longest
   // document in the hand-over, ids, packed tokens and the encoder's working set (measured: at
   // most 36 bytes per byte of one document, reader included, over 5 shapes × 3 tokenizers),
-  // its token counts and its tokens until they spill to an SST file.
+  // its record (token counts and plan column) and its tokens until they spill to an SST file.
   static size_t FileBytes(const v1::FileRecord& file);
   // The bytes per text byte of a document that FileBytes() reserves for encoding it.
   static constexpr size_t kEncodeBytesPerTextByte = 40;
+  // A document's part of its file's TokenizedFile: 4 bytes of count and 17 of plan column,
+  // and their serialization.
+  static constexpr size_t kRecordBytesPerDoc = 48;
 
   absl::Status Validate() const;
 };
@@ -60,6 +63,7 @@ struct TokenizeSummary {
   uint64_t files_tokenized = 0;
   uint64_t files_unchanged = 0;  // already tokenized with the current content
   uint64_t files_dropped = 0;    // tokens of files no longer in the catalog
+  uint64_t plan_columns_added = 0;  // unchanged files given their plan column (plan_column.h)
   uint64_t docs = 0;             // documents tokenized by this run
   uint64_t text_bytes = 0;
   uint64_t tokens = 0;
@@ -85,6 +89,8 @@ class TokenizeJob {
   struct FileTokens;
   FileTokens TokenizeFile(const v1::FileRecord& file, const v1::TokenizerRecord& record,
                           class CorpusFileReader& reader, class Encoder& encoder);
+  // Writes a tokenized file's record again with its plan column, from its DocRecords.
+  absl::Status AddPlanColumn(TokenStore& store, const Hash128& tokenizer, uint32_t file_id);
   // INVALID_ARGUMENT when the budget cannot hold `jobs` workers and the largest of `work`.
   absl::Status CheckBudget(const std::vector<const v1::FileRecord*>& work, size_t jobs,
                            size_t* budget) const;

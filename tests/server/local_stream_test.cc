@@ -1,5 +1,6 @@
 #include "server/local_stream.h"
 
+#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -9,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/index_job.h"
+#include "server/plan_column.h"
 #include "server/tokenize_job.h"
 #include "tests/test_util.h"
 
@@ -234,6 +236,75 @@ TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {
   EXPECT_EQ(with->parts()[0]->packing()->num_docs(), unique.size());
   EXPECT_EQ(without->parts()[0]->packing()->num_docs(), texts_->size());
   EXPECT_NE(with->filters(), without->filters());
+}
+
+TEST_F(StreamTest, ThePlanColumnGivesThePlansOfTheDocumentRecords) {
+  // A writable copy: its token records lose their plan column (as records from before it),
+  // then get it back from `tokenize`; every plan is the same all along.
+  TempDir copy;
+  std::filesystem::copy(dir_->Path("db"), copy.Path("db"),
+                        std::filesystem::copy_options::recursive);
+  absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(copy.Path("db"), {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Catalog* catalog = opened->get();
+  TokenStore store(catalog);
+  const Hash128 tokenizer = FingerprintOf(*store.FindTokenizer("gpt2"));
+  // Doc ids and counts of each filter's plan.
+  auto plans = [&] {
+    std::vector<std::pair<std::vector<uint64_t>, uint64_t>> out;
+    for (const char* preset : {"none", "codeparrot-clean"}) {
+      for (bool dedup : {true, false}) {
+        PartPlanSpec spec;
+        spec.tokenizer = "gpt2";
+        spec.seq_len = 32;
+        spec.filters.preset = preset;
+        spec.filters.dedup = dedup;
+        absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog, spec);
+        EXPECT_TRUE(plan.ok()) << plan.status();
+        if (!plan.ok()) return out;
+        const PartPlan& part = *(*plan)->parts()[0];
+        std::vector<uint64_t> ids;
+        for (size_t i = 0; i < part.packing()->num_docs(); ++i) ids.push_back(part.doc_id(i));
+        out.emplace_back(ids, part.packing()->epoch_tokens());
+      }
+    }
+    return out;
+  };
+  auto columns = [&] {
+    size_t with = 0;
+    for (const auto& [id, file] : catalog->files()) {
+      absl::StatusOr<v1::TokenizedFile> record = store.GetTokenizedFile(tokenizer, id);
+      EXPECT_TRUE(record.ok()) << record.status();
+      with += record.ok() && HasPlanColumn(*record);
+    }
+    return with;
+  };
+  ASSERT_EQ(columns(), catalog->files().size());
+  const auto with_columns = plans();
+  ASSERT_EQ(with_columns.size(), 4u);
+  // The filters matter here: dedup and the cleaning rules each drop documents.
+  EXPECT_LT(with_columns[0].first.size(), with_columns[1].first.size());
+  EXPECT_LT(with_columns[2].first.size(), with_columns[0].first.size());
+
+  for (const auto& [id, file] : catalog->files()) {
+    v1::TokenizedFile record = *store.GetTokenizedFile(tokenizer, id);
+    record.clear_doc_hashes();
+    record.clear_doc_flags();
+    record.clear_rules_hi();
+    record.clear_rules_lo();
+    ASSERT_TRUE(store.PutTokenizedFile(tokenizer, record).ok());
+  }
+  ASSERT_EQ(columns(), 0u);
+  EXPECT_EQ(plans(), with_columns);
+
+  TokenizeOptions tokenize;
+  tokenize.tokenizer_path = kData + "/gpt2/tokenizer.json";
+  absl::StatusOr<TokenizeSummary> again = TokenizeJob(catalog, tokenize).Run();
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->files_tokenized, 0u);
+  EXPECT_EQ(again->plan_columns_added, catalog->files().size());
+  EXPECT_EQ(columns(), catalog->files().size());
+  EXPECT_EQ(plans(), with_columns);
 }
 
 TEST_F(StreamTest, SameInputsSameStreamOtherSeedOtherStream) {
