@@ -25,22 +25,7 @@ if [ -z "$CORPUS" ]; then
   CORPUS=$WORK/corpus
   /usr/bin/python3 tools/make_sample_corpus.py "$CORPUS" --max-bytes $((MAX_MB * 1000000)) 2>/dev/null
 fi
-/usr/bin/python3 - "$CORPUS" "$MAX_MB" "$WORK/texts.jsonl" <<'PY'
-import gzip, json, os, sys
-root, max_mb, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-paths = [root] if os.path.isfile(root) else sorted(
-    os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if ".json" in f and f != "manifest.json")
-total = 0
-with open(out, "w", encoding="utf-8") as o:
-    for p in paths:
-        opener = gzip.open if p.endswith(".gz") else open
-        with opener(p, "rt", encoding="utf-8") as f:
-            for line in f:
-                text = json.loads(line).get("content")
-                if isinstance(text, str) and total < max_mb * 1e6:
-                    total += len(text.encode())
-                    o.write(json.dumps({"text": text}) + "\n")
-PY
+/usr/bin/python3 tools/corpus_texts.py "$CORPUS" "$MAX_MB" "$WORK/texts.jsonl"
 head -1 "$WORK/texts.jsonl" > "$WORK/one.jsonl"
 BYTES=$(/usr/bin/python3 -c "import json,sys; print(sum(len(json.loads(l)['text'].encode()) for l in open(sys.argv[1])))" "$WORK/texts.jsonl")
 echo "texts: $((BYTES / 1000000)) MB, jobs $JOBS, $ROUNDS rounds"

@@ -21,25 +21,7 @@ if [ -z "$CORPUS" ]; then
   /usr/bin/python3 tools/make_sample_corpus.py "$CORPUS" --max-bytes 40000000 2>/dev/null
 fi
 # The same texts for everyone: {"text": ...} lines, up to MAX_MB of UTF-8.
-/usr/bin/python3 - "$CORPUS" "$MAX_MB" "$WORK/texts.jsonl" <<'PY'
-import gzip, json, os, sys
-root, max_mb, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
-paths = [root] if os.path.isfile(root) else sorted(
-    os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if ".json" in f and f != "manifest.json")
-total, limit = 0, max_mb * 1e6
-with open(out, "w", encoding="utf-8") as o:
-    for p in paths:
-        opener = gzip.open if p.endswith(".gz") else open
-        with opener(p, "rt", encoding="utf-8") as f:
-            for line in f:
-                text = json.loads(line).get("content")
-                if not isinstance(text, str):
-                    continue
-                if total + len(text.encode()) > limit:
-                    sys.exit(0)
-                total += len(text.encode())
-                o.write(json.dumps({"text": text}) + "\n")
-PY
+/usr/bin/python3 tools/corpus_texts.py "$CORPUS" "$MAX_MB" "$WORK/texts.jsonl"
 {
   build/bench/tokenizer_throughput "$TOKENIZER" "$WORK/texts.jsonl" --field text --jobs "$JOBS"
   if command -v node >/dev/null && [ -n "${NPM_DIR:-}" ]; then

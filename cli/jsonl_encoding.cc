@@ -1,5 +1,6 @@
 #include "cli/jsonl_encoding.h"
 
+#include <deque>
 #include <map>
 #include <thread>
 #include <utility>
@@ -109,7 +110,7 @@ char* WriteDecimal(uint32_t value, char* p) {
   return p;
 }
 
-void EncodeBatch(Encoder& encoder, EncodeMode mode, std::vector<TokenId>& ids, Batch& batch) {
+void EncodeAndPrint(Encoder& encoder, EncodeMode mode, std::vector<TokenId>& ids, Batch& batch) {
   for (size_t i = 0; i < batch.texts.size(); ++i) {
     if (!batch.has_text[i]) {
       batch.printed.append("null\n");
@@ -161,6 +162,13 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
     Batch batch;
     uint64_t seq = 0;
     bool stopped = false;
+    const auto push = [&] {
+      summary.lines += batch.texts.size();
+      summary.text_bytes += batch.bytes;
+      batch.seq = seq++;
+      stopped = !pipeline.PushInput(std::move(batch));
+      batch = Batch();
+    };
     while (!stopped && lines.Next(&line)) {
       const bool ok = !line.too_long && parser.Parse(line.text, &doc, &error);
       if (!ok) {
@@ -170,20 +178,9 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
       batch.texts.emplace_back(ok ? doc.text : std::string_view());
       batch.has_text.push_back(ok);
       batch.bytes += batch.texts.back().size();
-      if (batch.bytes >= kBatchBytes || batch.texts.size() >= kBatchLines) {
-        summary.lines += batch.texts.size();
-        summary.text_bytes += batch.bytes;
-        batch.seq = seq++;
-        stopped = !pipeline.PushInput(std::move(batch));
-        batch = Batch();
-      }
+      if (batch.bytes >= kBatchBytes || batch.texts.size() >= kBatchLines) push();
     }
-    if (!stopped && !batch.texts.empty()) {
-      summary.lines += batch.texts.size();
-      summary.text_bytes += batch.bytes;
-      batch.seq = seq;
-      pipeline.PushInput(std::move(batch));
-    }
+    if (!stopped && !batch.texts.empty()) push();
     read_status = lines.status();
     pipeline.CloseInput();
   });
@@ -193,7 +190,7 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
       Encoder encoder(&tokenizer);  // warm for the whole file
       std::vector<TokenId> ids;
       for (Batch batch; pipeline.PopInput(&batch);) {
-        EncodeBatch(encoder, options.mode, ids, batch);
+        EncodeAndPrint(encoder, options.mode, ids, batch);
         pipeline.PushEncoded(std::move(batch));
       }
     });

@@ -13,6 +13,10 @@
 namespace shardstream {
 namespace {
 
+// The most bytes of per-document fields one part's records keep between the two passes of
+// exact dedup.
+constexpr size_t kKeptRecordBytes = size_t{64} << 20;
+
 struct ContentHashBits {
   size_t operator()(const std::pair<uint64_t, uint64_t>& hash) const {
     return static_cast<size_t>(hash.first ^ hash.second);
@@ -141,9 +145,14 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     // that may occur twice; with a file of the part without a column, every text may.
     HashSet repeated;
     bool all_columns = true;
+    // The records that pass read, kept for the next while they fit kKeptRecordBytes, so that
+    // most parts read each record once.
+    std::vector<v1::TokenizedFile> kept;
+    size_t kept_bytes = 0;
+    bool keeping = true;
     if (spec.filters.dedup) {
-      for (const v1::FileRecord* file : part.files) {
-        ASSIGN_OR_RETURN(const v1::TokenizedFile tf, record_of(*file));
+      for (const v1::FileRecord* const file : part.files) {
+        ASSIGN_OR_RETURN(v1::TokenizedFile tf, record_of(*file));
         if (!HasPlanColumn(tf)) {
           all_columns = false;
           break;
@@ -154,11 +163,21 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
             repeated.insert({h.hi, h.lo});
           }
         }
+        const size_t bytes = sizeof(uint32_t) * tf.token_counts_size() + tf.doc_hashes().size() +
+                             tf.doc_flags().size();
+        keeping = keeping && kept_bytes + bytes <= kKeptRecordBytes;  // a prefix of the files
+        if (keeping) {
+          kept.push_back(std::move(tf));
+          kept_bytes += bytes;
+        }
       }
     }
     HashSet seen;  // of the texts that may repeat, those met so far in canonical order
-    for (const v1::FileRecord* file : part.files) {
-      ASSIGN_OR_RETURN(const v1::TokenizedFile tf, record_of(*file));
+    for (size_t f = 0; f < part.files.size(); ++f) {
+      const v1::FileRecord* const file = part.files[f];
+      v1::TokenizedFile read;
+      if (f >= kept.size()) ASSIGN_OR_RETURN(read, record_of(*file));
+      const v1::TokenizedFile& tf = f < kept.size() ? kept[f] : read;
       // Whether document `id` (with this hash, dropped by the rules or not) is kept.
       auto keep = [&](uint64_t id, const Hash128& hash, bool dropped_by_rules) {
         if (spec.filters.dedup && (!all_columns || !repeated.empty())) {

@@ -245,4 +245,12 @@ absl::StatusOr<uint64_t> CatalogStorage::DiskBytes() const {
   return total;
 }
 
+absl::StatusOr<CatalogStorage*> WritableStorage(CatalogStorage* writable, std::string_view store) {
+  if (writable == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the ", std::string(store), " was opened for reading only"));
+  }
+  return writable;
+}
+
 }  // namespace shardstream

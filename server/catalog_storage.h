@@ -115,6 +115,10 @@ class CatalogStorage {
   std::array<std::unique_ptr<rocksdb::Options>, kFamilyCount> options_;
 };
 
+// For the stores over a storage (TokenStore, NearDupStore): `writable`, or FAILED_PRECONDITION
+// naming `store` when it is null, as for a store built on a const Catalog.
+absl::StatusOr<CatalogStorage*> WritableStorage(CatalogStorage* writable, std::string_view store);
+
 }  // namespace shardstream
 
 #endif  // SHARDSTREAM_SERVER_CATALOG_STORAGE_H_

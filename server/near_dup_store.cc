@@ -93,13 +93,6 @@ absl::Status SignatureWriter::Add(uint64_t doc_id, const std::vector<uint16_t>& 
 
 absl::Status SignatureWriter::Finish() { return entries_->Finish(); }
 
-absl::StatusOr<CatalogStorage*> NearDupStore::Writable() const {
-  if (writable_ == nullptr) {
-    return absl::FailedPreconditionError("the near-duplicate store was opened for reading only");
-  }
-  return writable_;
-}
-
 std::unique_ptr<SignatureWriter> NearDupStore::NewFileWriter(uint32_t file_id) const {
   auto writer = std::unique_ptr<SignatureWriter>(new SignatureWriter());
   writer->entries_ = std::make_unique<FileEntries>(
@@ -109,13 +102,13 @@ std::unique_ptr<SignatureWriter> NearDupStore::NewFileWriter(uint32_t file_id) c
 }
 
 absl::Status NearDupStore::RemoveLeftoverSstFiles() {
-  RETURN_IF_ERROR(Writable().status());
+  RETURN_IF_ERROR(WritableStorage(writable_, "near-duplicate store").status());
   return RemoveSstDirectory(SignatureIngestDir(catalog_->dir()));
 }
 
 absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, SignatureWriter& signatures,
                                       const v1::MinHashFile* replaces) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "near-duplicate store"));
   rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
@@ -131,7 +124,7 @@ absl::Status NearDupStore::CommitFile(const v1::MinHashFile& record, SignatureWr
 }
 
 absl::Status NearDupStore::DropFile(const v1::MinHashFile& file) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "near-duplicate store"));
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocksDb(
       batch.DeleteRange(storage->handle(Family::kMinHash), schema::DocKey(file.first_doc_id()),
@@ -193,7 +186,7 @@ absl::StatusOr<NearDedupState> NearDupStore::State() const {
 }
 
 absl::Status NearDupStore::BeginClustering() {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "near-duplicate store"));
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(
       FromRocksDb(batch.Delete(storage->handle(Family::kMeta), schema::kNearDedupKey), "stage"));
@@ -206,7 +199,7 @@ absl::Status NearDupStore::BeginClustering() {
 
 absl::Status NearDupStore::PutNearDuplicates(
     const std::vector<std::pair<uint64_t, v1::NearDuplicate>>& dups) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "near-duplicate store"));
   rocksdb::WriteBatch batch;
   for (const auto& [doc_id, dup] : dups) {
     RETURN_IF_ERROR(FromRocksDb(batch.Put(storage->handle(Family::kNearDups),
@@ -218,7 +211,7 @@ absl::Status NearDupStore::PutNearDuplicates(
 }
 
 absl::Status NearDupStore::FinishClustering(const v1::NearDedupRecord& record) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "near-duplicate store"));
   return FromRocksDb(storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kMeta),
                                         schema::kNearDedupKey, schema::SerializeRecord(record)),
                      "write near-dedup record");

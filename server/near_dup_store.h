@@ -109,8 +109,6 @@ class NearDupStore {
 
  private:
   const CatalogStorage& storage() const { return catalog_->storage(); }
-  // The storage to write to; FAILED_PRECONDITION for a store on a const catalog.
-  absl::StatusOr<CatalogStorage*> Writable() const;
 
   const Catalog* const catalog_;
   CatalogStorage* const writable_;

@@ -55,15 +55,8 @@ absl::StatusOr<v1::TokenizerRecord> TokenStore::FindTokenizer(
                     : absl::StrCat("available: ", absl::StrJoin(names, ", "))));
 }
 
-absl::StatusOr<CatalogStorage*> TokenStore::Writable() const {
-  if (writable_ == nullptr) {
-    return absl::FailedPreconditionError("the token store was opened for reading only");
-  }
-  return writable_;
-}
-
 absl::Status TokenStore::PutTokenizer(const v1::TokenizerRecord& record) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
   return FromRocksDb(
       storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kTokenizers),
                          FingerprintOf(record).ToBytes(), schema::SerializeRecord(record)),
@@ -166,13 +159,13 @@ std::unique_ptr<TokenFileWriter> TokenStore::NewFileWriter(const Hash128& tokeni
 }
 
 absl::Status TokenStore::RemoveLeftoverSstFiles() {
-  RETURN_IF_ERROR(Writable().status());
+  RETURN_IF_ERROR(WritableStorage(writable_, "token store").status());
   return RemoveSstDirectory(IngestDir(catalog_->dir()));
 }
 
 absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
                                     TokenFileWriter& tokens, const v1::TokenizedFile* replaces) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
   rocksdb::WriteBatch batch;
   if (replaces != nullptr && replaces->num_docs() > 0) {
     RETURN_IF_ERROR(FromRocksDb(
@@ -189,7 +182,7 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
 }
 
 absl::Status TokenStore::PutTokenizedFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
   return FromRocksDb(
       storage->db()->Put(rocksdb::WriteOptions(), storage->handle(Family::kTokenFiles),
                          schema::TokenFileKey(tokenizer, file.file_id()),
@@ -198,7 +191,7 @@ absl::Status TokenStore::PutTokenizedFile(const Hash128& tokenizer, const v1::To
 }
 
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
-  ASSIGN_OR_RETURN(CatalogStorage * storage, Writable());
+  ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
   rocksdb::WriteBatch batch;
   RETURN_IF_ERROR(FromRocksDb(
       batch.DeleteRange(storage->handle(Family::kTokens),

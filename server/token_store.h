@@ -114,8 +114,6 @@ class TokenStore {
 
  private:
   const CatalogStorage& storage() const { return catalog_->storage(); }
-  // The storage to write to; FAILED_PRECONDITION for a store on a const catalog.
-  absl::StatusOr<CatalogStorage*> Writable() const;
 
   const Catalog* const catalog_;
   CatalogStorage* const writable_;
