@@ -9,20 +9,7 @@ cd "$(dirname "$0")/.."
 DOCS=${1:-1000000}
 WORK=${2:-$(mktemp -d /tmp/shardstream-planbench-XXXXXX)}
 BIN=build/cli/shardstream
-mkdir -p "$WORK/corpus"
-/usr/bin/python3 - "$DOCS" "$WORK/corpus" <<'PY'
-import gzip, json, random, sys
-n, out = int(sys.argv[1]), sys.argv[2]
-words = ["def", "return", "self", "value", "import", "os", "class", "for", "in", "range", "if",
-         "else", "print", "x", "y", "=", "+", "(", ")", ":", "\n", "    ", "None", "True"]
-rng = random.Random(1)
-per_file = 100_000
-for f in range(0, n, per_file):
-    with gzip.open(f"{out}/part-{f // per_file:05d}.jsonl.gz", "wt", compresslevel=1) as o:
-        for i in range(f, min(n, f + per_file)):
-            text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) + f" # {i}\n"
-            o.write(json.dumps({"content": text}) + "\n")
-PY
+/usr/bin/python3 tools/tiny_corpus.py "$DOCS" "$WORK/corpus"
 rm -rf "$WORK/db"
 t0=$(date +%s.%N)
 "$BIN" index --db "$WORK/db" --corpus "$WORK/corpus" --jobs "$(nproc)" | sed 's/^/  /'

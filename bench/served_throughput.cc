@@ -2,10 +2,11 @@
 //   served: ShardServer over a tokenized catalog (plans, token store, packing);
 //   bare:   a ShardService whose StreamBatches writes one prebuilt Batch of the same size again
 //           and again (pure transport: serialization, HTTP/2, loopback).
-// For 1 and 8 concurrent clients: aggregate tokens/s, client-side time per batch, time to the
-// first batch (served: includes building the plan). Clients read with raw stubs (the same code
-// for both), and once more through the client Reader (prefetch thread) for the served case.
-// usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
+// For each client count (--clients, default 1,8): aggregate tokens/s, client-side time per batch,
+// time to the first batch (served: includes building the plan). Clients read with raw stubs (the
+// same code for both), and once more through the client Reader (prefetch thread) for the served
+// case. usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
+//                          [--clients 1,8,64]
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/reader.h"
 #include "server/grpc_shard_server.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
@@ -89,17 +91,26 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
 
 int Main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--batches N]\n",
+    std::fprintf(stderr,
+                 "usage: %s DB TOKENIZER [--seq-len N] [--batch-size N] [--batches N] "
+                 "[--clients N,N...]\n",
                  argv[0]);
     return 2;
   }
   uint32_t seq_len = 1024, batch_size = 8;
   uint64_t batches = 2000;
+  std::vector<int> client_counts = {1, 8};
   for (int i = 3; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--seq-len") seq_len = std::stoul(argv[i + 1]);
     if (flag == "--batch-size") batch_size = std::stoul(argv[i + 1]);
     if (flag == "--batches") batches = std::stoull(argv[i + 1]);
+    if (flag == "--clients") {
+      client_counts.clear();
+      for (absl::string_view n : absl::StrSplit(argv[i + 1], ',')) {
+        client_counts.push_back(std::stoi(std::string(n)));
+      }
+    }
   }
   CatalogOptions read_only;
   read_only.read_only = true;
@@ -135,7 +146,7 @@ int Main(int argc, char** argv) {
   // first batch is that of a new plan; the runs below measure a plan in use.
   Result cold = RunClients(served_address, request, 1, 1, /*bare=*/false);
   std::printf("first batch of a new plan: %.1f ms\n", 1e3 * cold.first_batch);
-  for (int clients : {1, 8}) {
+  for (int clients : client_counts) {
     const uint64_t per_client = std::max<uint64_t>(batches / clients, 50);
     Result b = RunClients(bare_address, request, clients, per_client, /*bare=*/true);
     Result s = RunClients(served_address, request, clients, per_client, /*bare=*/false);

@@ -5,9 +5,11 @@
 #include "cli/flags.h"
 #include "common/big_endian.h"
 #include "common/hash128.h"
+#include "common/status_macros.h"
 #include "google/protobuf/text_format.h"
 #include "server/catalog.h"
 #include "server/catalog_schema.h"
+#include "server/token_store.h"
 
 namespace shardstream::cli {
 namespace {
@@ -73,6 +75,27 @@ std::string DescribeEntry(const std::string& family, std::string_view key, std::
   return absl::StrCat(family, " ", key_text, " ", text);
 }
 
+// The ids in token packs, as the tokens family printed them before packs: a line per
+// document of every tokenized file.
+absl::Status DumpTokenPacks(const Catalog& catalog) {
+  const TokenStore store(&catalog);
+  ASSIGN_OR_RETURN(std::vector<v1::TokenizerRecord> tokenizers, store.ListTokenizers());
+  for (const v1::TokenizerRecord& tokenizer : tokenizers) {
+    const std::string hex = FingerprintOf(tokenizer).ToHex();
+    ASSIGN_OR_RETURN(auto files, store.TokenizedFiles(FingerprintOf(tokenizer), true));
+    for (const auto& [id, file] : files) {
+      if (file.token_pack().empty()) continue;  // its ids are in the tokens family
+      ASSIGN_OR_RETURN(std::shared_ptr<const TokenPack> pack, store.OpenPack(tokenizer, file));
+      for (uint64_t doc = file.first_doc_id(); doc < file.first_doc_id() + file.num_docs(); ++doc) {
+        ASSIGN_OR_RETURN(const std::string_view packed, pack->Tokens(doc));
+        std::cout << catalog_schema::kTokensFamily << " " << hex << "/" << doc << " "
+                  << packed.size() << " bytes xxh3 " << HashBytes(packed).ToHex() << "\n";
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 int RunDumpCommand(const std::vector<std::string>& args) {
@@ -106,6 +129,7 @@ int RunDumpCommand(const std::vector<std::string>& args) {
         (*catalog)->ForEachEntry(family, [&](std::string_view key, std::string_view value) {
           std::cout << DescribeEntry(family, key, value) << "\n";
         });
+    if (s.ok() && family == catalog_schema::kTokensFamily) s = DumpTokenPacks(**catalog);
     if (!s.ok()) {
       return Fail("dump", s.message(), absl::IsInvalidArgument(s) ? kExitUsage : kExitFailed);
     }

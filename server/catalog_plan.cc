@@ -176,8 +176,18 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     for (size_t f = 0; f < part.files.size(); ++f) {
       const v1::FileRecord* const file = part.files[f];
       v1::TokenizedFile read;
-      if (f >= kept.size()) ASSIGN_OR_RETURN(read, record_of(*file));
+      if (f >= kept.size()) {
+        ASSIGN_OR_RETURN(read, record_of(*file));
+      }
       const v1::TokenizedFile& tf = f < kept.size() ? kept[f] : read;
+      absl::StatusOr<std::shared_ptr<const TokenPack>> pack = store.OpenPack(tokenizer, tf);
+      if (absl::IsNotFound(pack.status())) {
+        return absl::FailedPreconditionError(absl::StrCat("the tokens of file ", file->path(),
+                                                          " are missing (", pack.status().message(),
+                                                          "); run `shardstream tokenize`"));
+      }
+      RETURN_IF_ERROR(pack.status());
+      plan->packs_.push_back(*std::move(pack));
       // Whether document `id` (with this hash, dropped by the rules or not) is kept.
       auto keep = [&](uint64_t id, const Hash128& hash, bool dropped_by_rules) {
         if (spec.filters.dedup && (!all_columns || !repeated.empty())) {
@@ -213,7 +223,20 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
         part.key, part.version, std::move(ids),
         std::make_shared<const PartPacking>(std::move(counts), spec.seq_len)));
   }
+  std::sort(plan->packs_.begin(), plan->packs_.end(),
+            [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
   return plan;
+}
+
+absl::StatusOr<std::string_view> CatalogPlan::Tokens(uint64_t doc_id) const {
+  auto it = std::upper_bound(packs_.begin(), packs_.end(), doc_id,
+                             [](uint64_t id, const std::shared_ptr<const TokenPack>& p) {
+                               return id < p->first_doc_id();
+                             });
+  if (it == packs_.begin() || !(*--it)->Holds(doc_id)) {
+    return absl::InternalError(absl::StrCat("document ", doc_id, " is not in this plan"));
+  }
+  return (*it)->Tokens(doc_id);
 }
 
 const PartPlan* CatalogPlan::Find(const PartKey& key) const {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -102,6 +103,10 @@ class CatalogPlan {
   // This catalog's answer for a PartDirectory, as `holder`.
   HolderReport Report(const std::string& holder) const;
   size_t MemoryBytes() const;
+  // The packed ids of a document of the plan's parts, in place in its file's token pack (which
+  // the plan keeps mapped, so a tokenize that replaces the file does not change what this plan
+  // serves); DATA_LOSS when the pack is damaged.
+  absl::StatusOr<std::string_view> Tokens(uint64_t doc_id) const;
 
  private:
   CatalogPlan() = default;
@@ -113,6 +118,7 @@ class CatalogPlan {
   std::vector<uint32_t> held_;
   uint32_t partitions_ = 1;
   std::vector<std::shared_ptr<const PartPlan>> parts_;
+  std::vector<std::shared_ptr<const TokenPack>> packs_;  // of the parts' files, by first doc id
 };
 
 // The plan parameters a stream over CatalogPlans of `spec` has.

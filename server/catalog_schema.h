@@ -9,7 +9,10 @@
 //   tokenizers   tokenizer fingerprint (16 bytes)                   -> v1::TokenizerRecord
 //   token_files  tokenizer fingerprint (16) + file id (4)           -> v1::TokenizedFile
 //   tokens       tokenizer fingerprint (16) + doc id (8)            -> the document's token ids,
-//                little-endian, TokenizerRecord.token_bytes each (no EOS)
+//                little-endian, TokenizerRecord.token_bytes each (no EOS). Only records from
+//                before token packs use it; tokenize deletes their ranges as it redoes them.
+//                The ids of current records are in token packs (server/token_pack.h) in
+//                <catalog>/token-packs/<fingerprint hex>/, one per file, named by its record.
 //   minhash_files  file id (4)                                      -> v1::MinHashFile
 //   minhash        doc id (8)                                       -> the document's MinHash
 //                  signature: MinHashFile's permutations × uint16, little-endian

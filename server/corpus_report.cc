@@ -64,12 +64,17 @@ absl::StatusOr<CorpusReport::TokenizerFit> FitOf(const Catalog& catalog,
   fit.docs = status.docs;
   fit.tokens = status.tokens;
   ASSIGN_OR_RETURN(auto files, store.TokenizedFiles(FingerprintOf(record)));
-  std::vector<uint64_t> doc_ids;  // of the current tokenized files
+  // The documents of the current tokenized files, each with its file's pack.
+  std::vector<std::pair<uint64_t, const TokenPack*>> doc_ids;
+  std::vector<std::shared_ptr<const TokenPack>> packs;
   for (const auto& [id, f] : files) {
     auto file = catalog.files().find(id);
     if (file == catalog.files().end() || !IsCurrent(f, file->second)) continue;
     fit.text_bytes += file->second.text_bytes();
-    for (uint64_t d = 0; d < f.num_docs(); ++d) doc_ids.push_back(f.first_doc_id() + d);
+    ASSIGN_OR_RETURN(packs.emplace_back(), store.OpenPack(record, f));
+    for (uint64_t d = 0; d < f.num_docs(); ++d) {
+      doc_ids.emplace_back(f.first_doc_id() + d, packs.back().get());
+    }
   }
   fit.bytes_per_token = fit.tokens == 0 ? 0 : static_cast<double>(fit.text_bytes) / fit.tokens;
   fit.mean_tokens_per_doc = fit.docs == 0 ? 0 : static_cast<double>(fit.tokens) / fit.docs;
@@ -79,12 +84,9 @@ absl::StatusOr<CorpusReport::TokenizerFit> FitOf(const Catalog& catalog,
   std::vector<bool> seen(record.vocab_size(), false);
   const size_t step =
       std::max<size_t>(1, doc_ids.size() / std::max<size_t>(1, options.vocabulary_sample_docs));
-  std::string packed;
   const uint32_t width = record.token_bytes();
   for (size_t i = 0; i < doc_ids.size(); i += step) {
-    absl::Status s = store.ReadTokens(FingerprintOf(record), doc_ids[i], &packed);
-    if (absl::IsNotFound(s)) continue;  // a document without tokens (empty text)
-    RETURN_IF_ERROR(s);
+    ASSIGN_OR_RETURN(const std::string_view packed, doc_ids[i].second->Tokens(doc_ids[i].first));
     ++fit.sampled_docs;
     for (size_t p = 0; p + width <= packed.size(); p += width) {
       uint32_t id = 0;

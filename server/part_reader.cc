@@ -52,21 +52,15 @@ absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::
                           row.sequence, out);
 }
 
-absl::StatusOr<const std::string*> PartReader::LoadDoc(const CatalogPlan& owner,
-                                                       const PartPlan& part, size_t index) {
-  Loaded& loaded = loaded_[&part];
-  if (loaded.doc == index) return &loaded.packed;
-  loaded.doc = SIZE_MAX;
-  const TokenStore store(&owner.catalog());
-  RETURN_IF_ERROR(
-      store.ReadTokens(FingerprintOf(owner.tokenizer()), part.doc_id(index), &loaded.packed));
+absl::StatusOr<std::string_view> PartReader::LoadDoc(const CatalogPlan& owner, const PartPlan& part,
+                                                     size_t index) {
+  ASSIGN_OR_RETURN(const std::string_view packed, owner.Tokens(part.doc_id(index)));
   const uint32_t width = owner.tokenizer().token_bytes();
-  if (loaded.packed.size() != size_t{part.packing()->token_count(index)} * width) {
+  if (packed.size() != size_t{part.packing()->token_count(index)} * width) {
     return absl::DataLossError(absl::StrCat("tokens of document ", part.doc_id(index),
                                             " do not match their count; re-run tokenize"));
   }
-  loaded.doc = index;
-  return &loaded.packed;
+  return packed;
 }
 
 absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPlan& part,
@@ -93,8 +87,8 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     if (out.doc_starts != nullptr && piece.begin == 0) out.doc_starts->push_back(at);
     const uint32_t text_end = std::min(piece.end, count);
     if (piece.begin < text_end) {
-      ASSIGN_OR_RETURN(const std::string* packed, LoadDoc(owner, part, doc));
-      const auto* src = reinterpret_cast<const uint8_t*>(packed->data());
+      ASSIGN_OR_RETURN(const std::string_view packed, LoadDoc(owner, part, doc));
+      const auto* src = reinterpret_cast<const uint8_t*>(packed.data());
       const uint32_t n = text_end - piece.begin;
       if (out.ids32 != nullptr) {
         const uint8_t* __restrict in = src + size_t{piece.begin} * stored;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -17,9 +18,8 @@
 
 namespace shardstream {
 
-// Not thread-safe; one per stream or call. Keeps, for each part, the last document read (a
-// document often spans several sequences, and the rows of interleaved parts alternate) and its
-// current epoch layout: memory of one document and one layout per part read.
+// Not thread-safe; one per stream or call. Keeps, for each part, its current epoch layout:
+// memory of one layout per part read. Documents are read in place from the plans' token packs.
 class PartReader : public SequenceSource {
  public:
   // `plans` (a part is read from the first that holds it) and `layouts` are borrowed for the
@@ -38,14 +38,9 @@ class PartReader : public SequenceSource {
     const CatalogPlan* owner;
     const PartPlan* part;
   };
-  // The last document read of one part.
-  struct Loaded {
-    size_t doc = SIZE_MAX;
-    std::string packed;
-  };
-  // The packed ids of document `index` of `part`.
-  absl::StatusOr<const std::string*> LoadDoc(const CatalogPlan& owner, const PartPlan& part,
-                                             size_t index);
+  // The packed ids of document `index` of `part`, checked against its count.
+  absl::StatusOr<std::string_view> LoadDoc(const CatalogPlan& owner, const PartPlan& part,
+                                           size_t index);
 
   const std::vector<const CatalogPlan*> plans_;
   LayoutCache* const layouts_;
@@ -55,7 +50,6 @@ class PartReader : public SequenceSource {
   // The layout each part is in, by (part, order key).
   std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
-  std::map<const PartPlan*, Loaded> loaded_;
 };
 
 }  // namespace shardstream

@@ -1,5 +1,8 @@
 #include "server/token_store.h"
 
+#include <filesystem>
+
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -139,46 +142,97 @@ TokenStoreStatus TokenStore::Status(const v1::TokenizerRecord& tokenizer,
 TokenFileWriter::~TokenFileWriter() = default;
 
 absl::Status TokenFileWriter::Add(uint64_t doc_id, std::string_view packed) {
-  return entries_->Add(schema::TokensKey(tokenizer_, doc_id), packed);
+  return pack_->Add(doc_id, packed);
 }
 
-absl::Status TokenFileWriter::Finish() { return entries_->Finish(); }
+absl::Status TokenFileWriter::Finish() { return pack_->Finish(); }
 
+namespace {
+
+// The SST files of the layout before packs (tokens ingested into the tokens family).
 std::string IngestDir(const std::string& db) { return db + "/token-ingest"; }
 
-std::unique_ptr<TokenFileWriter> TokenStore::NewFileWriter(const Hash128& tokenizer,
-                                                           uint32_t file_id,
-                                                           size_t spill_bytes) const {
+// A pack's name: a function of the record's content, so reruns and --jobs write the same.
+std::string PackName(const v1::FileRecord& file) {
+  return absl::StrCat(file.file_id(), "-", file.first_doc_id(), "-",
+                      Hash128{file.digest_hi(), file.digest_lo()}.ToHex().substr(0, 16), ".tokens");
+}
+
+// Stages deleting the ids a record of the layout before packs kept in the tokens family.
+absl::Status StageOldTokensDelete(const CatalogStorage& storage, const Hash128& tokenizer,
+                                  const v1::TokenizedFile& file, rocksdb::WriteBatch* batch) {
+  if (!file.token_pack().empty() || file.num_docs() == 0) return absl::OkStatus();
+  return FromRocksDb(
+      batch->DeleteRange(storage.handle(Family::kTokens),
+                         schema::TokensKey(tokenizer, file.first_doc_id()),
+                         schema::TokensKey(tokenizer, file.first_doc_id() + file.num_docs())),
+      "stage");
+}
+
+}  // namespace
+
+std::string TokenStore::PackFolder(const Hash128& tokenizer) const {
+  return absl::StrCat(catalog_->dir(), "/token-packs/", tokenizer.ToHex());
+}
+
+absl::StatusOr<std::unique_ptr<TokenFileWriter>> TokenStore::NewFileWriter(
+    const v1::TokenizerRecord& tokenizer, const v1::FileRecord& file) const {
   auto writer = std::unique_ptr<TokenFileWriter>(new TokenFileWriter());
-  writer->tokenizer_ = tokenizer;
-  writer->entries_ = std::make_unique<FileEntries>(
-      absl::StrCat(IngestDir(catalog_->dir()), "/", tokenizer.ToHex().substr(0, 16), "-", file_id,
-                   ".sst"),
-      &storage().sst_options(Family::kTokens), storage().handle(Family::kTokens), spill_bytes);
+  writer->name_ = PackName(file);
+  TokenPackShape shape;
+  shape.first_doc_id = file.first_doc_id();
+  shape.num_docs = file.num_docs();
+  shape.token_bytes = tokenizer.token_bytes();
+  ASSIGN_OR_RETURN(
+      writer->pack_,
+      TokenPackWriter::Create(
+          absl::StrCat(PackFolder(FingerprintOf(tokenizer)), "/", writer->name_), shape));
   return writer;
 }
 
-absl::Status TokenStore::RemoveLeftoverSstFiles() {
+absl::Status TokenStore::RemoveLeftovers(const Hash128& tokenizer,
+                                         const std::map<uint32_t, v1::TokenizedFile>& records) {
   RETURN_IF_ERROR(WritableStorage(writable_, "token store").status());
-  return RemoveSstDirectory(IngestDir(catalog_->dir()));
+  RETURN_IF_ERROR(RemoveSstDirectory(IngestDir(catalog_->dir())));
+  absl::flat_hash_set<std::string> named;
+  for (const auto& [id, record] : records) named.insert(record.token_pack());
+  std::error_code ec;
+  std::vector<std::filesystem::path> unnamed;
+  for (const auto& entry : std::filesystem::directory_iterator(PackFolder(tokenizer), ec)) {
+    if (!named.contains(entry.path().filename().string())) unnamed.push_back(entry.path());
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return absl::InternalError(absl::StrCat("list ", PackFolder(tokenizer), ": ", ec.message()));
+  }
+  for (const std::filesystem::path& path : unnamed) {
+    if (!std::filesystem::remove(path, ec) && ec) {
+      return absl::InternalError(absl::StrCat("remove ", path.string(), ": ", ec.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
                                     TokenFileWriter& tokens, const v1::TokenizedFile* replaces) {
   ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
+  v1::TokenizedFile record = file;
+  record.set_token_pack(tokens.name_);
   rocksdb::WriteBatch batch;
-  if (replaces != nullptr && replaces->num_docs() > 0) {
-    RETURN_IF_ERROR(FromRocksDb(
-        batch.DeleteRange(
-            storage->handle(Family::kTokens),
-            schema::TokensKey(tokenizer, replaces->first_doc_id()),
-            schema::TokensKey(tokenizer, replaces->first_doc_id() + replaces->num_docs())),
-        "stage"));
+  if (replaces != nullptr) {
+    RETURN_IF_ERROR(StageOldTokensDelete(*storage, tokenizer, *replaces, &batch));
   }
-  return tokens.entries_->Commit(storage->db(), &batch, storage->handle(Family::kTokenFiles),
-                                 schema::TokenFileKey(tokenizer, file.file_id()),
-                                 schema::SerializeRecord(file),
-                                 absl::StrCat("commit tokens of file ", file.file_id()));
+  RETURN_IF_ERROR(FromRocksDb(
+      batch.Put(storage->handle(Family::kTokenFiles),
+                schema::TokenFileKey(tokenizer, file.file_id()), schema::SerializeRecord(record)),
+      "stage"));
+  RETURN_IF_ERROR(FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
+                              absl::StrCat("commit tokens of file ", file.file_id())));
+  if (replaces != nullptr && !replaces->token_pack().empty() &&
+      replaces->token_pack() != record.token_pack()) {
+    std::error_code ec;  // a pack left behind is removed by the next RemoveLeftovers
+    std::filesystem::remove(absl::StrCat(PackFolder(tokenizer), "/", replaces->token_pack()), ec);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status TokenStore::PutTokenizedFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
@@ -193,26 +247,32 @@ absl::Status TokenStore::PutTokenizedFile(const Hash128& tokenizer, const v1::To
 absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file) {
   ASSIGN_OR_RETURN(CatalogStorage * storage, WritableStorage(writable_, "token store"));
   rocksdb::WriteBatch batch;
-  RETURN_IF_ERROR(FromRocksDb(
-      batch.DeleteRange(storage->handle(Family::kTokens),
-                        schema::TokensKey(tokenizer, file.first_doc_id()),
-                        schema::TokensKey(tokenizer, file.first_doc_id() + file.num_docs())),
-      "stage"));
+  RETURN_IF_ERROR(StageOldTokensDelete(*storage, tokenizer, file, &batch));
   RETURN_IF_ERROR(FromRocksDb(batch.Delete(storage->handle(Family::kTokenFiles),
                                            schema::TokenFileKey(tokenizer, file.file_id())),
                               "stage"));
-  return FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
-                     absl::StrCat("drop tokens of file ", file.file_id()));
+  RETURN_IF_ERROR(FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
+                              absl::StrCat("drop tokens of file ", file.file_id())));
+  if (!file.token_pack().empty()) {
+    std::error_code ec;  // a pack left behind is removed by the next RemoveLeftovers
+    std::filesystem::remove(absl::StrCat(PackFolder(tokenizer), "/", file.token_pack()), ec);
+  }
+  return absl::OkStatus();
 }
 
-absl::Status TokenStore::ReadTokens(const Hash128& tokenizer, uint64_t doc_id,
-                                    std::string* out) const {
-  rocksdb::Status s = storage().db()->Get(rocksdb::ReadOptions(), storage().handle(Family::kTokens),
-                                          schema::TokensKey(tokenizer, doc_id), out);
-  if (s.IsNotFound()) {
-    return absl::NotFoundError(absl::StrCat("document ", doc_id, " is not tokenized"));
+absl::StatusOr<std::shared_ptr<const TokenPack>> TokenStore::OpenPack(
+    const v1::TokenizerRecord& tokenizer, const v1::TokenizedFile& file) const {
+  if (file.token_pack().empty()) {
+    return absl::NotFoundError(absl::StrCat("file ", file.file_id(),
+                                            " was tokenized before token packs; run "
+                                            "`shardstream tokenize`"));
   }
-  return FromRocksDb(s, "read tokens");
+  TokenPackShape shape;
+  shape.first_doc_id = file.first_doc_id();
+  shape.num_docs = file.num_docs();
+  shape.token_bytes = tokenizer.token_bytes();
+  return TokenPack::Open(absl::StrCat(PackFolder(FingerprintOf(tokenizer)), "/", file.token_pack()),
+                         shape);
 }
 
 }  // namespace shardstream

@@ -1,6 +1,7 @@
-// The token store: for each tokenizer, every indexed document's token ids, in the catalog's
-// RocksDB (families tokenizers / token_files / tokens, catalog_schema.h). Written by the
-// tokenize job, read by plans and streams.
+// The token store: for each tokenizer, every indexed document's token ids. Records are in the
+// catalog's RocksDB (families tokenizers / token_files, catalog_schema.h); the ids are in one
+// token pack per file (token_pack.h) in the catalog's token-packs/ folder, which a record
+// names. Written by the tokenize job, read by plans and streams.
 #ifndef SHARDSTREAM_SERVER_TOKEN_STORE_H_
 #define SHARDSTREAM_SERVER_TOKEN_STORE_H_
 
@@ -14,7 +15,7 @@
 #include "common/hash128.h"
 #include "common/tokenizer.h"
 #include "server/catalog.h"
-#include "server/sst_file.h"
+#include "server/token_pack.h"
 #include "shardstream/v1/catalog.pb.h"
 
 namespace shardstream {
@@ -24,10 +25,12 @@ inline Hash128 FingerprintOf(const v1::TokenizerRecord& r) {
 }
 
 // True when `tokenized` holds the tokens of `file` as the catalog has it now (same documents,
-// same ids). The one test of "already tokenized" for the tokenize job, plans and status.
+// same ids) in a token pack. The one test of "already tokenized" for the tokenize job, plans
+// and status.
 inline bool IsCurrent(const v1::TokenizedFile& tokenized, const v1::FileRecord& file) {
   return tokenized.digest_hi() == file.digest_hi() && tokenized.digest_lo() == file.digest_lo() &&
-         tokenized.first_doc_id() == file.first_doc_id() && tokenized.num_docs() == file.num_docs();
+         tokenized.first_doc_id() == file.first_doc_id() &&
+         tokenized.num_docs() == file.num_docs() && !tokenized.token_pack().empty();
 }
 
 // How complete a tokenizer's store is against the catalog.
@@ -40,22 +43,21 @@ struct TokenStoreStatus {
   bool complete() const { return files_done == files; }
 };
 
-// Collects one file's tokens for TokenStore::CommitFile (server/sst_file.h FileEntries: in
-// memory while small, else in an SST file to ingest), so encoding threads also do the
-// serialization. Not thread-safe; one per file being tokenized.
+// Writes one file's tokens into its token pack (token_pack.h) for TokenStore::CommitFile, so
+// encoding threads also do the writing. Not thread-safe; one per file being tokenized.
 class TokenFileWriter {
  public:
   ~TokenFileWriter();
   // Ids must ascend. `packed`: little-endian ids, TokenizerRecord.token_bytes each.
   absl::Status Add(uint64_t doc_id, std::string_view packed);
-  // No more Add().
+  // No more Add(): the pack is on disk under its name, not yet in any record.
   absl::Status Finish();
 
  private:
   friend class TokenStore;
   TokenFileWriter() = default;
-  Hash128 tokenizer_;
-  std::unique_ptr<FileEntries> entries_;
+  std::string name_;
+  std::unique_ptr<TokenPackWriter> pack_;
 };
 
 // Thread-safety: reads may run concurrently with each other and with writes; writes (Put*,
@@ -91,26 +93,30 @@ class TokenStore {
   TokenStoreStatus Status(const v1::TokenizerRecord& tokenizer,
                           const std::map<uint32_t, v1::TokenizedFile>& tokenized) const;
 
-  // A writer for the tokens of `file_id`; thread-safe.
-  // `spill_bytes`: see FileEntries.
-  std::unique_ptr<TokenFileWriter> NewFileWriter(
-      const Hash128& tokenizer, uint32_t file_id,
-      size_t spill_bytes = FileEntries::kDefaultSpillBytes) const;
-  // Drops `replaces` (a previous record of the file, if any) with its tokens, adds `tokens`
-  // (finished) and writes the file record, in that order: atomically when the tokens were few,
-  // else in steps, where an interruption leaves the record missing or old, so the file is
-  // simply tokenized again by the next run, with the same result.
+  // A writer for the tokens of `file`; thread-safe.
+  absl::StatusOr<std::unique_ptr<TokenFileWriter>> NewFileWriter(
+      const v1::TokenizerRecord& tokenizer, const v1::FileRecord& file) const;
+  // Writes the file record of `tokens` (finished), naming its pack, and drops what `replaces`
+  // (a previous record of the file, if any) held. A crash before the record is written leaves
+  // the old record (or none) and an unreferenced pack that RemoveLeftovers() deletes: the file
+  // is simply tokenized again by the next run, with the same result.
   absl::Status CommitFile(const Hash128& tokenizer, const v1::TokenizedFile& file,
                           TokenFileWriter& tokens, const v1::TokenizedFile* replaces);
-  // Removes SST files left by an interrupted run.
-  absl::Status RemoveLeftoverSstFiles();
+  // Removes what an interrupted run left: SST files of the layout before packs, and the packs
+  // of `tokenizer` (and their temporary files) that no record of `records` names.
+  absl::Status RemoveLeftovers(const Hash128& tokenizer,
+                               const std::map<uint32_t, v1::TokenizedFile>& records);
   // Writes a file's record (its tokens unchanged).
   absl::Status PutTokenizedFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
   // Drops a file's record and tokens.
   absl::Status DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
 
-  // The packed ids of one document into `out`. NOT_FOUND when not tokenized.
-  absl::Status ReadTokens(const Hash128& tokenizer, uint64_t doc_id, std::string* out) const;
+  // The token pack a record names (shared with every other user of it in the process).
+  // NOT_FOUND when the record names none or its file is gone; DATA_LOSS when it is damaged.
+  absl::StatusOr<std::shared_ptr<const TokenPack>> OpenPack(const v1::TokenizerRecord& tokenizer,
+                                                            const v1::TokenizedFile& file) const;
+  // Where the packs of a tokenizer are.
+  std::string PackFolder(const Hash128& tokenizer) const;
 
  private:
   const CatalogStorage& storage() const { return catalog_->storage(); }

@@ -15,7 +15,7 @@
 #include "server/indexed_documents.h"
 #include "server/job_memory.h"
 #include "server/plan_column.h"
-#include "server/sst_file.h"
+#include "server/token_pack.h"
 
 namespace shardstream {
 namespace {
@@ -157,7 +157,7 @@ size_t TokenizeOptions::FileBytes(const v1::FileRecord& file) {
   uint64_t line = known ? file.longest_line_bytes() : std::min(limit, file.decoded_bytes());
   if (skipped_long_lines) line = limit;
   const uint64_t doc = known ? file.longest_doc_bytes() : std::min(line, file.text_bytes());
-  return ReaderMemoryBytes(line) + kEncodeBytesPerTextByte * doc + FileEntries::kDefaultSpillBytes +
+  return ReaderMemoryBytes(line) + kEncodeBytesPerTextByte * doc + TokenPackWriter::kBufferBytes +
          kRecordBytesPerDoc * file.num_docs();
 }
 
@@ -171,9 +171,9 @@ absl::Status TokenizeJob::CheckBudget(const std::vector<const v1::FileRecord*>& 
       largest_bytes = bytes;
     }
   }
-  // The workers, the largest file, and the copy of a committed file's tokens in a write batch.
+  // The workers and the largest file.
   const size_t workers = jobs * TokenizeOptions::WorkerBytes();
-  const size_t least = BudgetForJobShare(workers + largest_bytes + FileEntries::kDefaultSpillBytes);
+  const size_t least = BudgetForJobShare(workers + largest_bytes);
   *budget =
       options_.memory_bytes > 0 ? options_.memory_bytes : std::max(kDefaultJobMemoryBytes, least);
   if (*budget >= least || largest == nullptr) return absl::OkStatus();
@@ -205,9 +205,15 @@ TokenizeJob::FileTokens TokenizeJob::TokenizeFile(const v1::FileRecord& file,
                                                   const v1::TokenizerRecord& record,
                                                   CorpusFileReader& reader, Encoder& encoder) {
   FileTokens out;
-  out.tokens = TokenStore(catalog_).NewFileWriter(FingerprintOf(record), file.file_id());
+  absl::StatusOr<std::unique_ptr<TokenFileWriter>> writer =
+      TokenStore(catalog_).NewFileWriter(record, file);
+  if (!writer.ok()) {
+    out.status = writer.status();
+    return out;
+  }
+  out.tokens = *std::move(writer);
   // Two stages: a reader thread decompresses, parses and checks documents against the catalog;
-  // this thread encodes them and writes the SST file.
+  // this thread encodes them and writes the token pack.
   DocQueue queue(kQueuedBytes);
   absl::Status read_status;  // written by the reader, read after it joined
   PlanColumnBuilder column;  // likewise
@@ -367,7 +373,10 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
   std::vector<const v1::TokenizedFile*> replaces;
   for (const auto& [id, file] : catalog_->files()) {
     auto it = done.find(id);
-    const bool current = it != done.end() && IsCurrent(it->second, file);
+    // A pack deleted by hand makes its file stale, so that the next run writes it again.
+    const bool current =
+        it != done.end() && IsCurrent(it->second, file) &&
+        std::filesystem::exists(absl::StrCat(store.PackFolder(fp), "/", it->second.token_pack()));
     if (current || file.num_docs() == 0) {
       if (current) ++summary.files_unchanged;
       if (current && columnless.contains(id)) {
@@ -387,14 +396,13 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
       ++summary.files_dropped;
     }
   }
-  RETURN_IF_ERROR(store.RemoveLeftoverSstFiles());
+  RETURN_IF_ERROR(store.RemoveLeftovers(fp, done));
   files_total_.store(work.size());
   // The files' memory, in file order (each worker asks with its file's index as the turn).
   const size_t jobs = std::clamp<size_t>(options_.jobs, 1, std::max<size_t>(work.size(), 1));
   size_t budget = 0;
   RETURN_IF_ERROR(CheckBudget(work, jobs, &budget));
-  MemoryGate files_memory(JobShareOf(budget) - jobs * TokenizeOptions::WorkerBytes() -
-                          FileEntries::kDefaultSpillBytes);
+  MemoryGate files_memory(JobShareOf(budget) - jobs * TokenizeOptions::WorkerBytes());
   summary.setup_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   auto make_worker = [&] {
     CorpusFileReaderOptions reader_options;

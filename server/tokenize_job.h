@@ -47,13 +47,13 @@ struct TokenizeOptions {
   // What tokenizing `file` holds until it is committed: its reader's line, its longest
   // document in the hand-over, ids, packed tokens and the encoder's working set (measured: at
   // most 36 bytes per byte of one document, reader included, over 5 shapes × 3 tokenizers),
-  // its record (token counts and plan column) and its tokens until they spill to an SST file.
+  // its record (token counts and plan column), and its pack writer's buffer and offsets.
   static size_t FileBytes(const v1::FileRecord& file);
   // The bytes per text byte of a document that FileBytes() reserves for encoding it.
   static constexpr size_t kEncodeBytesPerTextByte = 40;
-  // A document's part of its file's TokenizedFile: 4 bytes of count and 17 of plan column,
-  // and their serialization.
-  static constexpr size_t kRecordBytesPerDoc = 48;
+  // A document's part of its file's TokenizedFile (4 bytes of count and 17 of plan column, and
+  // their serialization) and its 8-byte offset in the pack being written.
+  static constexpr size_t kRecordBytesPerDoc = 56;
 
   absl::Status Validate() const;
 };

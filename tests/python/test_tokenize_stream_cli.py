@@ -6,6 +6,7 @@ test_tokenizer_cli.py), and packed here in Python.
 """
 import gzip
 import json
+from pathlib import Path
 import os
 import random
 import shutil
@@ -93,6 +94,20 @@ def test_tokenize_is_incremental_and_survives_kill_9(shardstream_bin, small_corp
             proc.wait()
             kills += 1
     assert store_dump(shardstream_bin, crashed) == store_dump(shardstream_bin, clean)
+    # What killed runs left (packs no record names, temporary files) is gone: the packs are
+    # exactly those of the clean store.
+    assert pack_names(crashed) == pack_names(clean) and len(pack_names(clean)) == 13
+    # A pack deleted by hand: the file is stale, and the next run writes it again.
+    [folder] = (Path(crashed) / "token-packs").iterdir()
+    victim = sorted(folder.iterdir())[3]
+    victim.unlink()
+    out = run(shardstream_bin, "tokenize", "--db", crashed, "--tokenizer", GPT2).stdout
+    assert out.startswith("tokenized 1 files (12 unchanged")
+    assert victim.exists() and store_dump(shardstream_bin, crashed) == store_dump(shardstream_bin, clean)
+
+
+def pack_names(db):
+    return sorted(p.name for p in (Path(db) / "token-packs").rglob("*") if p.is_file())
 
 
 def test_stream_matches_independent_packing(shardstream_bin, small_corpus, tmp_path):

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <filesystem>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -69,18 +70,37 @@ class TokenStoreTest : public ::testing::Test {
   }
 
   // Every document's tokens, by id, read through a fresh read-only catalog.
-  std::map<uint64_t, std::string> ReadAll(const Hash128& tokenizer) {
+  std::map<uint64_t, std::string> ReadAll(const v1::TokenizerRecord& tokenizer) {
     std::map<uint64_t, std::string> out;
     std::unique_ptr<Catalog> catalog = Open(/*read_only=*/true);
     if (catalog == nullptr) return out;
     TokenStore store(catalog.get());
-    for (uint64_t id = 0; id < 2 * kFiles; ++id) {
-      std::string packed;
-      absl::Status s = store.ReadTokens(tokenizer, id, &packed);
-      EXPECT_TRUE(s.ok()) << s;
-      out[id] = packed;
+    absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> files =
+        store.TokenizedFiles(FingerprintOf(tokenizer));
+    EXPECT_TRUE(files.ok()) << files.status();
+    if (!files.ok()) return out;
+    for (const auto& [id, file] : *files) {
+      absl::StatusOr<std::shared_ptr<const TokenPack>> pack = store.OpenPack(tokenizer, file);
+      EXPECT_TRUE(pack.ok()) << pack.status();
+      if (!pack.ok()) continue;
+      for (uint64_t d = file.first_doc_id(); d < file.first_doc_id() + file.num_docs(); ++d) {
+        absl::StatusOr<std::string_view> packed = (*pack)->Tokens(d);
+        EXPECT_TRUE(packed.ok()) << packed.status();
+        if (packed.ok()) out[d] = std::string(*packed);
+      }
     }
     return out;
+  }
+
+  std::set<std::string> PacksIn(const Hash128& tokenizer) {
+    std::set<std::string> names;
+    std::unique_ptr<Catalog> catalog = Open(/*read_only=*/true);
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(TokenStore(catalog.get()).PackFolder(tokenizer), ec)) {
+      names.insert(entry.path().filename().string());
+    }
+    return names;
   }
 
   TempDir dir_;
@@ -104,52 +124,91 @@ TEST_F(TokenStoreTest, ManyFilesTokenizeUnderAnOpenFileLimitBelowTheirCount) {
   EXPECT_EQ(summary.files_tokenized, kFiles);
   EXPECT_TRUE(summary.failed.empty());
   EXPECT_TRUE(summary.status.complete());
-  // Small files' tokens go through the memtable: a few SST files, not one per corpus file.
+  // One pack per file (mapped, not held open) and the records in a few SST files.
+  EXPECT_EQ(PacksIn(FingerprintOf(summary.tokenizer)).size(), static_cast<size_t>(kFiles));
   EXPECT_LT(SstFilesIn(dir_.Path("db")), 20u);
 
   ScopedOpenFileLimit limit(kLowOpenFileLimit);
-  std::map<uint64_t, std::string> tokens = ReadAll(FingerprintOf(summary.tokenizer));
+  std::map<uint64_t, std::string> tokens = ReadAll(summary.tokenizer);
   ASSERT_EQ(tokens.size(), 2u * kFiles);
   // "print(7)" and "x = 7" encode to different, non-empty id sequences.
   EXPECT_FALSE(tokens[0].empty());
   EXPECT_NE(tokens[0], tokens[1]);
 }
 
-// Finding: a store completed under a higher limit could no longer be opened by `stats`,
-// `stream`, `index` or `serve` under 1024. Here every file's tokens are forced into their own
-// ingested SST file (the path large files take), then read under a limit below their count.
-TEST_F(TokenStoreTest, StoreOfMoreSstFilesThanTheOpenFileLimitOpensAndReads) {
-  const Hash128 tokenizer{1, 2};
+// A pack per file, written through the store: what is read back is what was written (empty
+// documents included); a replaced or dropped file's pack is deleted; packs no record names
+// (an interrupted run's) are removed by RemoveLeftovers; a damaged pack is DATA_LOSS.
+TEST_F(TokenStoreTest, PacksAreReadReplacedDroppedAndCleanedUp) {
+  v1::TokenizerRecord tokenizer;
+  tokenizer.set_name("t");
+  tokenizer.set_fingerprint_hi(1);
+  tokenizer.set_fingerprint_lo(2);
+  tokenizer.set_token_bytes(2);
+  const Hash128 fp = FingerprintOf(tokenizer);
   std::map<uint64_t, std::string> written;
-  {
-    std::unique_ptr<Catalog> catalog = Open();
-    ASSERT_NE(catalog, nullptr);
-    TokenStore store(catalog.get());
-    for (const auto& [id, file] : catalog->files()) {
-      std::unique_ptr<TokenFileWriter> writer =
-          store.NewFileWriter(tokenizer, id, /*spill_bytes=*/0);
-      v1::TokenizedFile record;
-      record.set_file_id(id);
-      record.set_first_doc_id(file.first_doc_id());
-      record.set_num_docs(file.num_docs());
-      for (uint64_t d = file.first_doc_id(); d < file.first_doc_id() + file.num_docs(); ++d) {
-        written[d] = absl::StrCat("tokens of ", d);
-        ASSERT_TRUE(writer->Add(d, written[d]).ok());
-      }
-      ASSERT_TRUE(writer->Finish().ok());
-      ASSERT_TRUE(store.CommitFile(tokenizer, record, *writer, nullptr).ok());
+  std::unique_ptr<Catalog> catalog = Open();
+  ASSERT_NE(catalog, nullptr);
+  TokenStore store(catalog.get());
+  auto write = [&](const v1::FileRecord& file,
+                   const v1::TokenizedFile* replaces) -> v1::TokenizedFile {
+    absl::StatusOr<std::unique_ptr<TokenFileWriter>> writer = store.NewFileWriter(tokenizer, file);
+    EXPECT_TRUE(writer.ok()) << writer.status();
+    v1::TokenizedFile record;
+    record.set_file_id(file.file_id());
+    record.set_first_doc_id(file.first_doc_id());
+    record.set_num_docs(file.num_docs());
+    record.set_digest_hi(file.digest_hi());
+    record.set_digest_lo(file.digest_lo());
+    for (uint64_t d = file.first_doc_id(); d < file.first_doc_id() + file.num_docs(); ++d) {
+      written[d] = std::string(2 * (d % 3), static_cast<char>('a' + d % 26));  // 0, 1 or 2 ids
+      EXPECT_TRUE((*writer)->Add(d, written[d]).ok());
     }
+    EXPECT_TRUE((*writer)->Finish().ok());
+    EXPECT_TRUE(store.CommitFile(fp, record, **writer, replaces).ok());
+    return record;
+  };
+  std::map<uint32_t, v1::TokenizedFile> records;
+  for (const auto& [id, file] : catalog->files()) records[id] = write(file, nullptr);
+  // A writer that never finishes leaves nothing.
+  ASSERT_TRUE(store.NewFileWriter(tokenizer, catalog->files().begin()->second).ok());
+  {
+    ScopedOpenFileLimit limit(kLowOpenFileLimit);
+    EXPECT_EQ(ReadAll(tokenizer), written);
   }
-  EXPECT_GE(SstFilesIn(dir_.Path("db")), static_cast<size_t>(kFiles));
+  const std::set<std::string> first = PacksIn(fp);
+  ASSERT_EQ(first.size(), static_cast<size_t>(kFiles));
 
-  ScopedOpenFileLimit limit(kLowOpenFileLimit);
-  EXPECT_EQ(ReadAll(tokenizer), written);
-  std::unique_ptr<Catalog> writable = Open();
-  ASSERT_NE(writable, nullptr);
-  absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> files =
-      TokenStore(writable.get()).TokenizedFiles(tokenizer);
-  ASSERT_TRUE(files.ok()) << files.status();
-  EXPECT_EQ(files->size(), static_cast<size_t>(kFiles));
+  // File 0 changed (another digest): its new pack replaces the old one.
+  absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> stored = store.TokenizedFiles(fp);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  const uint32_t changed = stored->begin()->first, dropped = std::next(stored->begin())->first;
+  v1::FileRecord file = catalog->files().at(changed);
+  file.set_digest_hi(file.digest_hi() + 1);
+  write(file, &stored->at(changed));
+  // File 1 is dropped; a killed run left a temporary file and a pack no record names.
+  ASSERT_TRUE(store.DropFile(fp, stored->at(dropped)).ok());
+  WriteFile(store.PackFolder(fp) + "/7-0-0123456789abcdef.tokens.tmp", "partial");
+  WriteFile(store.PackFolder(fp) + "/9-9-0123456789abcdef.tokens", "unnamed");
+  std::set<std::string> now = PacksIn(fp);
+  EXPECT_EQ(now.size(), static_cast<size_t>(kFiles) + 1);  // -old +new -dropped +2 strays
+  EXPECT_FALSE(now.contains(stored->at(changed).token_pack()));
+  EXPECT_FALSE(now.contains(stored->at(dropped).token_pack()));
+  stored = store.TokenizedFiles(fp);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_TRUE(store.RemoveLeftovers(fp, *stored).ok());
+  now = PacksIn(fp);
+  ASSERT_EQ(now.size(), static_cast<size_t>(kFiles) - 1);
+  for (const auto& [id, record] : *stored) EXPECT_TRUE(now.contains(record.token_pack())) << id;
+  EXPECT_EQ(ReadAll(tokenizer).size(), 2u * (kFiles - 1));
+
+  // A pack cut short: DATA_LOSS naming it, with what to do.
+  const v1::TokenizedFile& damaged = std::next(stored->begin(), 3)->second;
+  const std::string path = store.PackFolder(fp) + "/" + damaged.token_pack();
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 1);
+  absl::StatusOr<std::shared_ptr<const TokenPack>> pack = store.OpenPack(tokenizer, damaged);
+  EXPECT_EQ(pack.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(pack.status().message(), ::testing::HasSubstr("run `shardstream tokenize`"));
 }
 
 TEST_F(TokenStoreTest, AStoreOnAConstCatalogReadsAndRefusesToWrite) {
