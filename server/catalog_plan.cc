@@ -1,10 +1,12 @@
 #include "server/catalog_plan.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/ordered_parallel.h"
 #include "common/status_macros.h"
 #include "server/cleaning_rules.h"
 #include "server/near_dup_store.h"
@@ -12,6 +14,9 @@
 
 namespace shardstream {
 namespace {
+
+// The most threads one plan build uses (each plans one part at a time).
+constexpr int kBuildThreads = 8;
 
 // The most bytes of per-document fields one part's records keep between the two passes of
 // exact dedup.
@@ -137,7 +142,13 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     return tf;
   };
   using HashSet = absl::flat_hash_set<std::pair<uint64_t, uint64_t>, ContentHashBits>;
-  for (const PartFiles& part : catalog->Parts()) {
+  // One part's plan and the packs of its files; no plan when the filters drop every document.
+  struct PartBuilt {
+    std::shared_ptr<const PartPlan> plan;
+    std::vector<std::shared_ptr<const TokenPack>> packs;
+  };
+  auto plan_part = [&](const PartFiles& part) -> absl::StatusOr<PartBuilt> {
+    PartBuilt built;
     std::vector<uint32_t> ids, counts;
     ids.reserve(part.docs);
     counts.reserve(part.docs);
@@ -187,7 +198,7 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
                                                           "); run `shardstream tokenize`"));
       }
       RETURN_IF_ERROR(pack.status());
-      plan->packs_.push_back(*std::move(pack));
+      built.packs.push_back(*std::move(pack));
       // Whether document `id` (with this hash, dropped by the rules or not) is kept.
       auto keep = [&](uint64_t id, const Hash128& hash, bool dropped_by_rules) {
         if (spec.filters.dedup && (!all_columns || !repeated.empty())) {
@@ -214,15 +225,28 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
             return true;
           }));
     }
-    if (ids.empty()) continue;
+    if (ids.empty()) return built;
     if (ids.size() < ids.capacity() * 9 / 10) {  // filters dropped many
       ids.shrink_to_fit();
       counts.shrink_to_fit();
     }
-    plan->parts_.push_back(std::make_shared<const PartPlan>(
+    built.plan = std::make_shared<const PartPlan>(
         part.key, part.version, std::move(ids),
-        std::make_shared<const PartPacking>(std::move(counts), spec.seq_len)));
-  }
+        std::make_shared<const PartPacking>(std::move(counts), spec.seq_len));
+    return built;
+  };
+  // Parts are planned in parallel (each reads its own files' records) and kept in key order.
+  const std::vector<PartFiles> parts = catalog->Parts();
+  const int threads =
+      std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads);
+  RETURN_IF_ERROR(RunOrdered<absl::StatusOr<PartBuilt>>(
+      parts.size(), threads, [&] { return [&](size_t i) { return plan_part(parts[i]); }; },
+      [&](size_t, absl::StatusOr<PartBuilt> built) -> absl::Status {
+        RETURN_IF_ERROR(built.status());
+        if (built->plan != nullptr) plan->parts_.push_back(std::move(built->plan));
+        for (auto& pack : built->packs) plan->packs_.push_back(std::move(pack));
+        return absl::OkStatus();
+      }));
   std::sort(plan->packs_.begin(), plan->packs_.end(),
             [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
   return plan;

@@ -18,7 +18,8 @@ class LayoutCache {
  public:
   explicit LayoutCache(size_t keep_recent = 64) : cache_(keep_recent) {}
 
-  // Built outside any lock, so other parts' readers need not wait.
+  // Built outside any lock, so other parts' readers need not wait, and once: the readers of
+  // the same part epoch that ask while it is built wait for it.
   std::shared_ptr<const PartEpochLayout> Get(const std::shared_ptr<const PartPacking>& packing,
                                              uint64_t order_key, uint64_t epoch);
 

@@ -80,15 +80,26 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   layout->Pieces(sequence, &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
+  // A sequence of small documents is a chain of random reads per document (its token count,
+  // its pack offset, its ids). Each level is read for every piece before the next, so that the
+  // cache misses of a sequence overlap instead of following one another.
+  docs_.resize(pieces_.size());
+  for (size_t i = 0; i < pieces_.size(); ++i) docs_[i].index = layout->DocAt(pieces_[i].position);
+  for (DocRead& doc : docs_) doc.count = packing.token_count(doc.index);
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    DocRead& doc = docs_[i];
+    if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS
+    ASSIGN_OR_RETURN(doc.packed, LoadDoc(owner, part, doc.index));
+    __builtin_prefetch(doc.packed.data() + size_t{pieces_[i].begin} * stored);
+  }
   uint32_t at = 0;
-  for (const PartEpochLayout::Piece& piece : pieces_) {
-    const size_t doc = layout->DocAt(piece.position);
-    const uint32_t count = packing.token_count(doc);
+  for (size_t p = 0; p < pieces_.size(); ++p) {
+    const PartEpochLayout::Piece& piece = pieces_[p];
+    const uint32_t count = docs_[p].count;
     if (out.doc_starts != nullptr && piece.begin == 0) out.doc_starts->push_back(at);
     const uint32_t text_end = std::min(piece.end, count);
     if (piece.begin < text_end) {
-      ASSIGN_OR_RETURN(const std::string_view packed, LoadDoc(owner, part, doc));
-      const auto* src = reinterpret_cast<const uint8_t*>(packed.data());
+      const auto* src = reinterpret_cast<const uint8_t*>(docs_[p].packed.data());
       const uint32_t n = text_end - piece.begin;
       if (out.ids32 != nullptr) {
         const uint8_t* __restrict in = src + size_t{piece.begin} * stored;

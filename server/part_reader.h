@@ -50,6 +50,13 @@ class PartReader : public SequenceSource {
   // The layout each part is in, by (part, order key).
   std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
+  // What the current sequence reads of each piece's document.
+  struct DocRead {
+    size_t index = 0;  // in the part's packing
+    uint32_t count = 0;
+    std::string_view packed;
+  };
+  std::vector<DocRead> docs_;
 };
 
 }  // namespace shardstream

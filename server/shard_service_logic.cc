@@ -110,16 +110,15 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> ShardServiceLogic::SharedPlan
   }
   const std::string key = absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n",
                                        spec.filters.preset, "\n", spec.seq_len);
-  if (auto plan = plans_.Find(key)) return plan;
-  // One build at a time: a burst of requests for a new plan builds it once (the others wait
-  // and share it) instead of holding many copies of the build's working memory.
-  absl::MutexLock build_lock(&build_mu_);
-  if (auto plan = plans_.Find(key)) return plan;
-  const absl::Time start = absl::Now();
-  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogPlan> plan, CatalogPlan::Build(catalog_, spec));
-  if (metrics_ != nullptr) metrics_->PlanBuilt(absl::Now() - start);
-  plans_.Insert(key, plan);
-  return plan;
+  // A burst of requests for a new plan builds it once (the others wait and share it, or its
+  // error); different plans build at the same time.
+  return plans_.GetOrBuild(key, [&] {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog_, spec);
+    plans_built_.fetch_add(1);
+    if (plan.ok() && metrics_ != nullptr) metrics_->PlanBuilt(absl::Now() - start);
+    return plan;
+  });
 }
 
 absl::StatusOr<v1::TokenDtype> ShardServiceLogic::ResolveDtype(

@@ -88,6 +88,8 @@ class ShardServiceLogic {
   bool HoldsPartVersion(const v1::SequencesRequest& request) const;
   // Plans built and kept now.
   size_t plans_cached() const { return plans_.size(); }
+  // Plans built since this object was made (each new plan once, however many asked at once).
+  uint64_t plans_built() const { return plans_built_.load(); }
 
   absl::StatusOr<v1::GetInfoResponse> GetInfo() const;
   // INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION as in shard_service.proto;
@@ -115,7 +117,7 @@ class ShardServiceLogic {
   ServerMetrics* const metrics_;
   std::set<std::tuple<std::string, uint32_t, Hash128>> part_versions_;  // constant
   LayoutCache layouts_;
-  absl::Mutex build_mu_;  // held while building a plan
+  std::atomic<uint64_t> plans_built_{0};
   // A plan lives as long as a stream uses it, and the last kRecent used stay built, so
   // clients that reconnect (a new stream for each) or fetch window after window do not
   // rebuild them.

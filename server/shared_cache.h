@@ -1,7 +1,7 @@
 // A cache of shared, immutable objects built on demand (plans, epoch layouts): an entry lives as
 // long as someone holds it, and the `keep_recent` last used stay built for those who come back
-// (a client reconnecting, the next request of a window). One mechanism for every such cache of
-// the server.
+// (a client reconnecting, the next request of a window), and each is built once however many
+// ask for it at the same time. One mechanism for every such cache of the server.
 #ifndef SHARDSTREAM_SERVER_SHARED_CACHE_H_
 #define SHARDSTREAM_SERVER_SHARED_CACHE_H_
 
@@ -11,11 +11,13 @@
 #include <memory>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 
 namespace shardstream {
 
-// Thread-safe. Building is the caller's: Find(), build outside any lock, Insert().
+// Thread-safe.
 template <typename Key, typename T>
 class SharedCache {
  public:
@@ -24,10 +26,40 @@ class SharedCache {
   // The live entry of `key` (marked as just used), or nullptr.
   std::shared_ptr<const T> Find(const Key& key) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
-    auto it = entries_.find(key);
-    std::shared_ptr<const T> value = it == entries_.end() ? nullptr : it->second.lock();
-    if (value != nullptr) Touch(value);
-    return value;
+    return FindLocked(key);
+  }
+
+  // The entry of `key`, made by `build()` (returning absl::StatusOr<std::shared_ptr<const T>>,
+  // run outside any lock) when there is none. Whoever asks for a key being built waits for that
+  // build and shares its result or its error (errors are not kept: the next request builds
+  // again), so a burst of requests builds one copy; different keys build at the same time.
+  template <typename Build>
+  absl::StatusOr<std::shared_ptr<const T>> GetOrBuild(const Key& key, Build build)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    std::shared_ptr<Pending> pending;
+    bool builder = false;
+    {
+      absl::MutexLock lock(&mu_);
+      if (std::shared_ptr<const T> value = FindLocked(key)) return value;
+      std::shared_ptr<Pending>& slot = building_[key];
+      if (slot == nullptr) {
+        slot = std::make_shared<Pending>();
+        builder = true;
+      }
+      pending = slot;
+    }
+    if (!builder) {
+      pending->done.WaitForNotification();
+      return pending->result;
+    }
+    pending->result = build();
+    {
+      absl::MutexLock lock(&mu_);
+      if (pending->result.ok()) InsertLocked(key, *pending->result);
+      building_.erase(key);
+    }
+    pending->done.Notify();
+    return pending->result;
   }
 
   // Entries alive now (held by someone or among the recent).
@@ -42,6 +74,25 @@ class SharedCache {
   // object; the later one keeps the slot) and forgets entries nobody holds any more.
   void Insert(const Key& key, const std::shared_ptr<const T>& value) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
+    InsertLocked(key, value);
+  }
+
+ private:
+  // A build in progress, for those who wait for it.
+  struct Pending {
+    absl::Notification done;
+    absl::StatusOr<std::shared_ptr<const T>> result;  // written before `done`
+  };
+
+  std::shared_ptr<const T> FindLocked(const Key& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(key);
+    std::shared_ptr<const T> value = it == entries_.end() ? nullptr : it->second.lock();
+    if (value != nullptr) Touch(value);
+    return value;
+  }
+
+  void InsertLocked(const Key& key, const std::shared_ptr<const T>& value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       it = it->second.expired() ? entries_.erase(it) : std::next(it);
     }
@@ -49,7 +100,6 @@ class SharedCache {
     Touch(value);
   }
 
- private:
   void Touch(const std::shared_ptr<const T>& value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = std::find(recent_.begin(), recent_.end(), value);
     if (it != recent_.end()) recent_.erase(it);
@@ -61,6 +111,7 @@ class SharedCache {
   mutable absl::Mutex mu_;
   std::map<Key, std::weak_ptr<const T>> entries_ ABSL_GUARDED_BY(mu_);
   std::deque<std::shared_ptr<const T>> recent_ ABSL_GUARDED_BY(mu_);
+  std::map<Key, std::shared_ptr<Pending>> building_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace shardstream

@@ -6,14 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
-
 #include "absl/strings/str_cat.h"
-#include "gmock/gmock.h"
-#include "gtest/gtest.h"
 #include "client/server_info.h"
 #include "client/server_set.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "server/index_job.h"
 #include "server/local_stream.h"
 #include "server/tokenize_job.h"
@@ -89,6 +89,36 @@ class GrpcServerTest : public ::testing::Test {
   std::unique_ptr<ShardServer> server_;
   std::unique_ptr<v1::ShardService::Stub> stub_;
 };
+
+// Twelve requests at once for three new plans (and three for an unknown tokenizer): each plan
+// is built once and every waiter gets the result of its build.
+TEST_F(GrpcServerTest, ConcurrentRequestsBuildEachNewPlanOnce) {
+  ShardServiceLogic logic(catalog_.get(), ServerLimits());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, not_found{0};
+  for (int t = 0; t < 15; ++t) {
+    threads.emplace_back([&, t] {
+      v1::PlanRequest request;
+      request.set_tokenizer(t < 12 ? "gpt2" : "no-such-tokenizer");
+      request.set_seq_len(16 * (1 + t % 3));
+      absl::StatusOr<v1::PlanResponse> plan = logic.GetPlan(request);
+      if (plan.ok() && plan->parts_size() > 0) ++ok;
+      if (absl::IsNotFound(plan.status())) ++not_found;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 12);
+  EXPECT_EQ(not_found.load(), 3);
+  EXPECT_EQ(logic.plans_cached(), 3u);
+  // 3 plans and 3 failed builds (one per unknown key; a failure is not kept).
+  EXPECT_EQ(logic.plans_built(), 6u);
+  const uint64_t built = logic.plans_built();
+  v1::PlanRequest again;
+  again.set_tokenizer("gpt2");
+  again.set_seq_len(32);
+  ASSERT_TRUE(logic.GetPlan(again).ok());
+  EXPECT_EQ(logic.plans_built(), built);  // kept
+}
 
 TEST_F(GrpcServerTest, GetInfoDescribesTheCatalog) {
   StartServer();
