@@ -21,6 +21,9 @@ namespace {
 
 namespace schema = catalog_schema;
 
+// What a staged dedup entry adds to a WriteBatch: its 24-byte key, an empty value, framing.
+constexpr size_t kStagedDedupBytes = 32;
+
 struct HashOf {
   size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
 };
@@ -279,15 +282,27 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSou
   // Originals of the texts seen in this part of the file; earlier parts are in dedup_cf_.
   std::unordered_map<Hash128, uint64_t, HashOf> originals;
   std::unique_ptr<rocksdb::Iterator> dedup;
+  // The part's dedup entries, staged in key order when it commits: random hashes inserted in
+  // ascending order into the memtable's skip list reuse its search from one to the next.
+  std::vector<std::string> dedup_keys;
+  auto stage_dedup = [&]() -> absl::Status {
+    std::sort(dedup_keys.begin(), dedup_keys.end());
+    for (const std::string& key : dedup_keys) {
+      RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, key, ""), "stage"));
+    }
+    dedup_keys.clear();
+    return absl::OkStatus();
+  };
   v1::DocRecord doc;
   uint64_t id = first;
   while (true) {
     ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
     if (!more) break;
-    if (batch.GetDataSize() >= max_batch_bytes_) {
+    if (batch.GetDataSize() + dedup_keys.size() * kStagedDedupBytes >= max_batch_bytes_) {
       // A part of the documents ahead of the record: pending until the record is written.
       v1::DatasetMeta meta = meta_;
       meta.set_pending_doc_end(id);
+      RETURN_IF_ERROR(stage_dedup());
       RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
       batch.Clear();
       originals.clear();
@@ -313,10 +328,11 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSou
     }
     RETURN_IF_ERROR(FromRocksDb(
         batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
-    RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, id), ""), "stage"));
+    dedup_keys.push_back(schema::DedupKey(hash, id));
     ++id;
   }
   dedup.reset();
+  RETURN_IF_ERROR(stage_dedup());
   file.set_num_docs(id - first);
   v1::DatasetMeta meta = meta_;
   meta.set_next_file_id(file_id + 1);
