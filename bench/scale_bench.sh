@@ -53,7 +53,7 @@ for corpus in x1 x4 x16 tiny; do
     read -r tok_wall _ tok_rss < <(measure "$B" tokenize --db "$db" --tokenizer "$TOKENIZER" --jobs 1)
     plan=$("$BUILD/bench/stream_throughput" "$db" gpt2 --tokens 2000000)
     /usr/bin/time -f "%M" -o "$WORK/serve-rss" "$BUILD/bench/served_throughput" "$db" gpt2 \
-      --batches 400 --clients 1,8,64 2> /dev/null > "$WORK/served"
+      --batches 1600 --clients 1,8,64 2> /dev/null > "$WORK/served"
     /usr/bin/python3 - "$corpus" "$r" "$gzip_cpu" "$index_cpu" "$index_rss" "$encoder" \
       "$tok_wall" "$tok_rss" "$plan" "$WORK/served" "$(cat "$WORK/serve-rss")" >> "$RESULTS" <<'PY'
 import json, sys

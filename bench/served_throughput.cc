@@ -147,7 +147,7 @@ int Main(int argc, char** argv) {
   Result cold = RunClients(served_address, request, 1, 1, /*bare=*/false);
   std::printf("first batch of a new plan: %.1f ms\n", 1e3 * cold.first_batch);
   for (int clients : client_counts) {
-    const uint64_t per_client = std::max<uint64_t>(batches / clients, 50);
+    const uint64_t per_client = std::max<uint64_t>(batches / clients, 200);
     Result b = RunClients(bare_address, request, clients, per_client, /*bare=*/true);
     Result s = RunClients(served_address, request, clients, per_client, /*bare=*/false);
     auto row = [&](const char* name, const Result& r) {

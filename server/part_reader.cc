@@ -52,13 +52,12 @@ absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::
                           row.sequence, out);
 }
 
-absl::StatusOr<std::string_view> PartReader::LoadDoc(const CatalogPlan& owner, const PartPlan& part,
-                                                     size_t index) {
-  ASSIGN_OR_RETURN(const std::string_view packed, owner.Tokens(part.doc_id(index)));
-  const uint32_t width = owner.tokenizer().token_bytes();
-  if (packed.size() != size_t{part.packing()->token_count(index)} * width) {
-    return absl::DataLossError(absl::StrCat("tokens of document ", part.doc_id(index),
-                                            " do not match their count; re-run tokenize"));
+absl::StatusOr<std::string_view> PartReader::LoadDoc(const CatalogPlan& owner, uint64_t doc_id,
+                                                     uint32_t count) {
+  ASSIGN_OR_RETURN(const std::string_view packed, owner.Tokens(doc_id));
+  if (packed.size() != size_t{count} * owner.tokenizer().token_bytes()) {
+    return absl::DataLossError(
+        absl::StrCat("tokens of document ", doc_id, " do not match their count; re-run tokenize"));
   }
   return packed;
 }
@@ -80,16 +79,19 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   layout->Pieces(sequence, &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
-  // A sequence of small documents is a chain of random reads per document (its token count,
-  // its pack offset, its ids). Each level is read for every piece before the next, so that the
-  // cache misses of a sequence overlap instead of following one another.
+  // A sequence of small documents is a chain of random reads per document (its token count and
+  // catalog id, its pack offset, its ids). Each level is read for every piece before the next, so
+  // that the cache misses of a sequence overlap instead of following one another.
   docs_.resize(pieces_.size());
   for (size_t i = 0; i < pieces_.size(); ++i) docs_[i].index = layout->DocAt(pieces_[i].position);
-  for (DocRead& doc : docs_) doc.count = packing.token_count(doc.index);
+  for (DocRead& doc : docs_) {
+    doc.count = packing.token_count(doc.index);
+    doc.id = part.doc_id(doc.index);
+  }
   for (size_t i = 0; i < pieces_.size(); ++i) {
     DocRead& doc = docs_[i];
     if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS
-    ASSIGN_OR_RETURN(doc.packed, LoadDoc(owner, part, doc.index));
+    ASSIGN_OR_RETURN(doc.packed, LoadDoc(owner, doc.id, doc.count));
     __builtin_prefetch(doc.packed.data() + size_t{pieces_[i].begin} * stored);
   }
   uint32_t at = 0;

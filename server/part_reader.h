@@ -38,9 +38,9 @@ class PartReader : public SequenceSource {
     const CatalogPlan* owner;
     const PartPlan* part;
   };
-  // The packed ids of document `index` of `part`, checked against its count.
-  absl::StatusOr<std::string_view> LoadDoc(const CatalogPlan& owner, const PartPlan& part,
-                                           size_t index);
+  // The packed ids of catalog document `doc_id`, checked against its `count`.
+  static absl::StatusOr<std::string_view> LoadDoc(const CatalogPlan& owner, uint64_t doc_id,
+                                                  uint32_t count);
 
   const std::vector<const CatalogPlan*> plans_;
   LayoutCache* const layouts_;
@@ -54,6 +54,7 @@ class PartReader : public SequenceSource {
   struct DocRead {
     size_t index = 0;  // in the part's packing
     uint32_t count = 0;
+    uint64_t id = 0;  // in the catalog
     std::string_view packed;
   };
   std::vector<DocRead> docs_;
