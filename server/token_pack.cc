@@ -45,6 +45,17 @@ absl::Status Errno(const char* what, const std::string& path) {
   return absl::ErrnoToStatus(errno, absl::StrCat(what, " ", path));
 }
 
+// Writes all of [data, data + size) to `fd`.
+absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("write", path);
+    done += static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SyncDirectoryOf(const std::string& path) {
   const std::string dir = std::filesystem::path(path).parent_path().string();
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -108,27 +119,16 @@ absl::Status TokenPackWriter::Write(std::string_view bytes) {
     if (absl::Status s = FlushBuffer(); !s.ok()) return s;
   }
   if (bytes.size() >= kBufferBytes) {  // a large document goes out as it is
-    for (size_t done = 0; done < bytes.size();) {
-      const ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return Errno("write", temp_path_);
-      done += static_cast<size_t>(n);
-    }
-    return absl::OkStatus();
+    return WriteAll(fd_, bytes.data(), bytes.size(), temp_path_);
   }
   buffer_.append(bytes);
   return absl::OkStatus();
 }
 
 absl::Status TokenPackWriter::FlushBuffer() {
-  for (size_t done = 0; done < buffer_.size();) {
-    const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("write", temp_path_);
-    done += static_cast<size_t>(n);
-  }
+  absl::Status written = WriteAll(fd_, buffer_.data(), buffer_.size(), temp_path_);
   buffer_.clear();
-  return absl::OkStatus();
+  return written;
 }
 
 absl::Status TokenPackWriter::Finish() {

@@ -175,6 +175,11 @@ std::string TokenStore::PackFolder(const Hash128& tokenizer) const {
   return absl::StrCat(catalog_->dir(), "/token-packs/", tokenizer.ToHex());
 }
 
+void TokenStore::RemovePack(const Hash128& tokenizer, const std::string& name) const {
+  std::error_code ec;
+  std::filesystem::remove(PackPath(tokenizer, name), ec);
+}
+
 absl::StatusOr<std::unique_ptr<TokenFileWriter>> TokenStore::NewFileWriter(
     const v1::TokenizerRecord& tokenizer, const v1::FileRecord& file) const {
   auto writer = std::unique_ptr<TokenFileWriter>(new TokenFileWriter());
@@ -185,8 +190,7 @@ absl::StatusOr<std::unique_ptr<TokenFileWriter>> TokenStore::NewFileWriter(
   shape.token_bytes = tokenizer.token_bytes();
   ASSIGN_OR_RETURN(
       writer->pack_,
-      TokenPackWriter::Create(
-          absl::StrCat(PackFolder(FingerprintOf(tokenizer)), "/", writer->name_), shape));
+      TokenPackWriter::Create(PackPath(FingerprintOf(tokenizer), writer->name_), shape));
   return writer;
 }
 
@@ -229,8 +233,7 @@ absl::Status TokenStore::CommitFile(const Hash128& tokenizer, const v1::Tokenize
                               absl::StrCat("commit tokens of file ", file.file_id())));
   if (replaces != nullptr && !replaces->token_pack().empty() &&
       replaces->token_pack() != record.token_pack()) {
-    std::error_code ec;  // a pack left behind is removed by the next RemoveLeftovers
-    std::filesystem::remove(absl::StrCat(PackFolder(tokenizer), "/", replaces->token_pack()), ec);
+    RemovePack(tokenizer, replaces->token_pack());
   }
   return absl::OkStatus();
 }
@@ -253,10 +256,7 @@ absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedF
                               "stage"));
   RETURN_IF_ERROR(FromRocksDb(storage->db()->Write(rocksdb::WriteOptions(), &batch),
                               absl::StrCat("drop tokens of file ", file.file_id())));
-  if (!file.token_pack().empty()) {
-    std::error_code ec;  // a pack left behind is removed by the next RemoveLeftovers
-    std::filesystem::remove(absl::StrCat(PackFolder(tokenizer), "/", file.token_pack()), ec);
-  }
+  if (!file.token_pack().empty()) RemovePack(tokenizer, file.token_pack());
   return absl::OkStatus();
 }
 
@@ -271,8 +271,7 @@ absl::StatusOr<std::shared_ptr<const TokenPack>> TokenStore::OpenPack(
   shape.first_doc_id = file.first_doc_id();
   shape.num_docs = file.num_docs();
   shape.token_bytes = tokenizer.token_bytes();
-  return TokenPack::Open(absl::StrCat(PackFolder(FingerprintOf(tokenizer)), "/", file.token_pack()),
-                         shape);
+  return TokenPack::Open(PackPath(FingerprintOf(tokenizer), file.token_pack()), shape);
 }
 
 }  // namespace shardstream

@@ -115,11 +115,17 @@ class TokenStore {
   // NOT_FOUND when the record names none or its file is gone; DATA_LOSS when it is damaged.
   absl::StatusOr<std::shared_ptr<const TokenPack>> OpenPack(const v1::TokenizerRecord& tokenizer,
                                                             const v1::TokenizedFile& file) const;
-  // Where the packs of a tokenizer are.
+  // Where the packs of a tokenizer are, and the path of the pack a record names.
   std::string PackFolder(const Hash128& tokenizer) const;
+  std::string PackPath(const Hash128& tokenizer, const std::string& name) const {
+    return PackFolder(tokenizer) + "/" + name;
+  }
 
  private:
   const CatalogStorage& storage() const { return catalog_->storage(); }
+  // After the record that named it is gone: a pack left behind (an error) is removed by the
+  // next RemoveLeftovers.
+  void RemovePack(const Hash128& tokenizer, const std::string& name) const;
 
   const Catalog* const catalog_;
   CatalogStorage* const writable_;

@@ -376,7 +376,7 @@ absl::StatusOr<TokenizeSummary> TokenizeJob::Run() {
     // A pack deleted by hand makes its file stale, so that the next run writes it again.
     const bool current =
         it != done.end() && IsCurrent(it->second, file) &&
-        std::filesystem::exists(absl::StrCat(store.PackFolder(fp), "/", it->second.token_pack()));
+        std::filesystem::exists(store.PackPath(fp, it->second.token_pack()));
     if (current || file.num_docs() == 0) {
       if (current) ++summary.files_unchanged;
       if (current && columnless.contains(id)) {

@@ -204,7 +204,7 @@ TEST_F(TokenStoreTest, PacksAreReadReplacedDroppedAndCleanedUp) {
 
   // A pack cut short: DATA_LOSS naming it, with what to do.
   const v1::TokenizedFile& damaged = std::next(stored->begin(), 3)->second;
-  const std::string path = store.PackFolder(fp) + "/" + damaged.token_pack();
+  const std::string path = store.PackPath(fp, damaged.token_pack());
   std::filesystem::resize_file(path, std::filesystem::file_size(path) - 1);
   absl::StatusOr<std::shared_ptr<const TokenPack>> pack = store.OpenPack(tokenizer, damaged);
   EXPECT_EQ(pack.status().code(), absl::StatusCode::kDataLoss);
