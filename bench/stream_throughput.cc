@@ -110,7 +110,7 @@ int Main(int argc, char** argv) {
       "\"tokens_per_s\": %.0f, \"batch_shape\": [%u, %u]}\n",
       docs, seconds(t0, t1), seconds(t0, t2), static_cast<unsigned long long>(rss1 - rss0),
       static_cast<double>(rss1 - rss0) / docs,
-      static_cast<double>((*plan)->MemoryBytes() + docs * 8) / docs,
+      static_cast<double>((*plan)->MemoryBytes() + docs * 12) /* + PartEpochLayout */ / docs,
       static_cast<unsigned long long>(batches), static_cast<unsigned long long>(tokens),
       seconds(t2, t3), (tokens - batch.tokens.size()) / seconds(t2, t3), options.rank.batch_size,
       spec.parts.seq_len);

@@ -1,6 +1,8 @@
 #include "common/part_packing.h"
 
 #include <algorithm>
+#include <thread>
+#include <utility>
 
 #include "common/hash128.h"
 
@@ -21,18 +23,53 @@ uint64_t PartOrderKey(uint64_t seed, const PartKey& part) {
 }
 
 PartEpochLayout::PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key,
-                                 uint64_t epoch)
-    : packing_(std::move(packing)),
-      epoch_(epoch),
-      order_(packing_->num_docs(), Mix64(order_key) ^ Mix64(~epoch)) {
+                                 uint64_t epoch, int threads)
+    : packing_(std::move(packing)), epoch_(epoch) {
+  const Permutation order(packing_->num_docs(), Mix64(order_key) ^ Mix64(~epoch));
   const size_t n = packing_->num_docs();
+  order_.resize(n);
   starts_.resize(n + 1);
-  uint64_t at = 0;
-  for (size_t j = 0; j < n; ++j) {
-    starts_[j] = at;
-    at += uint64_t{packing_->token_count(DocAt(j))} + 1;
+  // Positions are cut into runs, one per thread; each run's starts are first summed from 0,
+  // then shifted by the tokens of the runs before it.
+  const size_t runs = std::clamp<size_t>(n / kLeastRunDocs, 1, std::max(threads, 1));
+  std::vector<uint64_t> run_tokens(runs);
+  auto run_bounds = [&](size_t r) { return std::pair{n * r / runs, n * (r + 1) / runs}; };
+  auto sum_run = [&](size_t r) {
+    const auto [first, last] = run_bounds(r);
+    // The counts are read in the permutation's order, a random read per document: a block of
+    // positions is permuted and its counts prefetched before they are summed, so that the
+    // misses of a block overlap (one at a time, they made the build ~5x slower).
+    constexpr size_t kBlock = 32;
+    uint64_t at = 0;
+    for (size_t begin = first; begin < last; begin += kBlock) {
+      const size_t end = std::min(last, begin + kBlock);
+      for (size_t j = begin; j < end; ++j) {
+        order_[j] = static_cast<uint32_t>(order.At(j));
+        __builtin_prefetch(&packing_->counts()[order_[j]]);
+      }
+      for (size_t j = begin; j < end; ++j) {
+        starts_[j] = at;
+        at += uint64_t{packing_->token_count(order_[j])} + 1;
+      }
+    }
+    run_tokens[r] = at;
+  };
+  auto shift_run = [&](size_t r, uint64_t by) {
+    const auto [first, last] = run_bounds(r);
+    for (size_t j = first; j < last; ++j) starts_[j] += by;
+  };
+  std::vector<std::thread> pool;
+  for (size_t r = 1; r < runs; ++r) pool.emplace_back(sum_run, r);
+  sum_run(0);
+  for (std::thread& t : pool) t.join();
+  pool.clear();
+  uint64_t before = run_tokens[0];
+  for (size_t r = 1; r < runs; ++r) {
+    pool.emplace_back(shift_run, r, before);
+    before += run_tokens[r];
   }
-  starts_[n] = at;
+  for (std::thread& t : pool) t.join();
+  starts_[n] = before;
 }
 
 void PartEpochLayout::Pieces(uint64_t k, std::vector<Piece>* pieces) const {

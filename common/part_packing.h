@@ -24,6 +24,7 @@ class PartPacking {
 
   size_t num_docs() const { return counts_.size(); }
   uint32_t token_count(size_t i) const { return counts_[i]; }  // EOS excluded
+  const std::vector<uint32_t>& counts() const { return counts_; }
   uint32_t seq_len() const { return seq_len_; }
   // Tokens per epoch, EOS included; the same for every epoch.
   uint64_t epoch_tokens() const { return epoch_tokens_; }
@@ -41,16 +42,27 @@ class PartPacking {
 // shuffle independently.
 uint64_t PartOrderKey(uint64_t seed, const PartKey& part);
 
-// One epoch of one part: the seeded document order and the prefix sums that locate any
-// sequence. Memory: 8 bytes per document. Thread-safe (immutable).
+// One epoch of one part: the seeded document order (a Permutation, evaluated once per document
+// when the layout is built and kept) and the prefix sums that locate any sequence. Memory: 12
+// bytes per document. Thread-safe (immutable).
 class PartEpochLayout {
  public:
-  PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key, uint64_t epoch);
+  // The packing must hold fewer than 2^32 documents (a catalog's ids are 32-bit). Built on up to
+  // `threads` threads (each of at least kLeastRunDocs documents); the result does not depend on
+  // how many.
+  PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key, uint64_t epoch,
+                  int threads = 1);
+  static constexpr size_t kLeastRunDocs = size_t{1} << 16;
 
   uint64_t epoch() const { return epoch_; }
   const PartPacking& packing() const { return *packing_; }
   // The packing index of the document at position j of this epoch's order.
-  size_t DocAt(size_t j) const { return static_cast<size_t>(order_.At(j)); }
+  size_t DocAt(size_t j) const { return order_[j]; }
+  // Its token count (EOS excluded), read from the prefix sums: positions of a sequence are
+  // consecutive, so this reads memory in order, where token_count(DocAt(j)) would not.
+  uint32_t CountAt(size_t j) const {
+    return static_cast<uint32_t>(starts_[j + 1] - starts_[j] - 1);
+  }
 
   // One contiguous piece of a sequence: tokens [begin, end) of the document at epoch position
   // `position`, where index token_count (one past the last) stands for its EOS.
@@ -61,12 +73,14 @@ class PartEpochLayout {
   };
   // The pieces of sequence k (< sequences_per_epoch), in order; they add up to seq_len tokens.
   void Pieces(uint64_t k, std::vector<Piece>* pieces) const;
-  size_t MemoryBytes() const { return starts_.capacity() * sizeof(uint64_t); }
+  size_t MemoryBytes() const {
+    return order_.capacity() * sizeof(uint32_t) + starts_.capacity() * sizeof(uint64_t);
+  }
 
  private:
   std::shared_ptr<const PartPacking> packing_;
   uint64_t epoch_;
-  Permutation order_;
+  std::vector<uint32_t> order_;   // order_[j]: the packing index at position j
   std::vector<uint64_t> starts_;  // starts_[j]: first token of position j; starts_[n] = total
 };
 

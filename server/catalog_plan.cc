@@ -1,6 +1,7 @@
 #include "server/catalog_plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 #include "absl/container/flat_hash_set.h"
@@ -85,17 +86,18 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   RETURN_IF_ERROR(spec.Validate());
   const TokenStore store(catalog);
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
-  // The files' records without their per-document fields, for the completeness check; each
-  // file's whole record (token counts, plan column) is read when its part is planned.
   const Hash128 fingerprint = FingerprintOf(tokenizer);
-  ASSIGN_OR_RETURN(auto tokenized, store.TokenizedFiles(fingerprint, /*heads_only=*/true));
-  const TokenStoreStatus status = store.Status(tokenizer, tokenized);
-  if (!status.complete()) {
+  // The files' records are read when their parts are planned, each once; a file without current
+  // tokens stops the build, and then the store's progress is read for the message.
+  std::atomic<bool> incomplete = false;
+  auto incomplete_error = [&](const absl::Status& first) -> absl::Status {
+    ASSIGN_OR_RETURN(const TokenStoreStatus status, store.Status(tokenizer));
+    if (status.complete()) return first;  // tokenized meanwhile
     return absl::FailedPreconditionError(
         absl::StrCat("tokenizer \"", tokenizer.name(),
                      "\" is not fully tokenized yet: ", status.files_done, " of ", status.files,
                      " files; run `shardstream tokenize` (with the same tokenizer) first"));
-  }
+  };
   if (catalog->meta().next_doc_id() > UINT32_MAX) {
     return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
   }
@@ -129,17 +131,52 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
 
   // A file's record, checked against the catalog.
   auto record_of = [&](const v1::FileRecord& file) -> absl::StatusOr<v1::TokenizedFile> {
-    auto t = tokenized.find(file.file_id());
-    if (t == tokenized.end() || !IsCurrent(t->second, file)) {
+    absl::StatusOr<v1::TokenizedFile> tf = store.GetTokenizedFile(fingerprint, file.file_id());
+    if (tf.ok() ? !IsCurrent(*tf, file) : absl::IsNotFound(tf.status())) {
+      incomplete = true;
       return absl::FailedPreconditionError(
           absl::StrCat("file ", file.path(), " has no current tokens; run `shardstream tokenize`"));
     }
-    ASSIGN_OR_RETURN(v1::TokenizedFile tf, store.GetTokenizedFile(fingerprint, file.file_id()));
-    if (!IsCurrent(tf, file) || tf.token_counts_size() != static_cast<int>(file.num_docs())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "file ", file.path(), " changed while planning; run `shardstream tokenize`"));
+    RETURN_IF_ERROR(tf.status());
+    if (tf->token_counts_size() != static_cast<int>(file.num_docs())) {
+      return absl::DataLossError(absl::StrCat("the tokens record of file ", file.path(),
+                                              " does not match it; run `shardstream tokenize`"));
     }
     return tf;
+  };
+  // Parts are planned in parallel, and a part's files' records are read in parallel: with
+  // fewer parts than threads, the threads left over read ahead within each part.
+  const std::vector<PartFiles> parts = catalog->Parts();
+  const int threads =
+      std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads);
+  const int part_threads = std::clamp<int>(static_cast<int>(parts.size()), 1, threads);
+  const int file_threads = std::max(1, threads / part_threads);
+  // A file's record and pack, read on a worker.
+  struct FileRead {
+    absl::StatusOr<v1::TokenizedFile> record;
+    absl::StatusOr<std::shared_ptr<const TokenPack>> pack;
+  };
+  auto read_file = [&](const v1::FileRecord& file) {
+    FileRead read{record_of(file), absl::UnknownError("not opened")};
+    if (!read.record.ok()) return read;
+    read.pack = store.OpenPack(tokenizer, *read.record);
+    if (absl::IsNotFound(read.pack.status())) {
+      read.pack = absl::FailedPreconditionError(
+          absl::StrCat("the tokens of file ", file.path(), " are missing (",
+                       read.pack.status().message(), "); run `shardstream tokenize`"));
+    }
+    return read;
+  };
+  // Calls use(f, record, pack) for files [begin, end) of `part`, in order.
+  auto for_each_file = [&](const PartFiles& part, size_t begin, size_t end, auto use) {
+    return RunOrdered<FileRead>(
+        end - begin, file_threads,
+        [&] { return [&](size_t i) { return read_file(*part.files[begin + i]); }; },
+        [&](size_t i, FileRead read) -> absl::Status {
+          RETURN_IF_ERROR(read.record.status());
+          RETURN_IF_ERROR(read.pack.status());
+          return use(begin + i, *std::move(read.record), *std::move(read.pack));
+        });
   };
   using HashSet = absl::flat_hash_set<std::pair<uint64_t, uint64_t>, ContentHashBits>;
   // One part's plan and the packs of its files; no plan when the filters drop every document.
@@ -162,69 +199,75 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
     size_t kept_bytes = 0;
     bool keeping = true;
     if (spec.filters.dedup) {
-      for (const v1::FileRecord* const file : part.files) {
-        ASSIGN_OR_RETURN(v1::TokenizedFile tf, record_of(*file));
-        if (!HasPlanColumn(tf)) {
-          all_columns = false;
-          break;
-        }
-        for (uint64_t i = 0; i < file->num_docs(); ++i) {
-          if (ColumnFlags(tf, i) & kCopyFlag) {
-            const Hash128 h = ColumnHash(tf, i);
-            repeated.insert({h.hi, h.lo});
-          }
-        }
-        const size_t bytes = sizeof(uint32_t) * tf.token_counts_size() + tf.doc_hashes().size() +
-                             tf.doc_flags().size();
-        keeping = keeping && kept_bytes + bytes <= kKeptRecordBytes;  // a prefix of the files
-        if (keeping) {
-          kept.push_back(std::move(tf));
-          kept_bytes += bytes;
-        }
-      }
+      RETURN_IF_ERROR(for_each_file(
+          part, 0, part.files.size(),
+          [&](size_t, v1::TokenizedFile tf, std::shared_ptr<const TokenPack> pack) {
+            if (!HasPlanColumn(tf)) all_columns = false;
+            if (all_columns) {
+              for (uint64_t i = 0; i < tf.num_docs(); ++i) {
+                if (ColumnFlags(tf, i) & kCopyFlag) {
+                  const Hash128 h = ColumnHash(tf, i);
+                  repeated.insert({h.hi, h.lo});
+                }
+              }
+            }
+            const size_t bytes = sizeof(uint32_t) * tf.token_counts_size() +
+                                 tf.doc_hashes().size() + tf.doc_flags().size();
+            keeping = keeping && kept_bytes + bytes <= kKeptRecordBytes;  // a prefix of the files
+            if (keeping) {
+              kept.push_back(std::move(tf));
+              built.packs.push_back(std::move(pack));
+              kept_bytes += bytes;
+            }
+            return absl::OkStatus();
+          }));
     }
+    // Whether a text must be looked up in the texts seen so far.
+    const bool check_copies = spec.filters.dedup && (!all_columns || !repeated.empty());
     HashSet seen;  // of the texts that may repeat, those met so far in canonical order
-    for (size_t f = 0; f < part.files.size(); ++f) {
-      const v1::FileRecord* const file = part.files[f];
-      v1::TokenizedFile read;
-      if (f >= kept.size()) {
-        ASSIGN_OR_RETURN(read, record_of(*file));
-      }
-      const v1::TokenizedFile& tf = f < kept.size() ? kept[f] : read;
-      absl::StatusOr<std::shared_ptr<const TokenPack>> pack = store.OpenPack(tokenizer, tf);
-      if (absl::IsNotFound(pack.status())) {
-        return absl::FailedPreconditionError(absl::StrCat("the tokens of file ", file->path(),
-                                                          " are missing (", pack.status().message(),
-                                                          "); run `shardstream tokenize`"));
-      }
-      RETURN_IF_ERROR(pack.status());
-      built.packs.push_back(*std::move(pack));
-      // Whether document `id` (with this hash, dropped by the rules or not) is kept.
-      auto keep = [&](uint64_t id, const Hash128& hash, bool dropped_by_rules) {
-        if (spec.filters.dedup && (!all_columns || !repeated.empty())) {
-          const std::pair<uint64_t, uint64_t> key{hash.hi, hash.lo};
+    auto add_file = [&](const v1::FileRecord& file, const v1::TokenizedFile& tf) -> absl::Status {
+      // Keeps document `id` of the file (at `i`), unless a copy of an earlier text (hashed by
+      // hash(), called only when needed), dropped by the rules, or a near duplicate.
+      auto keep = [&](uint64_t id, auto hash, bool dropped_by_rules) {
+        if (check_copies) {
+          const Hash128 h = hash();
+          const std::pair<uint64_t, uint64_t> key{h.hi, h.lo};
           if ((!all_columns || repeated.contains(key)) && !seen.insert(key).second) return;
         }
         if (dropped_by_rules) return;
         if (!near_duplicates.empty() && near_duplicates.contains(id)) return;
         ids.push_back(static_cast<uint32_t>(id));
-        counts.push_back(tf.token_counts(static_cast<int>(id - file->first_doc_id())));
+        counts.push_back(tf.token_counts(static_cast<int>(id - file.first_doc_id())));
       };
       if (HasPlanColumn(tf)) {
         // The plan column: no DocRecord read.
-        for (uint64_t i = 0; i < file->num_docs(); ++i) {
-          keep(file->first_doc_id() + i, ColumnHash(tf, i), (ColumnFlags(tf, i) & mask) != 0);
+        for (uint64_t i = 0; i < file.num_docs(); ++i) {
+          keep(
+              file.first_doc_id() + i, [&] { return ColumnHash(tf, i); },
+              (ColumnFlags(tf, i) & mask) != 0);
         }
-        continue;
+        return absl::OkStatus();
       }
       // Tokenized before plan columns (until `tokenize` runs again): the DocRecords.
-      RETURN_IF_ERROR(catalog->ForEachDocInRange(
-          file->first_doc_id(), file->first_doc_id() + file->num_docs(),
-          [&](uint64_t id, const v1::DocRecord& doc) {
-            keep(id, Hash128{doc.hash_hi(), doc.hash_lo()}, preset.Drops(doc.quality()));
-            return true;
-          }));
-    }
+      return catalog->ForEachDocInRange(file.first_doc_id(), file.first_doc_id() + file.num_docs(),
+                                        [&](uint64_t id, const v1::DocRecord& doc) {
+                                          keep(
+                                              id,
+                                              [&] {
+                                                return Hash128{doc.hash_hi(), doc.hash_lo()};
+                                              },
+                                              preset.Drops(doc.quality()));
+                                          return true;
+                                        });
+    };
+    for (size_t f = 0; f < kept.size(); ++f) RETURN_IF_ERROR(add_file(*part.files[f], kept[f]));
+    kept.clear();
+    RETURN_IF_ERROR(
+        for_each_file(part, built.packs.size(), part.files.size(),
+                      [&](size_t f, v1::TokenizedFile tf, std::shared_ptr<const TokenPack> pack) {
+                        built.packs.push_back(std::move(pack));
+                        return add_file(*part.files[f], tf);
+                      }));
     if (ids.empty()) return built;
     if (ids.size() < ids.capacity() * 9 / 10) {  // filters dropped many
       ids.shrink_to_fit();
@@ -235,18 +278,15 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
         std::make_shared<const PartPacking>(std::move(counts), spec.seq_len));
     return built;
   };
-  // Parts are planned in parallel (each reads its own files' records) and kept in key order.
-  const std::vector<PartFiles> parts = catalog->Parts();
-  const int threads =
-      std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads);
-  RETURN_IF_ERROR(RunOrdered<absl::StatusOr<PartBuilt>>(
-      parts.size(), threads, [&] { return [&](size_t i) { return plan_part(parts[i]); }; },
-      [&](size_t, absl::StatusOr<PartBuilt> built) -> absl::Status {
-        RETURN_IF_ERROR(built.status());
-        if (built->plan != nullptr) plan->parts_.push_back(std::move(built->plan));
-        for (auto& pack : built->packs) plan->packs_.push_back(std::move(pack));
+  const absl::Status built = RunOrdered<absl::StatusOr<PartBuilt>>(
+      parts.size(), part_threads, [&] { return [&](size_t i) { return plan_part(parts[i]); }; },
+      [&](size_t, absl::StatusOr<PartBuilt> part) -> absl::Status {
+        RETURN_IF_ERROR(part.status());
+        if (part->plan != nullptr) plan->parts_.push_back(std::move(part->plan));
+        for (auto& pack : part->packs) plan->packs_.push_back(std::move(pack));
         return absl::OkStatus();
-      }));
+      });
+  if (!built.ok()) return incomplete ? incomplete_error(built) : built;
   std::sort(plan->packs_.begin(), plan->packs_.end(),
             [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
   return plan;

@@ -1,12 +1,26 @@
 #include "server/layout_cache.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace shardstream {
+namespace {
+
+// The most threads one layout build uses.
+constexpr int kBuildThreads = 8;
+
+}  // namespace
+
+LayoutCache::LayoutCache(size_t keep_recent)
+    : threads_(
+          std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads)),
+      cache_(keep_recent) {}
 
 std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
     const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch) {
   return *cache_.GetOrBuild(Key{packing.get(), order_key, epoch}, [&] {
     return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
-        std::make_shared<const PartEpochLayout>(packing, order_key, epoch));
+        std::make_shared<const PartEpochLayout>(packing, order_key, epoch, threads_));
   });
 }
 

@@ -16,7 +16,7 @@ namespace shardstream {
 // built (SharedCache).
 class LayoutCache {
  public:
-  explicit LayoutCache(size_t keep_recent = 64) : cache_(keep_recent) {}
+  explicit LayoutCache(size_t keep_recent = 64);
 
   // Built outside any lock, so other parts' readers need not wait, and once: the readers of
   // the same part epoch that ask while it is built wait for it.
@@ -25,6 +25,7 @@ class LayoutCache {
 
  private:
   using Key = std::tuple<const PartPacking*, uint64_t, uint64_t>;
+  const int threads_;  // per layout build
   SharedCache<Key, PartEpochLayout> cache_;
 };
 

@@ -79,15 +79,16 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   layout->Pieces(sequence, &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
-  // A sequence of small documents is a chain of random reads per document (its token count and
-  // catalog id, its pack offset, its ids). Each level is read for every piece before the next, so
-  // that the cache misses of a sequence overlap instead of following one another.
+  // A sequence of small documents is a chain of random reads per document (its catalog id, its
+  // pack offset, its ids; its packing index and count are read in order from the layout). Each
+  // level is read for every piece before the next, so that the cache misses of a sequence overlap
+  // instead of following one another.
   docs_.resize(pieces_.size());
-  for (size_t i = 0; i < pieces_.size(); ++i) docs_[i].index = layout->DocAt(pieces_[i].position);
-  for (DocRead& doc : docs_) {
-    doc.count = packing.token_count(doc.index);
-    doc.id = part.doc_id(doc.index);
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    docs_[i].index = layout->DocAt(pieces_[i].position);
+    docs_[i].count = layout->CountAt(pieces_[i].position);
   }
+  for (DocRead& doc : docs_) doc.id = part.doc_id(doc.index);
   for (size_t i = 0; i < pieces_.size(); ++i) {
     DocRead& doc = docs_[i];
     if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS

@@ -105,16 +105,21 @@ absl::StatusOr<std::map<uint32_t, v1::TokenizedFile>> TokenStore::TokenizedFiles
 
 absl::StatusOr<v1::TokenizedFile> TokenStore::GetTokenizedFile(const Hash128& tokenizer,
                                                                uint32_t file_id) const {
-  std::string value;
-  rocksdb::Status s =
-      storage().db()->Get(rocksdb::ReadOptions(), storage().handle(Family::kTokenFiles),
-                          schema::TokenFileKey(tokenizer, file_id), &value);
+  // A record is read once per plan build (its per-document fields are large): parsed from the
+  // block it is read into, and not left in the block cache, where it would evict the catalog.
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = storage().db()->Get(options, storage().handle(Family::kTokenFiles),
+                                          schema::TokenFileKey(tokenizer, file_id), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(absl::StrCat("file ", file_id, " is not tokenized"));
   }
   RETURN_IF_ERROR(FromRocksDb(s, "read token_files"));
   v1::TokenizedFile f;
-  if (!f.ParseFromString(value)) return absl::DataLossError("unreadable tokenized-file record");
+  if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError("unreadable tokenized-file record");
+  }
   return f;
 }
 

@@ -1,0 +1,66 @@
+#include "common/part_packing.h"
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace shardstream {
+namespace {
+
+// A packing of `n` documents of 0 to 5 tokens (empty ones included).
+std::shared_ptr<const PartPacking> RandomPacking(size_t n, uint32_t seq_len) {
+  std::mt19937_64 rng(7);
+  std::vector<uint32_t> counts(n);
+  for (uint32_t& c : counts) c = static_cast<uint32_t>(rng() % 6);
+  return std::make_shared<const PartPacking>(std::move(counts), seq_len);
+}
+
+// A layout built on several threads (three runs of documents and a remainder) is the one built
+// on one, and both are the epoch's permutation of the documents, packed as a naive
+// concatenation of (position, token) pairs cut into seq_len windows says.
+TEST(PartEpochLayout, IsThePermutationPackedWhateverTheThreads) {
+  constexpr uint32_t kSeqLen = 7;
+  const size_t n = 3 * PartEpochLayout::kLeastRunDocs + 17;
+  const auto packing = RandomPacking(n, kSeqLen);
+  const uint64_t key = PartOrderKey(42, PartKey{"src", 0});
+  const PartEpochLayout one(packing, key, /*epoch=*/3, /*threads=*/1);
+  const PartEpochLayout four(packing, key, /*epoch=*/3, /*threads=*/4);
+
+  const Permutation order(n, Mix64(key) ^ Mix64(~uint64_t{3}));
+  std::vector<bool> seen(n);
+  // The concatenation: for each token of the epoch, its position and index in the document
+  // (index == count: the EOS).
+  std::vector<std::pair<size_t, uint32_t>> tokens;
+  for (size_t j = 0; j < n; ++j) {
+    ASSERT_EQ(one.DocAt(j), order.At(j)) << j;
+    ASSERT_EQ(four.DocAt(j), one.DocAt(j)) << j;
+    ASSERT_FALSE(seen[one.DocAt(j)]);
+    seen[one.DocAt(j)] = true;
+    ASSERT_EQ(one.CountAt(j), packing->token_count(one.DocAt(j)));
+    ASSERT_EQ(four.CountAt(j), one.CountAt(j));
+    for (uint32_t t = 0; t <= one.CountAt(j); ++t) tokens.emplace_back(j, t);
+  }
+  ASSERT_EQ(tokens.size(), packing->epoch_tokens());
+  std::vector<PartEpochLayout::Piece> pieces, pieces4;
+  for (uint64_t k = 0; k < packing->sequences_per_epoch(); ++k) {
+    one.Pieces(k, &pieces);
+    four.Pieces(k, &pieces4);
+    ASSERT_EQ(pieces.size(), pieces4.size());
+    size_t at = k * kSeqLen;
+    for (size_t p = 0; p < pieces.size(); ++p) {
+      ASSERT_EQ(pieces[p].position, pieces4[p].position);
+      ASSERT_EQ(pieces[p].begin, pieces4[p].begin);
+      ASSERT_EQ(pieces[p].end, pieces4[p].end);
+      for (uint32_t t = pieces[p].begin; t < pieces[p].end; ++t, ++at) {
+        ASSERT_EQ(tokens[at], std::make_pair(pieces[p].position, t)) << "sequence " << k;
+      }
+    }
+    ASSERT_EQ(at, (k + 1) * kSeqLen);
+  }
+}
+
+}  // namespace
+}  // namespace shardstream
