@@ -289,18 +289,23 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   if (!built.ok()) return incomplete ? incomplete_error(built) : built;
   std::sort(plan->packs_.begin(), plan->packs_.end(),
             [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
+  for (const auto& pack : plan->packs_) plan->pack_firsts_.push_back(pack->first_doc_id());
   return plan;
 }
 
+const TokenPack* CatalogPlan::PackOf(uint64_t doc_id) const {
+  const size_t after =
+      std::upper_bound(pack_firsts_.begin(), pack_firsts_.end(), doc_id) - pack_firsts_.begin();
+  if (after == 0 || !packs_[after - 1]->Holds(doc_id)) return nullptr;
+  return packs_[after - 1].get();
+}
+
 absl::StatusOr<std::string_view> CatalogPlan::Tokens(uint64_t doc_id) const {
-  auto it = std::upper_bound(packs_.begin(), packs_.end(), doc_id,
-                             [](uint64_t id, const std::shared_ptr<const TokenPack>& p) {
-                               return id < p->first_doc_id();
-                             });
-  if (it == packs_.begin() || !(*--it)->Holds(doc_id)) {
+  const TokenPack* pack = PackOf(doc_id);
+  if (pack == nullptr) {
     return absl::InternalError(absl::StrCat("document ", doc_id, " is not in this plan"));
   }
-  return (*it)->Tokens(doc_id);
+  return pack->Tokens(doc_id);
 }
 
 const PartPlan* CatalogPlan::Find(const PartKey& key) const {

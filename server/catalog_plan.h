@@ -107,6 +107,8 @@ class CatalogPlan {
   // the plan keeps mapped, so a tokenize that replaces the file does not change what this plan
   // serves); DATA_LOSS when the pack is damaged.
   absl::StatusOr<std::string_view> Tokens(uint64_t doc_id) const;
+  // The pack holding a document of the plan's parts; nullptr for another document.
+  const TokenPack* PackOf(uint64_t doc_id) const;
 
  private:
   CatalogPlan() = default;
@@ -119,6 +121,7 @@ class CatalogPlan {
   uint32_t partitions_ = 1;
   std::vector<std::shared_ptr<const PartPlan>> parts_;
   std::vector<std::shared_ptr<const TokenPack>> packs_;  // of the parts' files, by first doc id
+  std::vector<uint64_t> pack_firsts_;                    // their first doc ids, searched
 };
 
 // The plan parameters a stream over CatalogPlans of `spec` has.

@@ -8,6 +8,9 @@
 namespace shardstream {
 namespace {
 
+// The most bytes of a piece's ids prefetched before the sequence is copied.
+constexpr size_t kPrefetchBytes = 256;
+
 // Id i of little-endian ids `width` bytes wide.
 inline uint32_t IdAt(const uint8_t* p, uint32_t width, size_t i) {
   p += size_t{i} * width;
@@ -52,10 +55,10 @@ absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::
                           row.sequence, out);
 }
 
-absl::StatusOr<std::string_view> PartReader::LoadDoc(const CatalogPlan& owner, uint64_t doc_id,
-                                                     uint32_t count) {
-  ASSIGN_OR_RETURN(const std::string_view packed, owner.Tokens(doc_id));
-  if (packed.size() != size_t{count} * owner.tokenizer().token_bytes()) {
+absl::StatusOr<std::string_view> PartReader::LoadDoc(const TokenPack& pack, uint32_t token_bytes,
+                                                     uint64_t doc_id, uint32_t count) {
+  ASSIGN_OR_RETURN(const std::string_view packed, pack.Tokens(doc_id));
+  if (packed.size() != size_t{count} * token_bytes) {
     return absl::DataLossError(
         absl::StrCat("tokens of document ", doc_id, " do not match their count; re-run tokenize"));
   }
@@ -80,7 +83,7 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
   // A sequence of small documents is a chain of random reads per document (its catalog id, its
-  // pack offset, its ids; its packing index and count are read in order from the layout). Each
+  // pack offsets, its ids; its packing index and count are read in order from the layout). Each
   // level is read for every piece before the next, so that the cache misses of a sequence overlap
   // instead of following one another.
   docs_.resize(pieces_.size());
@@ -91,9 +94,29 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   for (DocRead& doc : docs_) doc.id = part.doc_id(doc.index);
   for (size_t i = 0; i < pieces_.size(); ++i) {
     DocRead& doc = docs_[i];
+    doc.pack = nullptr;
     if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS
-    ASSIGN_OR_RETURN(doc.packed, LoadDoc(owner, doc.id, doc.count));
-    __builtin_prefetch(doc.packed.data() + size_t{pieces_[i].begin} * stored);
+    doc.pack = owner.PackOf(doc.id);
+    if (doc.pack == nullptr) {
+      return absl::InternalError(absl::StrCat("document ", doc.id, " is not in this plan"));
+    }
+    doc.pack->Prefetch(doc.id);
+  }
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    DocRead& doc = docs_[i];
+    if (doc.pack == nullptr) continue;
+    ASSIGN_OR_RETURN(doc.packed, LoadDoc(*doc.pack, stored, doc.id, doc.count));
+    // The lines of the piece's first ids (a small document's all): longer pieces are read in
+    // order, where the hardware prefetches.
+    const char* first = doc.packed.data() + size_t{pieces_[i].begin} * stored;
+    const char* last =
+        first +
+        std::min<size_t>(size_t{std::min(pieces_[i].end, doc.count) - pieces_[i].begin} * stored,
+                         kPrefetchBytes);
+    for (uintptr_t line = reinterpret_cast<uintptr_t>(first) & ~uintptr_t{63};
+         line < reinterpret_cast<uintptr_t>(last); line += 64) {
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
+    }
   }
   uint32_t at = 0;
   for (size_t p = 0; p < pieces_.size(); ++p) {
