@@ -91,7 +91,10 @@ absl::Status Catalog::Load() {
     files_.emplace(file.file_id(), std::move(file));
   }
   RETURN_IF_ERROR(FromRocksDb(it->status(), "read catalog files"));
-  if (meta_.version_stale()) SetVersion(&meta_, ComputeVersion(meta_.text_field(), files_));
+  if (meta_.version_stale()) {
+    stored_version_stale_ = true;
+    SetVersion(&meta_, ComputeVersion(meta_.text_field(), files_));
+  }
   if (!read_only_) RETURN_IF_ERROR(FinishInterruptedCommits());
   return absl::OkStatus();
 }
@@ -100,7 +103,7 @@ void Catalog::DeferVersion() { defer_version_ = true; }
 
 absl::Status Catalog::UpdateVersion() {
   defer_version_ = false;
-  if (!meta_.version_stale()) return absl::OkStatus();
+  if (!meta_.version_stale() && !stored_version_stale_) return absl::OkStatus();
   rocksdb::WriteBatch batch;
   return Commit(&batch, meta_, std::nullopt, "update the dataset version");
 }
@@ -260,6 +263,8 @@ absl::Status Catalog::Commit(rocksdb::WriteBatch* batch, v1::DatasetMeta meta,
         files_.erase(change->file_id);
       }
     }
+  } else {
+    stored_version_stale_ = meta_.version_stale();
   }
   return status;
 }

@@ -167,7 +167,8 @@ class Catalog {
 
   // From now on, commits do not recompute the dataset version (O(files) each) but mark it
   // stale; UpdateVersion() computes it once. A job that commits file by file calls both; an
-  // interrupted one leaves it stale, and the next Open computes it.
+  // interrupted one leaves it stale, and the next Open computes it (in memory; the next
+  // commit or UpdateVersion() stores it, even when nothing else changed).
   void DeferVersion();
   absl::Status UpdateVersion();
 
@@ -210,6 +211,7 @@ class Catalog {
   std::string dir_;
   bool read_only_ = false;
   bool defer_version_ = false;
+  bool stored_version_stale_ = false;  // the stored meta's version is stale (meta_'s is not)
   size_t max_batch_bytes_ = size_t{64} << 20;
   std::unique_ptr<CatalogStorage> storage_;
   rocksdb::DB* db_ = nullptr;  // storage_'s, and the handles of this class's families

@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/catalog_schema.h"
 #include "tests/test_util.h"
 
 namespace shardstream {
@@ -166,6 +167,30 @@ TEST(Catalog, DeferredVersionEqualsTheVersionComputedAtEveryCommit) {
   EXPECT_EQ(reopened->version(), eager->version());
   reopened.reset();
   EXPECT_EQ(OpenOrDie(deferred_dir.path(), read_only)->version(), eager->version());
+
+  // Interrupted again, then a run that changes nothing (index after a kill -9): its
+  // UpdateVersion() stores the version, so the stored meta is the uninterrupted run's.
+  auto again = OpenOrDie(deferred_dir.path());
+  again->DeferVersion();
+  Add(*eager, "d", {"v"});
+  Add(*again, "d", {"v"});
+  again.reset();
+  auto rerun = OpenOrDie(deferred_dir.path());
+  rerun->DeferVersion();
+  ASSERT_TRUE(rerun->UpdateVersion().ok());
+  v1::DatasetMeta stored;
+  bool found = false;
+  ASSERT_TRUE(rerun
+                  ->ForEachEntry(catalog_schema::kMetaFamily,
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key != catalog_schema::kDatasetKey) return;
+                                   found = stored.ParseFromArray(value.data(),
+                                                                 static_cast<int>(value.size()));
+                                 })
+                  .ok());
+  ASSERT_TRUE(found);
+  EXPECT_FALSE(stored.version_stale());
+  EXPECT_EQ((Hash128{stored.version_hi(), stored.version_lo()}), eager->version());
 }
 
 TEST(Catalog, ReopenedCatalogHasTheSameState) {
