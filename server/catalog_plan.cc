@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
@@ -147,8 +146,7 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   // Parts are planned in parallel, and a part's files' records are read in parallel: with
   // fewer parts than threads, the threads left over read ahead within each part.
   const std::vector<PartFiles> parts = catalog->Parts();
-  const int threads =
-      std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads);
+  const int threads = ThreadsUpTo(kBuildThreads);
   const int part_threads = std::clamp<int>(static_cast<int>(parts.size()), 1, threads);
   const int file_threads = std::max(1, threads / part_threads);
   // A file's record and pack, read on a worker.
@@ -249,16 +247,13 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
         return absl::OkStatus();
       }
       // Tokenized before plan columns (until `tokenize` runs again): the DocRecords.
+      auto keep_doc = [&](uint64_t id, const v1::DocRecord& doc) {
+        auto hash = [&] { return Hash128{doc.hash_hi(), doc.hash_lo()}; };
+        keep(id, hash, preset.Drops(doc.quality()));
+        return true;
+      };
       return catalog->ForEachDocInRange(file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-                                        [&](uint64_t id, const v1::DocRecord& doc) {
-                                          keep(
-                                              id,
-                                              [&] {
-                                                return Hash128{doc.hash_hi(), doc.hash_lo()};
-                                              },
-                                              preset.Drops(doc.quality()));
-                                          return true;
-                                        });
+                                        keep_doc);
     };
     for (size_t f = 0; f < kept.size(); ++f) RETURN_IF_ERROR(add_file(*part.files[f], kept[f]));
     kept.clear();
@@ -293,19 +288,13 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Cata
   return plan;
 }
 
-const TokenPack* CatalogPlan::PackOf(uint64_t doc_id) const {
+absl::StatusOr<const TokenPack*> CatalogPlan::PackOf(uint64_t doc_id) const {
   const size_t after =
       std::upper_bound(pack_firsts_.begin(), pack_firsts_.end(), doc_id) - pack_firsts_.begin();
-  if (after == 0 || !packs_[after - 1]->Holds(doc_id)) return nullptr;
-  return packs_[after - 1].get();
-}
-
-absl::StatusOr<std::string_view> CatalogPlan::Tokens(uint64_t doc_id) const {
-  const TokenPack* pack = PackOf(doc_id);
-  if (pack == nullptr) {
+  if (after == 0 || !packs_[after - 1]->Holds(doc_id)) {
     return absl::InternalError(absl::StrCat("document ", doc_id, " is not in this plan"));
   }
-  return pack->Tokens(doc_id);
+  return packs_[after - 1].get();
 }
 
 const PartPlan* CatalogPlan::Find(const PartKey& key) const {

@@ -103,12 +103,10 @@ class CatalogPlan {
   // This catalog's answer for a PartDirectory, as `holder`.
   HolderReport Report(const std::string& holder) const;
   size_t MemoryBytes() const;
-  // The packed ids of a document of the plan's parts, in place in its file's token pack (which
-  // the plan keeps mapped, so a tokenize that replaces the file does not change what this plan
-  // serves); DATA_LOSS when the pack is damaged.
-  absl::StatusOr<std::string_view> Tokens(uint64_t doc_id) const;
-  // The pack holding a document of the plan's parts; nullptr for another document.
-  const TokenPack* PackOf(uint64_t doc_id) const;
+  // The token pack of a document of the plan's parts, which holds its ids (the plan keeps its
+  // packs mapped, so a tokenize that replaces the file does not change what this plan serves);
+  // INTERNAL for another document.
+  absl::StatusOr<const TokenPack*> PackOf(uint64_t doc_id) const;
 
  private:
   CatalogPlan() = default;

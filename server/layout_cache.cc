@@ -1,7 +1,6 @@
 #include "server/layout_cache.h"
 
-#include <algorithm>
-#include <thread>
+#include "common/ordered_parallel.h"
 
 namespace shardstream {
 namespace {
@@ -12,9 +11,7 @@ constexpr int kBuildThreads = 8;
 }  // namespace
 
 LayoutCache::LayoutCache(size_t keep_recent)
-    : threads_(
-          std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, kBuildThreads)),
-      cache_(keep_recent) {}
+    : threads_(ThreadsUpTo(kBuildThreads)), cache_(keep_recent) {}
 
 std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
     const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch) {

@@ -96,10 +96,7 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     DocRead& doc = docs_[i];
     doc.pack = nullptr;
     if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS
-    doc.pack = owner.PackOf(doc.id);
-    if (doc.pack == nullptr) {
-      return absl::InternalError(absl::StrCat("document ", doc.id, " is not in this plan"));
-    }
+    ASSIGN_OR_RETURN(doc.pack, owner.PackOf(doc.id));
     doc.pack->Prefetch(doc.id);
   }
   for (size_t i = 0; i < pieces_.size(); ++i) {
