@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/corpus_files.h"
+#include "common/decimal_table.h"
 #include "common/decoded_stream.h"
 #include "common/json_line_parser.h"
 #include "common/line_reader.h"
@@ -17,14 +18,26 @@
 namespace shardstream::cli {
 namespace {
 
-// Consecutive lines: their texts on the way in, their printed ids on the way out.
+// Consecutive lines: their texts (in one buffer) on the way in, their printed ids on the way
+// out.
 struct Batch {
   uint64_t seq = 0;
-  std::vector<std::string> texts;
-  std::vector<bool> has_text;  // false: a bad line, printed as `null`
-  size_t bytes = 0;
+  std::string text_bytes;         // the lines' texts, one after another
+  std::vector<size_t> text_ends;  // where each line's text ends in text_bytes
+  std::vector<bool> has_text;     // false: a bad line, printed as `null`
   std::string printed;
   absl::Status status;  // of encoding
+
+  size_t lines() const { return text_ends.size(); }
+  std::string_view text(size_t i) const {
+    const size_t begin = i == 0 ? 0 : text_ends[i - 1];
+    return std::string_view(text_bytes).substr(begin, text_ends[i] - begin);
+  }
+  void AddLine(std::string_view text, bool ok) {
+    text_bytes.append(text);
+    text_ends.push_back(text_bytes.size());
+    has_text.push_back(ok);
+  }
 };
 
 // The two hand-overs, reader → encoders → writer, each bounded by `window` batches: an
@@ -99,43 +112,31 @@ class Pipeline {
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-char* WriteDecimal(uint32_t value, char* p) {
-  char digits[10];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  while (n > 0) *p++ = digits[--n];
-  return p;
-}
-
-void EncodeAndPrint(Encoder& encoder, EncodeMode mode, std::vector<TokenId>& ids, Batch& batch) {
-  for (size_t i = 0; i < batch.texts.size(); ++i) {
+void EncodeAndPrint(Encoder& encoder, EncodeMode mode, const DecimalTable& decimal,
+                    std::vector<TokenId>& ids, Batch& batch) {
+  for (size_t i = 0; i < batch.lines(); ++i) {
     if (!batch.has_text[i]) {
       batch.printed.append("null\n");
       continue;
     }
     ids.clear();
-    batch.status = encoder.EncodeTo(batch.texts[i], mode, &ids);
+    batch.status = encoder.EncodeTo(batch.text(i), mode, &ids);
     if (!batch.status.ok()) return;
-    AppendIdsLine(ids, &batch.printed);
+    AppendIdsLine(decimal, ids, &batch.printed);
   }
-  batch.texts = {};  // what waits to be written is only its printed form
+  batch.text_bytes = std::string();  // what waits to be written is only its printed form
 }
 
 }  // namespace
 
-void AppendIdsLine(const std::vector<TokenId>& ids, std::string* out) {
+void AppendIdsLine(const DecimalTable& decimal, const std::vector<TokenId>& ids, std::string* out) {
   const size_t start = out->size();
-  out->resize(start + ids.size() * 11 + 3);  // up to 10 digits and a comma per id
+  out->resize(start + ids.size() * DecimalTable::kMaxWrittenBytes + 3);
   char* const begin = out->data() + start;
   char* p = begin;
   *p++ = '[';
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) *p++ = ',';
-    p = WriteDecimal(ids[i], p);
-  }
+  for (const TokenId id : ids) p = decimal.WriteWithComma(id, p);
+  if (!ids.empty()) --p;  // the last comma
   *p++ = ']';
   *p++ = '\n';
   out->resize(start + static_cast<size_t>(p - begin));
@@ -163,8 +164,8 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
     uint64_t seq = 0;
     bool stopped = false;
     const auto push = [&] {
-      summary.lines += batch.texts.size();
-      summary.text_bytes += batch.bytes;
+      summary.lines += batch.lines();
+      summary.text_bytes += batch.text_bytes.size();
       batch.seq = seq++;
       stopped = !pipeline.PushInput(std::move(batch));
       batch = Batch();
@@ -175,22 +176,21 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
         ++summary.bad_lines;
         on_bad_line(line.number, line.too_long ? "line too long" : error.message);
       }
-      batch.texts.emplace_back(ok ? doc.text : std::string_view());
-      batch.has_text.push_back(ok);
-      batch.bytes += batch.texts.back().size();
-      if (batch.bytes >= kBatchBytes || batch.texts.size() >= kBatchLines) push();
+      batch.AddLine(ok ? doc.text : std::string_view(), ok);
+      if (batch.text_bytes.size() >= kBatchBytes || batch.lines() >= kBatchLines) push();
     }
-    if (!stopped && !batch.texts.empty()) push();
+    if (!stopped && batch.lines() > 0) push();
     read_status = lines.status();
     pipeline.CloseInput();
   });
+  const DecimalTable decimal(static_cast<uint32_t>(tokenizer.vocab_size()));
   std::vector<std::thread> encoders;
   for (size_t t = 0; t < jobs; ++t) {
     encoders.emplace_back([&] {
       Encoder encoder(&tokenizer);  // warm for the whole file
       std::vector<TokenId> ids;
       for (Batch batch; pipeline.PopInput(&batch);) {
-        EncodeAndPrint(encoder, options.mode, ids, batch);
+        EncodeAndPrint(encoder, options.mode, decimal, ids, batch);
         pipeline.PushEncoded(std::move(batch));
       }
     });

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/decimal_table.h"
 #include "common/tokenizer.h"
 
 namespace shardstream::cli {
@@ -47,8 +48,8 @@ absl::StatusOr<JsonlEncodingSummary> EncodeJsonLines(const Tokenizer& tokenizer,
                                                      std::FILE* out,
                                                      const BadLineCallback& on_bad_line);
 
-// Appends "[id,id,...]\n".
-void AppendIdsLine(const std::vector<TokenId>& ids, std::string* out);
+// Appends "[id,id,...]\n", the ids' digits from `decimal`.
+void AppendIdsLine(const DecimalTable& decimal, const std::vector<TokenId>& ids, std::string* out);
 
 }  // namespace shardstream::cli
 

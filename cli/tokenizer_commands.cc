@@ -65,7 +65,7 @@ int RunEncodeCommand(const std::vector<std::string>& args) {
     if (!ids.ok()) {
       return Fail("encode", ids.status().message());
     }
-    AppendIdsLine(*ids, &out);
+    AppendIdsLine(DecimalTable(0), *ids, &out);  // one line: no table, digits as written
     std::cout << out;
     return kExitOk;
   }
