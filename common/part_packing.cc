@@ -8,9 +8,10 @@
 
 namespace shardstream {
 
-PartPacking::PartPacking(std::vector<uint32_t> token_counts, uint32_t seq_len)
+PartPacking::PartPacking(std::shared_ptr<const std::vector<uint32_t>> token_counts,
+                         uint32_t seq_len)
     : counts_(std::move(token_counts)), seq_len_(std::max<uint32_t>(seq_len, 1)) {
-  for (uint32_t c : counts_) epoch_tokens_ += uint64_t{c} + 1;  // + EOS
+  for (uint32_t c : *counts_) epoch_tokens_ += uint64_t{c} + 1;  // + EOS
 }
 
 uint64_t PartOrderKey(uint64_t seed, const PartKey& part) {

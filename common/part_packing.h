@@ -17,23 +17,25 @@ namespace shardstream {
 
 // The documents of one part in a plan, as token counts in the part's canonical order (its files
 // by relative path, each file's documents in line order). Immutable; memory: 4 bytes per
-// document.
+// document, shared by the packings of the same counts at other seq_lens.
 class PartPacking {
  public:
-  PartPacking(std::vector<uint32_t> token_counts, uint32_t seq_len);
+  PartPacking(std::shared_ptr<const std::vector<uint32_t>> token_counts, uint32_t seq_len);
+  PartPacking(std::vector<uint32_t> token_counts, uint32_t seq_len)
+      : PartPacking(std::make_shared<const std::vector<uint32_t>>(std::move(token_counts)),
+                    seq_len) {}
 
-  size_t num_docs() const { return counts_.size(); }
-  uint32_t token_count(size_t i) const { return counts_[i]; }  // EOS excluded
-  const std::vector<uint32_t>& counts() const { return counts_; }
+  size_t num_docs() const { return counts_->size(); }
+  uint32_t token_count(size_t i) const { return (*counts_)[i]; }  // EOS excluded
+  const std::vector<uint32_t>& counts() const { return *counts_; }
   uint32_t seq_len() const { return seq_len_; }
   // Tokens per epoch, EOS included; the same for every epoch.
   uint64_t epoch_tokens() const { return epoch_tokens_; }
   // Full sequences per epoch: floor(epoch_tokens / seq_len).
   uint64_t sequences_per_epoch() const { return epoch_tokens_ / seq_len_; }
-  size_t MemoryBytes() const { return counts_.capacity() * sizeof(uint32_t); }
 
  private:
-  std::vector<uint32_t> counts_;
+  std::shared_ptr<const std::vector<uint32_t>> counts_;
   uint32_t seq_len_;
   uint64_t epoch_tokens_ = 0;
 };

@@ -1,70 +1,11 @@
 #include "server/catalog_plan.h"
 
 #include <algorithm>
-#include <atomic>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/ordered_parallel.h"
 #include "common/status_macros.h"
-#include "server/cleaning_rules.h"
-#include "server/near_dup_store.h"
-#include "server/plan_column.h"
 
 namespace shardstream {
-namespace {
-
-// The most threads one plan build uses (each plans one part at a time).
-constexpr int kBuildThreads = 8;
-
-// The most bytes of per-document fields one part's records keep between the two passes of
-// exact dedup.
-constexpr size_t kKeptRecordBytes = size_t{64} << 20;
-
-struct ContentHashBits {
-  size_t operator()(const std::pair<uint64_t, uint64_t>& hash) const {
-    return static_cast<size_t>(hash.first ^ hash.second);
-  }
-};
-
-}  // namespace
-
-absl::Status DocFilters::Validate() const {
-  if (FindFilterPreset(preset) == nullptr) {
-    std::vector<std::string> names;
-    for (const FilterPreset& p : FilterPresets()) names.push_back(p.name);
-    return absl::InvalidArgumentError(absl::StrCat("unknown filter preset \"",
-                                                   preset.substr(0, 64), "\"; use ",
-                                                   absl::StrJoin(names, " or ")));
-  }
-  return absl::OkStatus();
-}
-
-Hash128 DocFilters::Fingerprint(const Hash128* near_dedup) const {
-  Hasher128 h;
-  h.UpdateString("shardstream.filters.v2");
-  h.UpdateU64(dedup);
-  const FilterPreset* p = FindFilterPreset(preset);
-  h.UpdateString(preset);
-  if (p != nullptr) {
-    h.UpdateU64(p->version);
-    h.UpdateU64(p->rules.size());
-    for (const CleaningRule* rule : p->rules) {
-      h.UpdateString(rule->name);
-      h.UpdateString(rule->definition);
-    }
-    // Only presets with near_dedup hash it, so the other fingerprints stay what they were.
-    if (p->near_dedup && near_dedup != nullptr) h.UpdateHash(*near_dedup);
-  }
-  return h.Digest();
-}
-
-bool DocFilters::Keeps(const v1::DocRecord& doc) const {
-  if (dedup && doc.has_duplicate_of()) return false;
-  const FilterPreset* p = FindFilterPreset(preset);
-  return p == nullptr || !p->Drops(doc.quality());
-}
 
 absl::Status PartPlanSpec::Validate() const {
   if (tokenizer.empty()) return absl::InvalidArgumentError("no tokenizer given (--tokenizer)");
@@ -76,225 +17,28 @@ absl::Status PartPlanSpec::Validate() const {
 }
 
 PartSize PartPlan::size() const {
-  return PartSize{key_, version_, packing_->num_docs(), packing_->epoch_tokens(),
+  return PartSize{key(), version(), packing_->num_docs(), packing_->epoch_tokens(),
                   packing_->sequences_per_epoch()};
 }
 
 absl::StatusOr<std::shared_ptr<const CatalogPlan>> CatalogPlan::Build(const Catalog* catalog,
                                                                       const PartPlanSpec& spec) {
   RETURN_IF_ERROR(spec.Validate());
-  const TokenStore store(catalog);
-  ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(spec.tokenizer));
-  const Hash128 fingerprint = FingerprintOf(tokenizer);
-  // The files' records are read when their parts are planned, each once; a file without current
-  // tokens stops the build, and then the store's progress is read for the message.
-  std::atomic<bool> incomplete = false;
-  auto incomplete_error = [&](const absl::Status& first) -> absl::Status {
-    ASSIGN_OR_RETURN(const TokenStoreStatus status, store.Status(tokenizer));
-    if (status.complete()) return first;  // tokenized meanwhile
-    return absl::FailedPreconditionError(
-        absl::StrCat("tokenizer \"", tokenizer.name(),
-                     "\" is not fully tokenized yet: ", status.files_done, " of ", status.files,
-                     " files; run `shardstream tokenize` (with the same tokenizer) first"));
-  };
-  if (catalog->meta().next_doc_id() > UINT32_MAX) {
-    return absl::FailedPreconditionError("plans support catalogs of up to 2^32 document ids");
-  }
-  const FilterPreset& preset = *FindFilterPreset(spec.filters.preset);
-  const uint8_t mask = PresetMask(preset);
-  // Near duplicates to drop: from a clustering of the catalog as it is.
-  absl::flat_hash_set<uint64_t> near_duplicates;
-  Hash128 near_dedup;
-  if (preset.near_dedup) {
-    const NearDupStore near_store(catalog);
-    ASSIGN_OR_RETURN(std::optional<v1::NearDedupRecord> record, near_store.Record());
-    ASSIGN_OR_RETURN(NearDedupState state, near_store.State());
-    if (state != NearDedupState::kCurrent) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("filter \"", preset.name,
-                       "\" needs near duplicates of the catalog as it is, and its "
-                       "near-dedup is ",
-                       NearDedupStateName(state), "; run `shardstream dedup` first"));
-    }
-    near_dedup = NearDedupFingerprint(*record);
-    RETURN_IF_ERROR(near_store.ForEachNearDuplicate(
-        [&](uint64_t doc_id, const v1::NearDuplicate&) { near_duplicates.insert(doc_id); }));
-  }
-  auto plan = std::shared_ptr<CatalogPlan>(new CatalogPlan());
-  plan->catalog_ = catalog;
-  plan->tokenizer_ = tokenizer;
-  plan->filters_ = spec.filters.Fingerprint(preset.near_dedup ? &near_dedup : nullptr);
-  plan->seq_len_ = spec.seq_len;
-  plan->held_ = catalog->owned_partitions();
-  plan->partitions_ = catalog->partitions();
-
-  // A file's record, checked against the catalog.
-  auto record_of = [&](const v1::FileRecord& file) -> absl::StatusOr<v1::TokenizedFile> {
-    absl::StatusOr<v1::TokenizedFile> tf = store.GetTokenizedFile(fingerprint, file.file_id());
-    if (tf.ok() ? !IsCurrent(*tf, file) : absl::IsNotFound(tf.status())) {
-      incomplete = true;
-      return absl::FailedPreconditionError(
-          absl::StrCat("file ", file.path(), " has no current tokens; run `shardstream tokenize`"));
-    }
-    RETURN_IF_ERROR(tf.status());
-    if (tf->token_counts_size() != static_cast<int>(file.num_docs())) {
-      return absl::DataLossError(absl::StrCat("the tokens record of file ", file.path(),
-                                              " does not match it; run `shardstream tokenize`"));
-    }
-    return tf;
-  };
-  // Parts are planned in parallel, and a part's files' records are read in parallel: with
-  // fewer parts than threads, the threads left over read ahead within each part.
-  const std::vector<PartFiles> parts = catalog->Parts();
-  const int threads = ThreadsUpTo(kBuildThreads);
-  const int part_threads = std::clamp<int>(static_cast<int>(parts.size()), 1, threads);
-  const int file_threads = std::max(1, threads / part_threads);
-  // A file's record and pack, read on a worker.
-  struct FileRead {
-    absl::StatusOr<v1::TokenizedFile> record;
-    absl::StatusOr<std::shared_ptr<const TokenPack>> pack;
-  };
-  auto read_file = [&](const v1::FileRecord& file) {
-    FileRead read{record_of(file), absl::UnknownError("not opened")};
-    if (!read.record.ok()) return read;
-    read.pack = store.OpenPack(tokenizer, *read.record);
-    if (absl::IsNotFound(read.pack.status())) {
-      read.pack = absl::FailedPreconditionError(
-          absl::StrCat("the tokens of file ", file.path(), " are missing (",
-                       read.pack.status().message(), "); run `shardstream tokenize`"));
-    }
-    return read;
-  };
-  // Calls use(f, record, pack) for files [begin, end) of `part`, in order.
-  auto for_each_file = [&](const PartFiles& part, size_t begin, size_t end, auto use) {
-    return RunOrdered<FileRead>(
-        end - begin, file_threads,
-        [&] { return [&](size_t i) { return read_file(*part.files[begin + i]); }; },
-        [&](size_t i, FileRead read) -> absl::Status {
-          RETURN_IF_ERROR(read.record.status());
-          RETURN_IF_ERROR(read.pack.status());
-          return use(begin + i, *std::move(read.record), *std::move(read.pack));
-        });
-  };
-  using HashSet = absl::flat_hash_set<std::pair<uint64_t, uint64_t>, ContentHashBits>;
-  // One part's plan and the packs of its files; no plan when the filters drop every document.
-  struct PartBuilt {
-    std::shared_ptr<const PartPlan> plan;
-    std::vector<std::shared_ptr<const TokenPack>> packs;
-  };
-  auto plan_part = [&](const PartFiles& part) -> absl::StatusOr<PartBuilt> {
-    PartBuilt built;
-    std::vector<uint32_t> ids, counts;
-    ids.reserve(part.docs);
-    counts.reserve(part.docs);
-    // Exact dedup: the texts of documents flagged as copies (plan_column.h), the only ones
-    // that may occur twice; with a file of the part without a column, every text may.
-    HashSet repeated;
-    bool all_columns = true;
-    // The records that pass read, kept for the next while they fit kKeptRecordBytes, so that
-    // most parts read each record once.
-    std::vector<v1::TokenizedFile> kept;
-    size_t kept_bytes = 0;
-    bool keeping = true;
-    if (spec.filters.dedup) {
-      RETURN_IF_ERROR(for_each_file(
-          part, 0, part.files.size(),
-          [&](size_t, v1::TokenizedFile tf, std::shared_ptr<const TokenPack> pack) {
-            if (!HasPlanColumn(tf)) all_columns = false;
-            if (all_columns) {
-              for (uint64_t i = 0; i < tf.num_docs(); ++i) {
-                if (ColumnFlags(tf, i) & kCopyFlag) {
-                  const Hash128 h = ColumnHash(tf, i);
-                  repeated.insert({h.hi, h.lo});
-                }
-              }
-            }
-            const size_t bytes = sizeof(uint32_t) * tf.token_counts_size() +
-                                 tf.doc_hashes().size() + tf.doc_flags().size();
-            keeping = keeping && kept_bytes + bytes <= kKeptRecordBytes;  // a prefix of the files
-            if (keeping) {
-              kept.push_back(std::move(tf));
-              built.packs.push_back(std::move(pack));
-              kept_bytes += bytes;
-            }
-            return absl::OkStatus();
-          }));
-    }
-    // Whether a text must be looked up in the texts seen so far.
-    const bool check_copies = spec.filters.dedup && (!all_columns || !repeated.empty());
-    HashSet seen;  // of the texts that may repeat, those met so far in canonical order
-    auto add_file = [&](const v1::FileRecord& file, const v1::TokenizedFile& tf) -> absl::Status {
-      // Keeps document `id` of the file (at `i`), unless a copy of an earlier text (hashed by
-      // hash(), called only when needed), dropped by the rules, or a near duplicate.
-      auto keep = [&](uint64_t id, auto hash, bool dropped_by_rules) {
-        if (check_copies) {
-          const Hash128 h = hash();
-          const std::pair<uint64_t, uint64_t> key{h.hi, h.lo};
-          if ((!all_columns || repeated.contains(key)) && !seen.insert(key).second) return;
-        }
-        if (dropped_by_rules) return;
-        if (!near_duplicates.empty() && near_duplicates.contains(id)) return;
-        ids.push_back(static_cast<uint32_t>(id));
-        counts.push_back(tf.token_counts(static_cast<int>(id - file.first_doc_id())));
-      };
-      if (HasPlanColumn(tf)) {
-        // The plan column: no DocRecord read.
-        for (uint64_t i = 0; i < file.num_docs(); ++i) {
-          keep(
-              file.first_doc_id() + i, [&] { return ColumnHash(tf, i); },
-              (ColumnFlags(tf, i) & mask) != 0);
-        }
-        return absl::OkStatus();
-      }
-      // Tokenized before plan columns (until `tokenize` runs again): the DocRecords.
-      auto keep_doc = [&](uint64_t id, const v1::DocRecord& doc) {
-        auto hash = [&] { return Hash128{doc.hash_hi(), doc.hash_lo()}; };
-        keep(id, hash, preset.Drops(doc.quality()));
-        return true;
-      };
-      return catalog->ForEachDocInRange(file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-                                        keep_doc);
-    };
-    for (size_t f = 0; f < kept.size(); ++f) RETURN_IF_ERROR(add_file(*part.files[f], kept[f]));
-    kept.clear();
-    RETURN_IF_ERROR(
-        for_each_file(part, built.packs.size(), part.files.size(),
-                      [&](size_t f, v1::TokenizedFile tf, std::shared_ptr<const TokenPack> pack) {
-                        built.packs.push_back(std::move(pack));
-                        return add_file(*part.files[f], tf);
-                      }));
-    if (ids.empty()) return built;
-    if (ids.size() < ids.capacity() * 9 / 10) {  // filters dropped many
-      ids.shrink_to_fit();
-      counts.shrink_to_fit();
-    }
-    built.plan = std::make_shared<const PartPlan>(
-        part.key, part.version, std::move(ids),
-        std::make_shared<const PartPacking>(std::move(counts), spec.seq_len));
-    return built;
-  };
-  const absl::Status built = RunOrdered<absl::StatusOr<PartBuilt>>(
-      parts.size(), part_threads, [&] { return [&](size_t i) { return plan_part(parts[i]); }; },
-      [&](size_t, absl::StatusOr<PartBuilt> part) -> absl::Status {
-        RETURN_IF_ERROR(part.status());
-        if (part->plan != nullptr) plan->parts_.push_back(std::move(part->plan));
-        for (auto& pack : part->packs) plan->packs_.push_back(std::move(pack));
-        return absl::OkStatus();
-      });
-  if (!built.ok()) return incomplete ? incomplete_error(built) : built;
-  std::sort(plan->packs_.begin(), plan->packs_.end(),
-            [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
-  for (const auto& pack : plan->packs_) plan->pack_firsts_.push_back(pack->first_doc_id());
-  return plan;
+  ASSIGN_OR_RETURN(std::shared_ptr<const CatalogSelection> selection,
+                   CatalogSelection::Build(catalog, spec.tokenizer, spec.filters));
+  return Of(std::move(selection), spec.seq_len);
 }
 
-absl::StatusOr<const TokenPack*> CatalogPlan::PackOf(uint64_t doc_id) const {
-  const size_t after =
-      std::upper_bound(pack_firsts_.begin(), pack_firsts_.end(), doc_id) - pack_firsts_.begin();
-  if (after == 0 || !packs_[after - 1]->Holds(doc_id)) {
-    return absl::InternalError(absl::StrCat("document ", doc_id, " is not in this plan"));
+std::shared_ptr<const CatalogPlan> CatalogPlan::Of(
+    std::shared_ptr<const CatalogSelection> selection, uint32_t seq_len) {
+  auto plan = std::shared_ptr<CatalogPlan>(new CatalogPlan());
+  plan->seq_len_ = seq_len;
+  for (const auto& part : selection->parts()) {
+    plan->parts_.push_back(std::make_shared<const PartPlan>(
+        part, std::make_shared<const PartPacking>(part->counts, seq_len)));
   }
-  return packs_[after - 1].get();
+  plan->selection_ = std::move(selection);
+  return plan;
 }
 
 const PartPlan* CatalogPlan::Find(const PartKey& key) const {
@@ -307,20 +51,15 @@ const PartPlan* CatalogPlan::Find(const PartKey& key) const {
 HolderReport CatalogPlan::Report(const std::string& holder) const {
   HolderReport r;
   r.holder = holder;
-  r.partitions = partitions_;
-  r.held = held_;
+  r.partitions = selection_->partitions();
+  r.held = selection_->held();
   for (const auto& part : parts_) r.parts.push_back(part->size());
-  r.tokenizer = FingerprintOf(tokenizer_);
-  r.token_bytes = tokenizer_.token_bytes();
-  r.eos_id = tokenizer_.eos_id();
-  r.vocab_size = tokenizer_.vocab_size();
+  const v1::TokenizerRecord& tokenizer = selection_->tokenizer();
+  r.tokenizer = FingerprintOf(tokenizer);
+  r.token_bytes = tokenizer.token_bytes();
+  r.eos_id = tokenizer.eos_id();
+  r.vocab_size = tokenizer.vocab_size();
   return r;
-}
-
-size_t CatalogPlan::MemoryBytes() const {
-  size_t total = 0;
-  for (const auto& part : parts_) total += part->MemoryBytes();
-  return total;
 }
 
 StreamParameters StreamParametersOf(const CatalogPlan& plan, const PlanSpec& spec) {

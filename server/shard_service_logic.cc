@@ -108,13 +108,19 @@ absl::StatusOr<std::shared_ptr<const CatalogPlan>> ShardServiceLogic::SharedPlan
     return absl::InvalidArgumentError(absl::StrCat(
         "seq_len ", spec.seq_len, " is above this server's limit ", limits_.max_seq_len));
   }
-  const std::string key = absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n",
-                                       spec.filters.preset, "\n", spec.seq_len);
   // A burst of requests for a new plan builds it once (the others wait and share it, or its
-  // error); different plans build at the same time.
-  return plans_.GetOrBuild(key, [&] {
+  // error); different plans build at the same time. Plans of one (tokenizer, filters) share
+  // one selection, so a plan for another seq_len reads no record.
+  const std::string selection_key =
+      absl::StrCat(spec.tokenizer, "\n", spec.filters.dedup, "\n", spec.filters.preset);
+  return plans_.GetOrBuild(absl::StrCat(selection_key, "\n", spec.seq_len), [&] {
     const absl::Time start = absl::Now();
-    absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog_, spec);
+    absl::StatusOr<std::shared_ptr<const CatalogSelection>> selection = selections_.GetOrBuild(
+        selection_key,
+        [&] { return CatalogSelection::Build(catalog_, spec.tokenizer, spec.filters); });
+    absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan =
+        selection.ok() ? CatalogPlan::Of(*std::move(selection), spec.seq_len)
+                       : absl::StatusOr<std::shared_ptr<const CatalogPlan>>(selection.status());
     plans_built_.fetch_add(1);
     if (plan.ok() && metrics_ != nullptr) metrics_->PlanBuilt(absl::Now() - start);
     return plan;

@@ -88,6 +88,8 @@ class ShardServiceLogic {
   bool HoldsPartVersion(const v1::SequencesRequest& request) const;
   // Plans built and kept now.
   size_t plans_cached() const { return plans_.size(); }
+  // Selections in memory: one per (tokenizer, filters) of the plans kept or in use.
+  size_t selections_cached() const { return selections_.size(); }
   // Plans built since this object was made (each new plan once, however many asked at once).
   uint64_t plans_built() const { return plans_built_.load(); }
 
@@ -123,6 +125,9 @@ class ShardServiceLogic {
   // rebuild them.
   static constexpr size_t kRecent = 4;
   SharedCache<std::string, CatalogPlan> plans_{kRecent};
+  // What the plans' filters keep, shared by the plans of every seq_len; a selection lives as
+  // long as a plan holds it, and the last kRecent used stay built too.
+  SharedCache<std::string, CatalogSelection> selections_{kRecent};
   mutable absl::Mutex decoders_mu_;
   mutable std::map<std::string, std::shared_ptr<const Tokenizer>> decoders_
       ABSL_GUARDED_BY(decoders_mu_);

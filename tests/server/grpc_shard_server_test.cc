@@ -110,6 +110,7 @@ TEST_F(GrpcServerTest, ConcurrentRequestsBuildEachNewPlanOnce) {
   EXPECT_EQ(ok.load(), 12);
   EXPECT_EQ(not_found.load(), 3);
   EXPECT_EQ(logic.plans_cached(), 3u);
+  EXPECT_EQ(logic.selections_cached(), 1u);  // the three seq_lens share what gpt2 keeps
   // 3 plans and 3 failed builds (one per unknown key; a failure is not kept).
   EXPECT_EQ(logic.plans_built(), 6u);
   const uint64_t built = logic.plans_built();
@@ -133,38 +134,44 @@ TEST_F(GrpcServerTest, GetInfoDescribesTheCatalog) {
   EXPECT_EQ(info.tokenizers(0).eos_id(), 50256u);
 }
 
+// At two seq_lens: the second plan shares the first one's selection (no record read again).
 TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
   StartServer();
-  v1::StreamRequest request = Request();
-  request.set_epochs(1);
-  grpc::ClientContext context;
-  auto call = stub_->StreamBatches(&context, request);
-  PlanSpec spec;
-  spec.parts.tokenizer = "gpt2";
-  spec.parts.seq_len = 32;
-  spec.seed = 1;
-  StreamOptions options;
-  options.rank.batch_size = 2;
-  options.rank.epochs = 1;
-  auto local = LocalStream::Open({catalog_.get()}, spec, options);
-  ASSERT_TRUE(local.ok());
-  v1::Batch remote;
-  Batch expected;
-  size_t batches = 0;
-  while (call->Read(&remote)) {
-    ASSERT_TRUE(*(*local)->Next(&expected));
-    ASSERT_EQ(remote.dtype(), v1::TOKEN_DTYPE_UINT16);
-    ASSERT_EQ(remote.tokens().size(), expected.tokens.size() * 2);
-    for (size_t i = 0; i < expected.tokens.size(); ++i) {
-      const auto* p = reinterpret_cast<const uint8_t*>(remote.tokens().data());
-      ASSERT_EQ(p[2 * i] | (p[2 * i + 1] << 8), expected.tokens[i]);
+  for (const uint32_t seq_len : {32u, 48u}) {
+    SCOPED_TRACE(seq_len);
+    v1::StreamRequest request = Request();
+    request.set_seq_len(seq_len);
+    request.set_epochs(1);
+    grpc::ClientContext context;
+    auto call = stub_->StreamBatches(&context, request);
+    PlanSpec spec;
+    spec.parts.tokenizer = "gpt2";
+    spec.parts.seq_len = seq_len;
+    spec.seed = 1;
+    StreamOptions options;
+    options.rank.batch_size = 2;
+    options.rank.epochs = 1;
+    auto local = LocalStream::Open({catalog_.get()}, spec, options);
+    ASSERT_TRUE(local.ok());
+    v1::Batch remote;
+    Batch expected;
+    size_t batches = 0;
+    while (call->Read(&remote)) {
+      ASSERT_TRUE(*(*local)->Next(&expected));
+      ASSERT_EQ(remote.dtype(), v1::TOKEN_DTYPE_UINT16);
+      ASSERT_EQ(remote.seq_len(), seq_len);
+      ASSERT_EQ(remote.tokens().size(), expected.tokens.size() * 2);
+      for (size_t i = 0; i < expected.tokens.size(); ++i) {
+        const auto* p = reinterpret_cast<const uint8_t*>(remote.tokens().data());
+        ASSERT_EQ(p[2 * i] | (p[2 * i + 1] << 8), expected.tokens[i]);
+      }
+      EXPECT_EQ(remote.cursor(), expected.cursor);
+      ++batches;
     }
-    EXPECT_EQ(remote.cursor(), expected.cursor);
-    ++batches;
+    EXPECT_TRUE(call->Finish().ok());
+    EXPECT_FALSE(*(*local)->Next(&expected));  // the epoch ended on both sides
+    EXPECT_GT(batches, 10u);
   }
-  EXPECT_TRUE(call->Finish().ok());
-  EXPECT_FALSE(*(*local)->Next(&expected));  // the epoch ended on both sides
-  EXPECT_GT(batches, 10u);
 }
 
 TEST_F(GrpcServerTest, Int32DtypeCarriesTheSameIds) {

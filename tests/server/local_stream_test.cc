@@ -238,6 +238,30 @@ TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {
   EXPECT_NE(with->filters(), without->filters());
 }
 
+// A plan for another seq_len made from a kept plan's selection is the plan built alone, and
+// shares the selection's documents and counts.
+TEST_F(StreamTest, APlanOfAKeptSelectionEqualsThePlanBuiltAlone) {
+  std::shared_ptr<const CatalogPlan> kept = PlanOf(Options(32, 2));
+  std::shared_ptr<const CatalogPlan> alone = PlanOf(Options(48, 2));
+  std::shared_ptr<const CatalogPlan> shared = CatalogPlan::Of(kept->selection(), 48);
+  ASSERT_EQ(shared->parts().size(), alone->parts().size());
+  EXPECT_EQ(shared->seq_len(), 48u);
+  EXPECT_EQ(shared->filters(), alone->filters());
+  for (size_t p = 0; p < alone->parts().size(); ++p) {
+    const PartPlan& a = *alone->parts()[p];
+    const PartPlan& s = *shared->parts()[p];
+    EXPECT_EQ(s.key(), a.key());
+    EXPECT_EQ(s.version(), a.version());
+    EXPECT_EQ(s.packing()->counts(), a.packing()->counts());
+    EXPECT_EQ(s.packing()->seq_len(), 48u);
+    EXPECT_EQ(s.packing()->sequences_per_epoch(), a.packing()->sequences_per_epoch());
+    EXPECT_NE(s.packing()->sequences_per_epoch(),
+              kept->parts()[p]->packing()->sequences_per_epoch());
+    for (size_t i = 0; i < a.packing()->num_docs(); ++i) ASSERT_EQ(s.doc_id(i), a.doc_id(i));
+    EXPECT_EQ(&s.packing()->counts(), &kept->parts()[p]->packing()->counts());
+  }
+}
+
 TEST_F(StreamTest, ThePlanColumnGivesThePlansOfTheDocumentRecords) {
   // A writable copy: its token records lose their plan column (as records from before it),
   // then get it back from `tokenize`; every plan is the same all along.
