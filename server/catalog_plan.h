@@ -49,7 +49,11 @@ class PartPlan {
   const Hash128& version() const { return selection_->version; }
   const std::shared_ptr<const PartPacking>& packing() const { return packing_; }
   // Catalog id of the document at packing index i.
-  uint64_t doc_id(size_t i) const { return selection_->doc_ids[i]; }
+  uint64_t doc_id(size_t i) const { return selection_->doc_id(i); }
+  // Where its packed ids start (PartSelection::tokens).
+  const char* tokens(size_t i) const { return selection_->tokens[i]; }
+  // Asks the CPU to load tokens(i), so that the reads of many documents overlap.
+  void PrefetchTokens(size_t i) const { __builtin_prefetch(&selection_->tokens[i]); }
   PartSize size() const;
 
  private:
@@ -80,10 +84,6 @@ class CatalogPlan {
   const PartPlan* Find(const PartKey& key) const;
   // This catalog's answer for a PartDirectory, as `holder`.
   HolderReport Report(const std::string& holder) const;
-  // CatalogSelection::PackOf.
-  absl::StatusOr<const TokenPack*> PackOf(uint64_t doc_id) const {
-    return selection_->PackOf(doc_id);
-  }
 
  private:
   CatalogPlan() = default;

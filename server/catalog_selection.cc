@@ -164,15 +164,14 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
         });
   };
   using HashSet = absl::flat_hash_set<std::pair<uint64_t, uint64_t>, ContentHashBits>;
-  // One part's selection and the packs of its files; none when the filters drop every document.
-  struct PartBuilt {
-    std::shared_ptr<const PartSelection> part;
-    std::vector<std::shared_ptr<const TokenPack>> packs;
-  };
-  auto select_part = [&](const PartFiles& part) -> absl::StatusOr<PartBuilt> {
-    PartBuilt built;
-    std::vector<uint32_t> ids, counts;
-    ids.reserve(part.docs);
+  // One part's selection; none when the filters drop every document.
+  auto select_part =
+      [&](const PartFiles& part) -> absl::StatusOr<std::shared_ptr<const PartSelection>> {
+    std::vector<std::shared_ptr<const TokenPack>> packs;  // of its files, in order
+    std::vector<const char*> tokens;
+    std::vector<uint32_t> counts;
+    std::vector<PartSelection::IdRun> id_runs;
+    tokens.reserve(part.docs);
     counts.reserve(part.docs);
     // Exact dedup: the texts of documents flagged as copies (plan_column.h), the only ones
     // that may occur twice; with a file of the part without a column, every text may.
@@ -201,7 +200,7 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
             keeping = keeping && kept_bytes + bytes <= kKeptRecordBytes;  // a prefix of the files
             if (keeping) {
               kept.push_back(std::move(tf));
-              built.packs.push_back(std::move(pack));
+              packs.push_back(std::move(pack));
               kept_bytes += bytes;
             }
             return absl::OkStatus();
@@ -210,85 +209,101 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
     // Whether a text must be looked up in the texts seen so far.
     const bool check_copies = filters.dedup && (!all_columns || !repeated.empty());
     HashSet seen;  // of the texts that may repeat, those met so far in canonical order
-    auto add_file = [&](const v1::FileRecord& file, const v1::TokenizedFile& tf) -> absl::Status {
-      // Keeps document `id` of the file (at `i`), unless a copy of an earlier text (hashed by
-      // hash(), called only when needed), dropped by the rules, or a near duplicate.
+    const uint32_t token_bytes = tokenizer.token_bytes();
+    auto add_file = [&](const v1::FileRecord& file, const v1::TokenizedFile& tf,
+                        const TokenPack& pack) -> absl::Status {
+      absl::Status damaged;
+      // Keeps document `id` of the file, unless a copy of an earlier text (hashed by hash(),
+      // called only when needed), dropped by the rules, or a near duplicate. False (with
+      // `damaged`) when its ids in the pack do not match its count.
       auto keep = [&](uint64_t id, auto hash, bool dropped_by_rules) {
         if (check_copies) {
           const Hash128 h = hash();
           const std::pair<uint64_t, uint64_t> key{h.hi, h.lo};
-          if ((!all_columns || repeated.contains(key)) && !seen.insert(key).second) return;
+          if ((!all_columns || repeated.contains(key)) && !seen.insert(key).second) return true;
         }
-        if (dropped_by_rules) return;
-        if (!near_duplicates.empty() && near_duplicates.contains(id)) return;
-        ids.push_back(static_cast<uint32_t>(id));
-        counts.push_back(tf.token_counts(static_cast<int>(id - file.first_doc_id())));
+        if (dropped_by_rules) return true;
+        if (!near_duplicates.empty() && near_duplicates.contains(id)) return true;
+        const uint32_t count = tf.token_counts(static_cast<int>(id - file.first_doc_id()));
+        absl::StatusOr<std::string_view> ids = pack.Tokens(id);
+        if (!ids.ok() || ids->size() != size_t{count} * token_bytes) {
+          damaged = !ids.ok() ? ids.status()
+                              : absl::DataLossError(absl::StrCat(
+                                    "the tokens of document ", id, " (file ", file.path(),
+                                    ") do not match its count; run `shardstream tokenize`"));
+          return false;
+        }
+        if (id_runs.empty() || id != id_runs.back().id + (tokens.size() - id_runs.back().index)) {
+          id_runs.push_back({static_cast<uint32_t>(tokens.size()), static_cast<uint32_t>(id)});
+        }
+        tokens.push_back(ids->data());
+        counts.push_back(count);
+        return true;
       };
       if (HasPlanColumn(tf)) {
         // The plan column: no DocRecord read.
         for (uint64_t i = 0; i < file.num_docs(); ++i) {
-          keep(
+          const bool kept = keep(
               file.first_doc_id() + i, [&] { return ColumnHash(tf, i); },
               (ColumnFlags(tf, i) & mask) != 0);
+          if (!kept) return damaged;
         }
         return absl::OkStatus();
       }
       // Tokenized before plan columns (until `tokenize` runs again): the DocRecords.
       auto keep_doc = [&](uint64_t id, const v1::DocRecord& doc) {
         auto hash = [&] { return Hash128{doc.hash_hi(), doc.hash_lo()}; };
-        keep(id, hash, preset.Drops(doc.quality()));
-        return true;
+        return keep(id, hash, preset.Drops(doc.quality()));
       };
-      return catalog->ForEachDocInRange(file.first_doc_id(), file.first_doc_id() + file.num_docs(),
-                                        keep_doc);
+      RETURN_IF_ERROR(catalog->ForEachDocInRange(file.first_doc_id(),
+                                                 file.first_doc_id() + file.num_docs(), keep_doc));
+      return damaged;
     };
-    for (size_t f = 0; f < kept.size(); ++f) RETURN_IF_ERROR(add_file(*part.files[f], kept[f]));
+    for (size_t f = 0; f < kept.size(); ++f) {
+      RETURN_IF_ERROR(add_file(*part.files[f], kept[f], *packs[f]));
+    }
     kept.clear();
     RETURN_IF_ERROR(
-        for_each_file(part, built.packs.size(), part.files.size(),
+        for_each_file(part, packs.size(), part.files.size(),
                       [&](size_t f, v1::TokenizedFile tf, std::shared_ptr<const TokenPack> pack) {
-                        built.packs.push_back(std::move(pack));
-                        return add_file(*part.files[f], tf);
+                        packs.push_back(std::move(pack));
+                        return add_file(*part.files[f], tf, *packs.back());
                       }));
-    if (ids.empty()) return built;
-    if (ids.size() < ids.capacity() * 9 / 10) {  // filters dropped many
-      ids.shrink_to_fit();
+    if (tokens.empty()) return nullptr;
+    if (tokens.size() < tokens.capacity() * 9 / 10) {  // filters dropped many
+      tokens.shrink_to_fit();
       counts.shrink_to_fit();
     }
-    built.part = std::make_shared<const PartSelection>(
-        PartSelection{part.key, part.version, std::move(ids),
-                      std::make_shared<const std::vector<uint32_t>>(std::move(counts))});
-    return built;
+    id_runs.shrink_to_fit();
+    return std::make_shared<const PartSelection>(
+        PartSelection{part.key, part.version, std::move(tokens),
+                      std::make_shared<const std::vector<uint32_t>>(std::move(counts)),
+                      std::move(id_runs), std::move(packs)});
   };
-  const absl::Status built = RunOrdered<absl::StatusOr<PartBuilt>>(
+  const absl::Status built = RunOrdered<absl::StatusOr<std::shared_ptr<const PartSelection>>>(
       parts.size(), part_threads, [&] { return [&](size_t i) { return select_part(parts[i]); }; },
-      [&](size_t, absl::StatusOr<PartBuilt> part) -> absl::Status {
+      [&](size_t, absl::StatusOr<std::shared_ptr<const PartSelection>> part) -> absl::Status {
         RETURN_IF_ERROR(part.status());
-        if (part->part != nullptr) selection->parts_.push_back(std::move(part->part));
-        for (auto& pack : part->packs) selection->packs_.push_back(std::move(pack));
+        if (*part != nullptr) selection->parts_.push_back(*std::move(part));
         return absl::OkStatus();
       });
   if (!built.ok()) return incomplete ? incomplete_error(built) : built;
-  std::sort(selection->packs_.begin(), selection->packs_.end(),
-            [](const auto& a, const auto& b) { return a->first_doc_id() < b->first_doc_id(); });
-  for (const auto& pack : selection->packs_)
-    selection->pack_firsts_.push_back(pack->first_doc_id());
   return selection;
 }
 
-absl::StatusOr<const TokenPack*> CatalogSelection::PackOf(uint64_t doc_id) const {
-  const size_t after =
-      std::upper_bound(pack_firsts_.begin(), pack_firsts_.end(), doc_id) - pack_firsts_.begin();
-  if (after == 0 || !packs_[after - 1]->Holds(doc_id)) {
-    return absl::InternalError(absl::StrCat("document ", doc_id, " is not in this selection"));
-  }
-  return packs_[after - 1].get();
+uint64_t PartSelection::doc_id(size_t i) const {
+  const auto run =
+      std::prev(std::upper_bound(id_runs.begin(), id_runs.end(), i,
+                                 [](size_t index, const IdRun& r) { return index < r.index; }));
+  return run->id + (i - run->index);
 }
 
 size_t CatalogSelection::MemoryBytes() const {
   size_t total = 0;
   for (const auto& part : parts_) {
-    total += (part->doc_ids.capacity() + part->counts->capacity()) * sizeof(uint32_t);
+    total += part->tokens.capacity() * sizeof(const char*) +
+             part->counts->capacity() * sizeof(uint32_t) +
+             part->id_runs.capacity() * sizeof(PartSelection::IdRun);
   }
   return total;
 }

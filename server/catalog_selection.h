@@ -1,6 +1,6 @@
 // What a (tokenizer, filters) keeps of one catalog: for every part the catalog holds, its kept
 // documents in canonical order (files by relative path, lines in order) with their token
-// counts, and the token packs that hold their ids. A pure function of the parts' content
+// counts, and where their ids are in the token packs. A pure function of the parts' content
 // versions and those parameters; seq_len, the seed and the mixture only enter later
 // (catalog_plan.h, stream_plan.h), so one selection serves the plans of every seq_len, and a
 // server keeps one copy of it however many of them it keeps.
@@ -38,12 +38,28 @@ struct DocFilters {
   bool Keeps(const v1::DocRecord& doc) const;
 };
 
-// The documents one part keeps. Immutable; memory 8 bytes per kept document.
+// The documents one part keeps, in canonical order. Immutable; memory 12 bytes per kept
+// document, and 8 per run of consecutive catalog ids.
 struct PartSelection {
   PartKey key;
   Hash128 version;
-  std::vector<uint32_t> doc_ids;                        // catalog ids, in canonical order
+  // Where each document's packed ids start, in one of `packs` (its count × the tokenizer's
+  // token bytes long, checked when selected): a reader goes straight to a document's ids,
+  // with no id or pack offsets to look up on the way.
+  std::vector<const char*> tokens;
   std::shared_ptr<const std::vector<uint32_t>> counts;  // their token counts (EOS excluded)
+  // The catalog ids: at each (index, id) a run of consecutive ids starts.
+  struct IdRun {
+    uint32_t index;
+    uint32_t id;
+  };
+  std::vector<IdRun> id_runs;
+  // The packs of the part's files, kept mapped: a tokenize that replaces a file does not
+  // change what the selection's plans serve.
+  std::vector<std::shared_ptr<const TokenPack>> packs;
+
+  // Catalog id of document i.
+  uint64_t doc_id(size_t i) const;
 };
 
 // Every part one catalog holds, for one (tokenizer, filters). Immutable; borrows the catalog,
@@ -52,7 +68,8 @@ class CatalogSelection {
  public:
   // NOT_FOUND for an unknown tokenizer; FAILED_PRECONDITION when its store is incomplete (with
   // its progress), or when the filter drops near duplicates and the catalog's clustering is
-  // missing or stale; INVALID_ARGUMENT for unknown filters.
+  // missing or stale; DATA_LOSS when a pack's ids do not match the token counts;
+  // INVALID_ARGUMENT for unknown filters.
   static absl::StatusOr<std::shared_ptr<const CatalogSelection>> Build(const Catalog* catalog,
                                                                        const std::string& tokenizer,
                                                                        const DocFilters& filters);
@@ -65,11 +82,7 @@ class CatalogSelection {
   const std::vector<uint32_t>& held() const { return held_; }
   // Parts with documents, by key.
   const std::vector<std::shared_ptr<const PartSelection>>& parts() const { return parts_; }
-  // The token pack of a document of the selection's parts, which holds its ids (the selection
-  // keeps its packs mapped, so a tokenize that replaces the file does not change what its plans
-  // serve); INTERNAL for another document.
-  absl::StatusOr<const TokenPack*> PackOf(uint64_t doc_id) const;
-  // Of the parts' ids and counts.
+  // Of the parts' documents.
   size_t MemoryBytes() const;
 
  private:
@@ -81,8 +94,6 @@ class CatalogSelection {
   std::vector<uint32_t> held_;
   uint32_t partitions_ = 1;
   std::vector<std::shared_ptr<const PartSelection>> parts_;
-  std::vector<std::shared_ptr<const TokenPack>> packs_;  // of the parts' files, by first doc id
-  std::vector<uint64_t> pack_firsts_;                    // their first doc ids, searched
 };
 
 }  // namespace shardstream

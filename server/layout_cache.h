@@ -1,5 +1,5 @@
 // Epoch layouts shared between the streams and calls that read the same part epoch, so a
-// server holds one copy (8 bytes per document) however many clients read it.
+// server holds one copy (12 bytes per document) however many clients read it.
 #ifndef SHARDSTREAM_SERVER_LAYOUT_CACHE_H_
 #define SHARDSTREAM_SERVER_LAYOUT_CACHE_H_
 

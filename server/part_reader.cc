@@ -55,16 +55,6 @@ absl::Status PartReader::ReadSequence(const StreamPlan& plan, const StreamPlan::
                           row.sequence, out);
 }
 
-absl::StatusOr<std::string_view> PartReader::LoadDoc(const TokenPack& pack, uint32_t token_bytes,
-                                                     uint64_t doc_id, uint32_t count) {
-  ASSIGN_OR_RETURN(const std::string_view packed, pack.Tokens(doc_id));
-  if (packed.size() != size_t{count} * token_bytes) {
-    return absl::DataLossError(
-        absl::StrCat("tokens of document ", doc_id, " do not match their count; re-run tokenize"));
-  }
-  return packed;
-}
-
 absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPlan& part,
                                           uint64_t seed, uint64_t part_epoch, uint64_t sequence,
                                           const SequenceOut& out) {
@@ -82,34 +72,26 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   layout->Pieces(sequence, &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
-  // A sequence of small documents is a chain of random reads per document (its catalog id, its
-  // pack offsets, its ids; its packing index and count are read in order from the layout). Each
-  // level is read for every piece before the next, so that the cache misses of a sequence overlap
-  // instead of following one another.
+  // A sequence of small documents is a chain of two random reads per document: where its ids
+  // start (its packing index and count are read in order from the layout), then its ids. Each
+  // level is read for every piece before the next, so that the cache misses of a sequence
+  // overlap instead of following one another.
   docs_.resize(pieces_.size());
   for (size_t i = 0; i < pieces_.size(); ++i) {
     docs_[i].index = layout->DocAt(pieces_[i].position);
     docs_[i].count = layout->CountAt(pieces_[i].position);
-  }
-  for (DocRead& doc : docs_) doc.id = part.doc_id(doc.index);
-  for (size_t i = 0; i < pieces_.size(); ++i) {
-    DocRead& doc = docs_[i];
-    doc.pack = nullptr;
-    if (pieces_[i].begin >= std::min(pieces_[i].end, doc.count)) continue;  // only its EOS
-    ASSIGN_OR_RETURN(doc.pack, owner.PackOf(doc.id));
-    doc.pack->Prefetch(doc.id);
+    part.PrefetchTokens(docs_[i].index);
   }
   for (size_t i = 0; i < pieces_.size(); ++i) {
     DocRead& doc = docs_[i];
-    if (doc.pack == nullptr) continue;
-    ASSIGN_OR_RETURN(doc.packed, LoadDoc(*doc.pack, stored, doc.id, doc.count));
+    doc.tokens = part.tokens(doc.index);
+    const uint32_t text_end = std::min(pieces_[i].end, doc.count);
+    if (pieces_[i].begin >= text_end) continue;  // only its EOS
     // The lines of the piece's first ids (a small document's all): longer pieces are read in
     // order, where the hardware prefetches.
-    const char* first = doc.packed.data() + size_t{pieces_[i].begin} * stored;
+    const char* first = doc.tokens + size_t{pieces_[i].begin} * stored;
     const char* last =
-        first +
-        std::min<size_t>(size_t{std::min(pieces_[i].end, doc.count) - pieces_[i].begin} * stored,
-                         kPrefetchBytes);
+        first + std::min<size_t>(size_t{text_end - pieces_[i].begin} * stored, kPrefetchBytes);
     for (uintptr_t line = reinterpret_cast<uintptr_t>(first) & ~uintptr_t{63};
          line < reinterpret_cast<uintptr_t>(last); line += 64) {
       __builtin_prefetch(reinterpret_cast<const void*>(line));
@@ -122,7 +104,7 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     if (out.doc_starts != nullptr && piece.begin == 0) out.doc_starts->push_back(at);
     const uint32_t text_end = std::min(piece.end, count);
     if (piece.begin < text_end) {
-      const auto* src = reinterpret_cast<const uint8_t*>(docs_[p].packed.data());
+      const auto* src = reinterpret_cast<const uint8_t*>(docs_[p].tokens);
       const uint32_t n = text_end - piece.begin;
       if (out.ids32 != nullptr) {
         const uint8_t* __restrict in = src + size_t{piece.begin} * stored;

@@ -38,9 +38,6 @@ class PartReader : public SequenceSource {
     const CatalogPlan* owner;
     const PartPlan* part;
   };
-  // The packed ids of catalog document `doc_id` in `pack`, checked against its `count`.
-  static absl::StatusOr<std::string_view> LoadDoc(const TokenPack& pack, uint32_t token_bytes,
-                                                  uint64_t doc_id, uint32_t count);
 
   const std::vector<const CatalogPlan*> plans_;
   LayoutCache* const layouts_;
@@ -54,9 +51,7 @@ class PartReader : public SequenceSource {
   struct DocRead {
     size_t index = 0;  // in the part's packing
     uint32_t count = 0;
-    uint64_t id = 0;  // in the catalog
-    const TokenPack* pack = nullptr;  // null: nothing of its ids is read
-    std::string_view packed;
+    const char* tokens = nullptr;  // its packed ids
   };
   std::vector<DocRead> docs_;
 };

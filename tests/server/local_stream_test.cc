@@ -331,6 +331,32 @@ TEST_F(StreamTest, ThePlanColumnGivesThePlansOfTheDocumentRecords) {
   EXPECT_EQ(plans(), with_columns);
 }
 
+// A token record whose count of a document disagrees with its ids in the pack: the plan is
+// refused when built (before any batch), naming the document and what to do.
+TEST_F(StreamTest, AnIdsCountThatDisagreesWithThePackIsDataLossAtPlanBuild) {
+  TempDir copy;
+  std::filesystem::copy(dir_->Path("db"), copy.Path("db"),
+                        std::filesystem::copy_options::recursive);
+  absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(copy.Path("db"), {});
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  Catalog* catalog = opened->get();
+  TokenStore store(catalog);
+  const Hash128 tokenizer = FingerprintOf(*store.FindTokenizer("gpt2"));
+  PartPlanSpec spec;
+  spec.tokenizer = "gpt2";
+  spec.seq_len = 32;
+  ASSERT_TRUE(CatalogPlan::Build(catalog, spec).ok());
+  const auto& [file_id, file] = *std::next(catalog->files().begin(), 2);
+  v1::TokenizedFile record = *store.GetTokenizedFile(tokenizer, file_id);
+  record.set_token_counts(5, record.token_counts(5) + 1);
+  ASSERT_TRUE(store.PutTokenizedFile(tokenizer, record).ok());
+  absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog, spec);
+  EXPECT_EQ(plan.status().code(), absl::StatusCode::kDataLoss) << plan.status();
+  EXPECT_THAT(plan.status().message(),
+              HasSubstr(absl::StrCat("document ", file.first_doc_id() + 5, " (file ")));
+  EXPECT_THAT(plan.status().message(), HasSubstr("run `shardstream tokenize`"));
+}
+
 TEST_F(StreamTest, SameInputsSameStreamOtherSeedOtherStream) {
   Req o = Options(48, 3);
   std::vector<Batch> a = Take(o, 20), b = Take(o, 20);
