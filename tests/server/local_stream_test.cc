@@ -103,6 +103,14 @@ class StreamTest : public ::testing::Test {
   absl::StatusOr<std::unique_ptr<LocalStream>> Open(const Req& o) {
     return LocalStream::Open({catalog_.get()}, o.plan, o.stream);
   }
+  // A writable copy of the suite's catalog in `copy`, for tests that change its records.
+  static std::unique_ptr<Catalog> WritableCopy(const TempDir& copy) {
+    std::filesystem::copy(dir_->Path("db"), copy.Path("db"),
+                          std::filesystem::copy_options::recursive);
+    absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(copy.Path("db"), {});
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    return opened.ok() ? *std::move(opened) : nullptr;
+  }
   std::shared_ptr<const CatalogPlan> PlanOf(const Req& o) {
     auto plan = CatalogPlan::Build(catalog_.get(), o.plan.parts);
     EXPECT_TRUE(plan.ok()) << plan.status();
@@ -266,11 +274,9 @@ TEST_F(StreamTest, ThePlanColumnGivesThePlansOfTheDocumentRecords) {
   // A writable copy: its token records lose their plan column (as records from before it),
   // then get it back from `tokenize`; every plan is the same all along.
   TempDir copy;
-  std::filesystem::copy(dir_->Path("db"), copy.Path("db"),
-                        std::filesystem::copy_options::recursive);
-  absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(copy.Path("db"), {});
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  Catalog* catalog = opened->get();
+  const std::unique_ptr<Catalog> opened = WritableCopy(copy);
+  ASSERT_NE(opened, nullptr);
+  Catalog* catalog = opened.get();
   TokenStore store(catalog);
   const Hash128 tokenizer = FingerprintOf(*store.FindTokenizer("gpt2"));
   // Doc ids and counts of each filter's plan.
@@ -335,22 +341,19 @@ TEST_F(StreamTest, ThePlanColumnGivesThePlansOfTheDocumentRecords) {
 // refused when built (before any batch), naming the document and what to do.
 TEST_F(StreamTest, AnIdsCountThatDisagreesWithThePackIsDataLossAtPlanBuild) {
   TempDir copy;
-  std::filesystem::copy(dir_->Path("db"), copy.Path("db"),
-                        std::filesystem::copy_options::recursive);
-  absl::StatusOr<std::unique_ptr<Catalog>> opened = Catalog::Open(copy.Path("db"), {});
-  ASSERT_TRUE(opened.ok()) << opened.status();
-  Catalog* catalog = opened->get();
-  TokenStore store(catalog);
-  const Hash128 tokenizer = FingerprintOf(*store.FindTokenizer("gpt2"));
+  const std::unique_ptr<Catalog> catalog = WritableCopy(copy);
+  ASSERT_NE(catalog, nullptr);
   PartPlanSpec spec;
   spec.tokenizer = "gpt2";
   spec.seq_len = 32;
-  ASSERT_TRUE(CatalogPlan::Build(catalog, spec).ok());
+  ASSERT_TRUE(CatalogPlan::Build(catalog.get(), spec).ok());
+  TokenStore store(catalog.get());
+  const Hash128 tokenizer = FingerprintOf(*store.FindTokenizer("gpt2"));
   const auto& [file_id, file] = *std::next(catalog->files().begin(), 2);
   v1::TokenizedFile record = *store.GetTokenizedFile(tokenizer, file_id);
   record.set_token_counts(5, record.token_counts(5) + 1);
   ASSERT_TRUE(store.PutTokenizedFile(tokenizer, record).ok());
-  absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog, spec);
+  absl::StatusOr<std::shared_ptr<const CatalogPlan>> plan = CatalogPlan::Build(catalog.get(), spec);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kDataLoss) << plan.status();
   EXPECT_THAT(plan.status().message(),
               HasSubstr(absl::StrCat("document ", file.first_doc_id() + 5, " (file ")));
