@@ -23,11 +23,12 @@ uint64_t PartOrderKey(uint64_t seed, const PartKey& part) {
   return h.Digest().lo;
 }
 
-PartEpochLayout::PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key,
-                                 uint64_t epoch, int threads)
-    : packing_(std::move(packing)), epoch_(epoch) {
-  const Permutation order(packing_->num_docs(), Mix64(order_key) ^ Mix64(~epoch));
-  const size_t n = packing_->num_docs();
+PartEpochLayout::PartEpochLayout(const PartPacking& packing, uint64_t order_key, uint64_t epoch,
+                                 int threads)
+    : counts_(packing.shared_counts()), epoch_(epoch) {
+  const std::vector<uint32_t>& counts = *counts_;
+  const size_t n = counts.size();
+  const Permutation order(n, Mix64(order_key) ^ Mix64(~epoch));
   order_.resize(n);
   starts_.resize(n + 1);
   // Positions are cut into runs, one per thread; each run's starts are first summed from 0,
@@ -46,11 +47,11 @@ PartEpochLayout::PartEpochLayout(std::shared_ptr<const PartPacking> packing, uin
       const size_t end = std::min(last, begin + kBlock);
       for (size_t j = begin; j < end; ++j) {
         order_[j] = static_cast<uint32_t>(order.At(j));
-        __builtin_prefetch(&packing_->counts()[order_[j]]);
+        __builtin_prefetch(&counts[order_[j]]);
       }
       for (size_t j = begin; j < end; ++j) {
         starts_[j] = at;
-        at += uint64_t{packing_->token_count(order_[j])} + 1;
+        at += uint64_t{counts[order_[j]]} + 1;
       }
     }
     run_tokens[r] = at;
@@ -73,9 +74,9 @@ PartEpochLayout::PartEpochLayout(std::shared_ptr<const PartPacking> packing, uin
   starts_[n] = before;
 }
 
-void PartEpochLayout::Pieces(uint64_t k, std::vector<Piece>* pieces) const {
+void PartEpochLayout::Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces) const {
   pieces->clear();
-  const uint64_t len = packing_->seq_len();
+  const uint64_t len = seq_len;
   uint64_t pos = k * len;
   const uint64_t end = pos + len;
   // The position holding token `pos`: the last start <= pos.

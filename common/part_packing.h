@@ -28,6 +28,7 @@ class PartPacking {
   size_t num_docs() const { return counts_->size(); }
   uint32_t token_count(size_t i) const { return (*counts_)[i]; }  // EOS excluded
   const std::vector<uint32_t>& counts() const { return *counts_; }
+  const std::shared_ptr<const std::vector<uint32_t>>& shared_counts() const { return counts_; }
   uint32_t seq_len() const { return seq_len_; }
   // Tokens per epoch, EOS included; the same for every epoch.
   uint64_t epoch_tokens() const { return epoch_tokens_; }
@@ -45,19 +46,20 @@ class PartPacking {
 uint64_t PartOrderKey(uint64_t seed, const PartKey& part);
 
 // One epoch of one part: the seeded document order (a Permutation, evaluated once per document
-// when the layout is built and kept) and the prefix sums that locate any sequence. Memory: 12
-// bytes per document. Thread-safe (immutable).
+// when the layout is built and kept) and the prefix sums that locate any sequence. It depends on
+// the token counts, not on seq_len: the packings of the same counts at every seq_len share it.
+// Memory: 12 bytes per document. Thread-safe (immutable).
 class PartEpochLayout {
  public:
   // The packing must hold fewer than 2^32 documents (a catalog's ids are 32-bit). Built on up to
   // `threads` threads (each of at least kLeastRunDocs documents); the result does not depend on
   // how many.
-  PartEpochLayout(std::shared_ptr<const PartPacking> packing, uint64_t order_key, uint64_t epoch,
-                  int threads = 1);
+  PartEpochLayout(const PartPacking& packing, uint64_t order_key, uint64_t epoch, int threads = 1);
   static constexpr size_t kLeastRunDocs = size_t{1} << 16;
 
   uint64_t epoch() const { return epoch_; }
-  const PartPacking& packing() const { return *packing_; }
+  // The counts it was built from (PartPacking::shared_counts).
+  const std::vector<uint32_t>& counts() const { return *counts_; }
   // The packing index of the document at position j of this epoch's order.
   size_t DocAt(size_t j) const { return order_[j]; }
   // Its token count (EOS excluded), read from the prefix sums: positions of a sequence are
@@ -73,14 +75,15 @@ class PartEpochLayout {
     uint32_t begin;
     uint32_t end;
   };
-  // The pieces of sequence k (< sequences_per_epoch), in order; they add up to seq_len tokens.
-  void Pieces(uint64_t k, std::vector<Piece>* pieces) const;
+  // The pieces of sequence k of a packing at `seq_len` (k < its sequences_per_epoch), in order;
+  // they add up to seq_len tokens.
+  void Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces) const;
   size_t MemoryBytes() const {
     return order_.capacity() * sizeof(uint32_t) + starts_.capacity() * sizeof(uint64_t);
   }
 
  private:
-  std::shared_ptr<const PartPacking> packing_;
+  std::shared_ptr<const std::vector<uint32_t>> counts_;
   uint64_t epoch_;
   std::vector<uint32_t> order_;   // order_[j]: the packing index at position j
   std::vector<uint64_t> starts_;  // starts_[j]: first token of position j; starts_[n] = total

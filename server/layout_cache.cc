@@ -15,9 +15,9 @@ LayoutCache::LayoutCache(size_t keep_recent)
 
 std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
     const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch) {
-  return *cache_.GetOrBuild(Key{packing.get(), order_key, epoch}, [&] {
+  return *cache_.GetOrBuild(Key{&packing->counts(), order_key, epoch}, [&] {
     return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
-        std::make_shared<const PartEpochLayout>(packing, order_key, epoch, threads_));
+        std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
   });
 }
 

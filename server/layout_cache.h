@@ -1,5 +1,6 @@
-// Epoch layouts shared between the streams and calls that read the same part epoch, so a
-// server holds one copy (12 bytes per document) however many clients read it.
+// Epoch layouts shared between the streams and calls that read the same part epoch (at any
+// seq_len: a layout depends on the token counts, the order key and the epoch), so a server
+// holds one copy (12 bytes per document) however many clients read it.
 #ifndef SHARDSTREAM_SERVER_LAYOUT_CACHE_H_
 #define SHARDSTREAM_SERVER_LAYOUT_CACHE_H_
 
@@ -24,7 +25,8 @@ class LayoutCache {
                                              uint64_t order_key, uint64_t epoch);
 
  private:
-  using Key = std::tuple<const PartPacking*, uint64_t, uint64_t>;
+  // Packings of the same counts (at other seq_lens) share their layouts.
+  using Key = std::tuple<const std::vector<uint32_t>*, uint64_t, uint64_t>;
   const int threads_;  // per layout build
   SharedCache<Key, PartEpochLayout> cache_;
 };

@@ -69,7 +69,7 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
   if (layout == nullptr || layout->epoch() != part_epoch) {
     layout = layouts_->Get(part.packing(), order_key, part_epoch);
   }
-  layout->Pieces(sequence, &pieces_);
+  layout->Pieces(sequence, packing.seq_len(), &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
   // A sequence of small documents is a chain of two random reads per document: where its ids

@@ -20,14 +20,15 @@ std::shared_ptr<const PartPacking> RandomPacking(size_t n, uint32_t seq_len) {
 
 // A layout built on several threads (three runs of documents and a remainder) is the one built
 // on one, and both are the epoch's permutation of the documents, packed as a naive
-// concatenation of (position, token) pairs cut into seq_len windows says.
+// concatenation of (position, token) pairs cut into seq_len windows says — at the seq_len of
+// the packing it was built from and at another (layouts are shared across seq_lens).
 TEST(PartEpochLayout, IsThePermutationPackedWhateverTheThreads) {
   constexpr uint32_t kSeqLen = 7;
   const size_t n = 3 * PartEpochLayout::kLeastRunDocs + 17;
   const auto packing = RandomPacking(n, kSeqLen);
   const uint64_t key = PartOrderKey(42, PartKey{"src", 0});
-  const PartEpochLayout one(packing, key, /*epoch=*/3, /*threads=*/1);
-  const PartEpochLayout four(packing, key, /*epoch=*/3, /*threads=*/4);
+  const PartEpochLayout one(*packing, key, /*epoch=*/3, /*threads=*/1);
+  const PartEpochLayout four(*packing, key, /*epoch=*/3, /*threads=*/4);
 
   const Permutation order(n, Mix64(key) ^ Mix64(~uint64_t{3}));
   std::vector<bool> seen(n);
@@ -45,20 +46,25 @@ TEST(PartEpochLayout, IsThePermutationPackedWhateverTheThreads) {
   }
   ASSERT_EQ(tokens.size(), packing->epoch_tokens());
   std::vector<PartEpochLayout::Piece> pieces, pieces4;
-  for (uint64_t k = 0; k < packing->sequences_per_epoch(); ++k) {
-    one.Pieces(k, &pieces);
-    four.Pieces(k, &pieces4);
-    ASSERT_EQ(pieces.size(), pieces4.size());
-    size_t at = k * kSeqLen;
-    for (size_t p = 0; p < pieces.size(); ++p) {
-      ASSERT_EQ(pieces[p].position, pieces4[p].position);
-      ASSERT_EQ(pieces[p].begin, pieces4[p].begin);
-      ASSERT_EQ(pieces[p].end, pieces4[p].end);
-      for (uint32_t t = pieces[p].begin; t < pieces[p].end; ++t, ++at) {
-        ASSERT_EQ(tokens[at], std::make_pair(pieces[p].position, t)) << "sequence " << k;
+  for (const uint32_t seq_len : {kSeqLen, 11u}) {
+    const PartPacking at_seq_len(packing->shared_counts(), seq_len);
+    ASSERT_GT(at_seq_len.sequences_per_epoch(), 1000u);
+    for (uint64_t k = 0; k < at_seq_len.sequences_per_epoch(); ++k) {
+      one.Pieces(k, seq_len, &pieces);
+      four.Pieces(k, seq_len, &pieces4);
+      ASSERT_EQ(pieces.size(), pieces4.size());
+      size_t at = k * seq_len;
+      for (size_t p = 0; p < pieces.size(); ++p) {
+        ASSERT_EQ(pieces[p].position, pieces4[p].position);
+        ASSERT_EQ(pieces[p].begin, pieces4[p].begin);
+        ASSERT_EQ(pieces[p].end, pieces4[p].end);
+        for (uint32_t t = pieces[p].begin; t < pieces[p].end; ++t, ++at) {
+          ASSERT_EQ(tokens[at], std::make_pair(pieces[p].position, t))
+              << "seq_len " << seq_len << " sequence " << k;
+        }
       }
+      ASSERT_EQ(at, (k + 1) * seq_len);
     }
-    ASSERT_EQ(at, (k + 1) * kSeqLen);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/index_job.h"
+#include "server/layout_cache.h"
 #include "server/plan_column.h"
 #include "server/tokenize_job.h"
 #include "tests/test_util.h"
@@ -210,7 +211,7 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
   ASSERT_TRUE(stream.ok());
   const PlanIdentity identity = (*stream)->plan().identity();
   for (uint64_t epoch : {0, 1}) {
-    PartEpochLayout layout(part.packing(), PartOrderKey(42, part.key()), epoch);
+    PartEpochLayout layout(*part.packing(), PartOrderKey(42, part.key()), epoch);
     std::vector<uint32_t> expected;
     for (size_t j = 0; j < part.packing()->num_docs(); ++j) {
       const uint64_t id = part.doc_id(layout.DocAt(j));
@@ -247,7 +248,7 @@ TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {
 }
 
 // A plan for another seq_len made from a kept plan's selection is the plan built alone, and
-// shares the selection's documents and counts.
+// shares the selection's documents and counts, and the epoch layouts built from them.
 TEST_F(StreamTest, APlanOfAKeptSelectionEqualsThePlanBuiltAlone) {
   std::shared_ptr<const CatalogPlan> kept = PlanOf(Options(32, 2));
   std::shared_ptr<const CatalogPlan> alone = PlanOf(Options(48, 2));
@@ -267,6 +268,11 @@ TEST_F(StreamTest, APlanOfAKeptSelectionEqualsThePlanBuiltAlone) {
               kept->parts()[p]->packing()->sequences_per_epoch());
     for (size_t i = 0; i < a.packing()->num_docs(); ++i) ASSERT_EQ(s.doc_id(i), a.doc_id(i));
     EXPECT_EQ(&s.packing()->counts(), &kept->parts()[p]->packing()->counts());
+    // ... and so their epoch layouts; the plan built alone has its own.
+    LayoutCache layouts;
+    const uint64_t key = PartOrderKey(1, s.key());
+    EXPECT_EQ(layouts.Get(s.packing(), key, 0), layouts.Get(kept->parts()[p]->packing(), key, 0));
+    EXPECT_NE(layouts.Get(s.packing(), key, 0), layouts.Get(a.packing(), key, 0));
   }
 }
 
