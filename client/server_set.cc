@@ -18,7 +18,8 @@ namespace shardstream {
 bool IsRetryable(const grpc::Status& status) {
   switch (status.error_code()) {
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return absl::StartsWith(status.error_message(), kStreamLimitMessage);
+      return absl::StartsWith(status.error_message(), kStreamLimitMessage) ||
+             status.error_message() == kThreadPoolExhaustedMessage;
     case grpc::StatusCode::UNAVAILABLE:
     case grpc::StatusCode::ABORTED:
     case grpc::StatusCode::CANCELLED:

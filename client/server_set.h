@@ -34,12 +34,16 @@ struct RetryPolicy {
 // Failures a retry (on the same server or another holder) can cure: UNAVAILABLE, ABORTED,
 // CANCELLED (by a server shutting down or a dropped connection), UNKNOWN and INTERNAL
 // (transport errors), DEADLINE_EXCEEDED (a hung server), and RESOURCE_EXHAUSTED only when it is
-// the server's stream limit (kStreamLimitMessage): any other RESOURCE_EXHAUSTED — a message
-// over a size limit, say — fails the same way every time.
+// the server's stream limit (kStreamLimitMessage) or its full thread pool
+// (kThreadPoolExhaustedMessage): any other RESOURCE_EXHAUSTED — a message over a size limit,
+// say — fails the same way every time.
 bool IsRetryable(const grpc::Status& status);
 
-// How a server's stream-limit refusal begins (the one RESOURCE_EXHAUSTED a retry can cure).
+// How a server's stream-limit refusal begins (a RESOURCE_EXHAUSTED a retry can cure).
 inline constexpr char kStreamLimitMessage[] = "this server already serves";
+// gRPC's refusal of a call when a synchronous server has no thread left for it (its
+// ResourceQuota): a burst of calls, which a retry after a backoff gets through.
+inline constexpr char kThreadPoolExhaustedMessage[] = "Server Threadpool Exhausted";
 
 // The servers behind `addresses` (HOST:PORT each): a name that resolves to several addresses —
 // a Kubernetes headless Service, say — stands for all of them ("IP:PORT" each, sorted); one

@@ -487,14 +487,16 @@ absl::Status ShardServer::ListenLocked(const std::string& listen,
   // with document boundaries, one start offset (a varint of at most 3 bytes below 2^21, plus
   // per-row framing).
   builder.SetMaxSendMessageSize(static_cast<int>(options.limits.max_batch_tokens) * 8 + (4 << 20));
-  // One thread per open stream (sync API) plus headroom for unary calls.
   if (options.threads > 0) {
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::NUM_CQS, options.threads);
     builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                                 options.threads);
   }
   grpc::ResourceQuota quota("shardstream");
-  quota.SetMaxThreads(static_cast<int>(options.limits.max_streams) + 16);
+  // A thread per stream and as many again for unary calls (GetPlan waiting for a plan build,
+  // a Reader's ReadSequences windows); beyond that gRPC refuses a call with RESOURCE_EXHAUSTED
+  // "Server Threadpool Exhausted", which clients retry after a backoff.
+  quota.SetMaxThreads(2 * static_cast<int>(options.limits.max_streams) + 16);
   builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> main = builder.BuildAndStart();
   if (main == nullptr || port == 0) {
