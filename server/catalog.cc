@@ -4,9 +4,10 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <unordered_map>
+#include <tuple>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -285,15 +286,20 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSou
 
   rocksdb::WriteBatch batch;
   // Originals of the texts seen in this part of the file; earlier parts are in dedup_cf_.
-  std::unordered_map<Hash128, uint64_t, HashOf> originals;
+  absl::flat_hash_map<Hash128, uint64_t, HashOf> originals;
   std::unique_ptr<rocksdb::Iterator> dedup;
-  // The part's dedup entries, staged in key order when it commits: random hashes inserted in
-  // ascending order into the memtable's skip list reuse its search from one to the next.
-  std::vector<std::string> dedup_keys;
+  // The part's dedup entries (hash, id), staged in key order when it commits: random hashes
+  // inserted in ascending order into the memtable's skip list reuse its search from one to the
+  // next. Keys are big-endian (hash hi, lo, id), so their numeric order is their byte order.
+  std::vector<std::pair<Hash128, uint64_t>> dedup_keys;
   auto stage_dedup = [&]() -> absl::Status {
-    std::sort(dedup_keys.begin(), dedup_keys.end());
-    for (const std::string& key : dedup_keys) {
-      RETURN_IF_ERROR(FromRocksDb(batch.Put(dedup_cf_, key, ""), "stage"));
+    std::sort(dedup_keys.begin(), dedup_keys.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first.hi, a.first.lo, a.second) <
+             std::tie(b.first.hi, b.first.lo, b.second);
+    });
+    for (const auto& [hash, doc_id] : dedup_keys) {
+      RETURN_IF_ERROR(
+          FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, doc_id), ""), "stage"));
     }
     dedup_keys.clear();
     return absl::OkStatus();
@@ -333,7 +339,7 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSou
     }
     RETURN_IF_ERROR(FromRocksDb(
         batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
-    dedup_keys.push_back(schema::DedupKey(hash, id));
+    dedup_keys.emplace_back(hash, id);
     ++id;
   }
   dedup.reset();

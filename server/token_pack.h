@@ -87,11 +87,6 @@ class TokenPack {
   // The packed ids of a document of the pack (empty for one without tokens). DATA_LOSS when
   // its range is damaged.
   absl::StatusOr<std::string_view> Tokens(uint64_t doc_id) const;
-  // Asks the CPU to load the offsets Tokens(doc_id) reads (doc_id held), so that the reads of
-  // many documents overlap.
-  void Prefetch(uint64_t doc_id) const {
-    __builtin_prefetch(offsets_ + 8 * (doc_id - shape_.first_doc_id));
-  }
   // Bytes of the file.
   size_t size() const { return size_; }
 
