@@ -63,7 +63,7 @@ encoder, plan = json.loads(encoder), json.loads(plan)
 vs_bare = {}
 for line in open(served):
     cols = line.split()
-    if line.startswith("shardstream serve ") and len(cols) == 7:  # name (2 words) + 5 columns
+    if line.startswith("shardstream serve ") and len(cols) == 8:  # name (2 words) + 6 columns
         vs_bare[cols[2]] = float(cols[6])
 row = {
     "corpus": corpus, "round": int(rnd), "docs": plan["docs"], "text_mb": encoder["bytes"] / 1e6,

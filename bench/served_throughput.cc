@@ -3,7 +3,8 @@
 //   bare:   a ShardService whose StreamBatches writes one prebuilt Batch of the same size again
 //           and again (pure transport: serialization, HTTP/2, loopback).
 // For each client count (--clients, default 1,8): aggregate tokens/s, client-side time per batch,
-// time to the first batch (served: includes building the plan). Clients read with raw stubs (the
+// time to the first batch (served: includes building the plan), and fairness (the slowest
+// client's tokens/s over the fastest's). Clients read with raw stubs (the
 // same code for both), and once more through the client Reader (prefetch thread) for the served
 // case. usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
 //                          [--clients 1,8,64]
@@ -46,6 +47,8 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 struct Result {
   double seconds = 0, first_batch = 0;
   uint64_t tokens = 0, batches = 0;
+  // Fairness: the slowest client's tokens/s over the fastest's (each over its own run).
+  double fairness = 1;
 };
 
 // `clients` threads each read `batches` batches (rank i of `clients`) from `address`.
@@ -74,6 +77,7 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
         ++results[c].batches;
         results[c].tokens += b.rows() * b.seq_len();
       }
+      results[c].seconds = Seconds(t0, Clock::now());
       context.TryCancel();
       call->Finish();
     });
@@ -81,11 +85,16 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
   for (auto& t : threads) t.join();
   Result total;
   total.seconds = Seconds(start, Clock::now());
+  double slowest = 0, fastest = 0;
   for (const Result& r : results) {
     total.tokens += r.tokens;
     total.batches += r.batches;
     total.first_batch = std::max(total.first_batch, r.first_batch);
+    const double rate = r.tokens / std::max(r.seconds, 1e-9);
+    slowest = &r == &results[0] ? rate : std::min(slowest, rate);
+    fastest = std::max(fastest, rate);
   }
+  total.fairness = fastest > 0 ? slowest / fastest : 1;
   return total;
 }
 
@@ -140,8 +149,8 @@ int Main(int argc, char** argv) {
   const std::string bare_address = absl::StrCat("127.0.0.1:", bare_port);
   std::printf("batch %u x %u tokens, %zu bytes per message, %llu batches per client run\n",
               batch_size, seq_len, sample.ByteSizeLong(), static_cast<unsigned long long>(batches));
-  std::printf("%-34s %8s %12s %12s %14s %10s\n", "", "clients", "M tokens/s", "ms/batch",
-              "first batch ms", "vs bare");
+  std::printf("%-34s %8s %12s %12s %14s %10s %15s\n", "", "clients", "M tokens/s", "ms/batch",
+              "first batch ms", "vs bare", "min/max client");
   // A first stream builds the plan (kept by the server's recent-plans cache): its time to the
   // first batch is that of a new plan; the runs below measure a plan in use.
   Result cold = RunClients(served_address, request, 1, 1, /*bare=*/false);
@@ -152,9 +161,9 @@ int Main(int argc, char** argv) {
     Result s = RunClients(served_address, request, clients, per_client, /*bare=*/false);
     auto row = [&](const char* name, const Result& r) {
       const double tps = r.tokens / r.seconds;
-      std::printf("%-34s %8d %12.1f %12.3f %14.1f %10.2f\n", name, clients, tps / 1e6,
+      std::printf("%-34s %8d %12.1f %12.3f %14.1f %10.2f %15.2f\n", name, clients, tps / 1e6,
                   1e3 * r.seconds * clients / r.batches, 1e3 * r.first_batch,
-                  tps / (b.tokens / b.seconds));
+                  tps / (b.tokens / b.seconds), r.fairness);
     };
     row("bare gRPC stream (same messages)", b);
     row("shardstream serve", s);
