@@ -243,10 +243,10 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
       if (HasPlanColumn(tf)) {
         // The plan column: no DocRecord read.
         for (uint64_t i = 0; i < file.num_docs(); ++i) {
-          const bool kept = keep(
+          const bool intact = keep(
               file.first_doc_id() + i, [&] { return ColumnHash(tf, i); },
               (ColumnFlags(tf, i) & mask) != 0);
-          if (!kept) return damaged;
+          if (!intact) return damaged;
         }
         return absl::OkStatus();
       }
