@@ -67,10 +67,7 @@ bool DocFilters::Keeps(const v1::DocRecord& doc) const {
 
 absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
     const Catalog* catalog, const std::string& tokenizer_name, const DocFilters& filters) {
-  if (tokenizer_name.empty()) {
-    return absl::InvalidArgumentError("no tokenizer given (--tokenizer)");
-  }
-  RETURN_IF_ERROR(filters.Validate());
+  RETURN_IF_ERROR(filters.Validate());  // the preset is looked up below
   const TokenStore store(catalog);
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(tokenizer_name));
   const Hash128 fingerprint = FingerprintOf(tokenizer);

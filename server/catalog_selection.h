@@ -66,10 +66,10 @@ struct PartSelection {
 // which must outlive it.
 class CatalogSelection {
  public:
-  // NOT_FOUND for an unknown tokenizer; FAILED_PRECONDITION when its store is incomplete (with
-  // its progress), or when the filter drops near duplicates and the catalog's clustering is
-  // missing or stale; DATA_LOSS when a pack's ids do not match the token counts;
-  // INVALID_ARGUMENT for unknown filters.
+  // NOT_FOUND for an unknown tokenizer (PartPlanSpec::Validate names a missing one);
+  // FAILED_PRECONDITION when its store is incomplete (with its progress), or when the filter
+  // drops near duplicates and the catalog's clustering is missing or stale; DATA_LOSS when a
+  // pack's ids do not match the token counts; INVALID_ARGUMENT for unknown filters.
   static absl::StatusOr<std::shared_ptr<const CatalogSelection>> Build(const Catalog* catalog,
                                                                        const std::string& tokenizer,
                                                                        const DocFilters& filters);
