@@ -7,7 +7,7 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
@@ -15,6 +15,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
 #include "server/catalog_schema.h"
+#include "server/dedup_index.h"
 #include "server/rocksdb_status.h"
 
 namespace shardstream {
@@ -22,26 +23,10 @@ namespace {
 
 namespace schema = catalog_schema;
 
-// What a staged dedup entry adds to a WriteBatch: its 24-byte key, an empty value, framing.
-constexpr size_t kStagedDedupBytes = 32;
-
-struct HashOf {
-  size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
-};
-
 void SetVersion(v1::DatasetMeta* meta, const Hash128& version) {
   meta->set_version_hi(version.hi);
   meta->set_version_lo(version.lo);
   meta->clear_version_stale();
-}
-
-// Reads of the dedup family are probes of one hash prefix: confined to it, a Seek neither
-// walks past it over the tombstones removed files leave (which made each probe scan every
-// tombstone after its hash) nor skips the prefix Bloom filters.
-rocksdb::ReadOptions DedupProbeOptions() {
-  rocksdb::ReadOptions options;
-  options.prefix_same_as_start = true;
-  return options;
 }
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
@@ -59,6 +44,9 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   catalog->files_cf_ = catalog->storage_->handle(Family::kFiles);
   catalog->docs_cf_ = catalog->storage_->handle(Family::kDocs);
   catalog->dedup_cf_ = catalog->storage_->handle(Family::kDedup);
+  catalog->dedup_ = std::make_unique<DedupIndex>(catalog->db_, catalog->dedup_cf_,
+                                                 &catalog->storage_->sst_options(Family::kDedup),
+                                                 dir + "/dedup-ingest/entries.sst");
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
 }
@@ -278,6 +266,17 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file,
 
 absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSource& docs) {
   if (read_only_) return absl::FailedPreconditionError("catalog opened read-only");
+  const uint64_t first = meta_.next_doc_id();
+  absl::StatusOr<v1::FileRecord> added = AddDocuments(std::move(file), docs);
+  if (!added.ok()) {
+    dedup_->DropFrom(first);
+    return added.status();
+  }
+  if (dedup_->memory_bytes() >= dedup_memory_bytes_) RETURN_IF_ERROR(WriteDedupEntries());
+  return added;
+}
+
+absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, DocumentSource& docs) {
   const uint32_t file_id = meta_.next_file_id();
   const uint64_t first = meta_.next_doc_id();
   file.set_file_id(file_id);
@@ -285,72 +284,57 @@ absl::StatusOr<v1::FileRecord> Catalog::AddFile(v1::FileRecord file, DocumentSou
   const std::string what = absl::StrCat("add file ", file.path());
 
   rocksdb::WriteBatch batch;
-  // Originals of the texts seen in this part of the file; earlier parts are in dedup_cf_.
-  absl::flat_hash_map<Hash128, uint64_t, HashOf> originals;
-  std::unique_ptr<rocksdb::Iterator> dedup;
-  // The part's dedup entries (hash, id), staged in key order when it commits: random hashes
-  // inserted in ascending order into the memtable's skip list reuse its search from one to the
-  // next. Keys are big-endian (hash hi, lo, id), so their numeric order is their byte order.
-  std::vector<std::pair<Hash128, uint64_t>> dedup_keys;
-  auto stage_dedup = [&]() -> absl::Status {
-    std::sort(dedup_keys.begin(), dedup_keys.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first.hi, a.first.lo, a.second) <
-             std::tie(b.first.hi, b.first.lo, b.second);
-    });
-    for (const auto& [hash, doc_id] : dedup_keys) {
-      RETURN_IF_ERROR(
-          FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(hash, doc_id), ""), "stage"));
-    }
-    dedup_keys.clear();
-    return absl::OkStatus();
-  };
   v1::DocRecord doc;
   uint64_t id = first;
   while (true) {
     ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
     if (!more) break;
-    if (batch.GetDataSize() + dedup_keys.size() * kStagedDedupBytes >= max_batch_bytes_) {
+    const bool dedup_full =
+        dedup_memory_bytes_ > 0 && dedup_->memory_bytes() >= dedup_memory_bytes_;
+    if (batch.GetDataSize() >= max_batch_bytes_ || dedup_full) {
       // A part of the documents ahead of the record: pending until the record is written.
       v1::DatasetMeta meta = meta_;
       meta.set_pending_doc_end(id);
-      RETURN_IF_ERROR(stage_dedup());
       RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
       batch.Clear();
-      originals.clear();
-      dedup.reset();  // an iterator sees the data as of its creation: renew it
+      // Every document held has its record written now: its entry may go before the file's
+      // record (an interrupted add deletes the pending documents and their entries).
+      if (dedup_->memory_bytes() >= dedup_memory_bytes_) RETURN_IF_ERROR(WriteDedupEntries());
     }
-    if (dedup == nullptr) dedup.reset(db_->NewIterator(DedupProbeOptions(), dedup_cf_));
     const Hash128 hash = DocHash(doc);
-    auto [it, inserted] = originals.try_emplace(hash, id);
-    if (inserted) {
-      // The first entry with this hash prefix, if any, is the original (smallest id).
-      const std::string prefix = hash.ToBytes();
-      dedup->Seek(prefix);
-      if (dedup->Valid() && dedup->key().starts_with(prefix)) {
-        it->second = schema::DocIdFromDedupKey(dedup->key().ToStringView());
-      }
-      RETURN_IF_ERROR(FromRocksDb(dedup->status(), "probe dedup"));
-    }
+    ASSIGN_OR_RETURN(std::optional<uint64_t> original, dedup_->FindOriginal(hash));
+    dedup_->Add(hash, id, original.value_or(id));
     doc.set_file_id(file_id);
-    if (it->second != id) {
-      doc.set_duplicate_of(it->second);
+    if (original.has_value()) {
+      doc.set_duplicate_of(*original);
     } else {
       doc.clear_duplicate_of();
     }
     RETURN_IF_ERROR(FromRocksDb(
         batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
-    dedup_keys.emplace_back(hash, id);
     ++id;
   }
-  dedup.reset();
-  RETURN_IF_ERROR(stage_dedup());
   file.set_num_docs(id - first);
   v1::DatasetMeta meta = meta_;
   meta.set_next_file_id(file_id + 1);
   meta.set_next_doc_id(id);
   meta.clear_pending_doc_end();
+  if (!dedup_->empty()) {
+    meta.set_dedup_unwritten_first(dedup_->first_id());
+    meta.set_dedup_unwritten_end(id);
+  }
   RETURN_IF_ERROR(Commit(&batch, std::move(meta), FileChange{file_id, file}, what));
   return file;
+}
+
+absl::Status Catalog::WriteDedupEntries() {
+  if (read_only_ || dedup_->empty()) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  RETURN_IF_ERROR(dedup_->WriteTo(&batch).status());
+  v1::DatasetMeta meta = meta_;
+  meta.clear_dedup_unwritten_first();
+  meta.clear_dedup_unwritten_end();
+  return Commit(&batch, std::move(meta), std::nullopt, "write dedup entries");
 }
 
 absl::Status Catalog::RefreshFile(const v1::FileRecord& file,
@@ -411,6 +395,9 @@ absl::Status Catalog::RemoveFile(uint32_t file_id) {
 
 absl::Status Catalog::RemoveDocuments(uint64_t first, uint64_t end,
                                       std::optional<FileChange> change, const std::string& what) {
+  // Promotions look for copies in the family: every entry must be in it.
+  RETURN_IF_ERROR(WriteDedupEntries());
+  absl::Cleanup refresh = [this] { dedup_->Refresh(); };
   rocksdb::WriteBatch batch;
   std::set<Hash128> orphaned;  // texts whose original is in this part of the range
   // Promotes the earliest copy outside [first, end) of each orphaned text; repoints the others.
@@ -469,6 +456,31 @@ absl::Status Catalog::RemoveDocuments(uint64_t first, uint64_t end,
 }
 
 absl::Status Catalog::FinishInterruptedCommits() {
+  if (meta_.dedup_unwritten_end() > meta_.dedup_unwritten_first()) {
+    // Documents an interrupted index run added without writing their dedup entries: each
+    // text's entry is (hash, id) whether the document is an original or a copy.
+    const std::string what = "write the dedup entries of an interrupted index run";
+    std::unique_ptr<DocCursor> docs =
+        NewDocCursor(meta_.dedup_unwritten_first(), meta_.dedup_unwritten_end());
+    rocksdb::WriteBatch batch;
+    uint64_t id;
+    v1::DocRecord doc;
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, docs->Next(&id, &doc));
+      if (!more) break;
+      if (batch.GetDataSize() >= max_batch_bytes_) {
+        RETURN_IF_ERROR(FromRocksDb(db_->Write(rocksdb::WriteOptions(), &batch), what));
+        batch.Clear();
+      }
+      RETURN_IF_ERROR(
+          FromRocksDb(batch.Put(dedup_cf_, schema::DedupKey(DocHash(doc), id), ""), "stage"));
+    }
+    v1::DatasetMeta meta = meta_;
+    meta.clear_dedup_unwritten_first();
+    meta.clear_dedup_unwritten_end();
+    RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
+    dedup_->Refresh();
+  }
   if (meta_.removing_end() > meta_.removing_first()) {
     RETURN_IF_ERROR(RemoveDocuments(meta_.removing_first(), meta_.removing_end(), std::nullopt,
                                     "finish an interrupted removal"));
@@ -575,7 +587,10 @@ uint64_t Catalog::sequence() const { return storage_->sequence(); }
 
 BlockCacheCounts Catalog::block_cache_counts() const { return storage_->block_cache_counts(); }
 
-absl::Status Catalog::Flush() { return storage_->Flush(); }
+absl::Status Catalog::Flush() {
+  RETURN_IF_ERROR(WriteDedupEntries());
+  return storage_->Flush();
+}
 
 absl::StatusOr<uint64_t> Catalog::DiskBytes() const { return storage_->DiskBytes(); }
 

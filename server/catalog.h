@@ -32,6 +32,8 @@ struct Options;
 
 namespace shardstream {
 
+class DedupIndex;
+
 // The source label of a file ("default" for catalogs written before sources existed).
 inline std::string SourceOf(const v1::FileRecord& file) {
   return file.source().empty() ? std::string(kDefaultSource) : file.source();
@@ -129,6 +131,14 @@ class Catalog {
   // by default). Bounds a writer's memory whatever a file's number of documents.
   void set_max_batch_bytes(size_t bytes) { max_batch_bytes_ = std::max<size_t>(bytes, 1); }
 
+  // The memory the dedup entries of added documents may take before they are written
+  // (server/dedup_index.h). 0 (the default): each AddFile writes its own, right after the
+  // file's record. An index job gives a budget, so that entries are written in few large
+  // sorted runs; until they are, DatasetMeta.dedup_unwritten_first/end name their documents,
+  // and WriteDedupEntries() (also called by Flush() and before any removal) writes them.
+  void set_dedup_memory_bytes(size_t bytes) { dedup_memory_bytes_ = bytes; }
+  absl::Status WriteDedupEntries();
+
   // NOT_FOUND when there is no such document.
   absl::StatusOr<v1::DocRecord> GetDoc(uint64_t doc_id) const;
 
@@ -187,6 +197,8 @@ class Catalog {
  private:
   Catalog() = default;
   absl::Status Load();
+  // AddFile but for what an add that failed leaves behind.
+  absl::StatusOr<v1::FileRecord> AddDocuments(v1::FileRecord file, DocumentSource& docs);
   // A file record to write (`record`) or delete (no `record`) in a commit.
   struct FileChange {
     uint32_t file_id;
@@ -213,12 +225,14 @@ class Catalog {
   bool defer_version_ = false;
   bool stored_version_stale_ = false;  // the stored meta's version is stale (meta_'s is not)
   size_t max_batch_bytes_ = size_t{64} << 20;
+  size_t dedup_memory_bytes_ = 0;
   std::unique_ptr<CatalogStorage> storage_;
   rocksdb::DB* db_ = nullptr;  // storage_'s, and the handles of this class's families
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* files_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedup_cf_ = nullptr;
+  std::unique_ptr<DedupIndex> dedup_;  // the dedup family as a writer probes and adds to it
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.
   v1::DatasetMeta meta_;

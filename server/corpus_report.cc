@@ -119,6 +119,15 @@ absl::StatusOr<CorpusReport::TokenizerFit> FitOf(const Catalog& catalog,
 
 absl::StatusOr<CorpusReport> BuildCorpusReport(const Catalog& catalog,
                                                const ReportOptions& options) {
+  if (const v1::DatasetMeta& meta = catalog.meta();
+      meta.dedup_unwritten_end() > meta.dedup_unwritten_first()) {
+    // The exact-duplicate groups come from the dedup family, which lacks these documents.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "catalog ", catalog.dir(), ": the dedup entries of documents ",
+        meta.dedup_unwritten_first(), "..", meta.dedup_unwritten_end() - 1,
+        " are not written yet (an index run is adding them, or was interrupted): wait for it to "
+        "finish, or run `shardstream index` again"));
+  }
   CorpusReport report;
   CorpusStatsOptions stats_options;
   stats_options.top_repos = 20;

@@ -78,7 +78,15 @@ size_t IndexOptions::DocumentListBytes() const {
   const size_t lists = 2 * static_cast<size_t>(std::max(jobs, 1)) + 2;
   const size_t lines = static_cast<size_t>(std::max(jobs, 1)) * LineBytes();
   const size_t left = JobShareOf(MemoryBytes());
-  return std::max(kMinDocumentListBytes, (left - std::min(left, lines)) / lists);
+  const size_t records = left - std::min(left, lines) - DedupBytes();
+  return std::max(kMinDocumentListBytes, records / lists);
+}
+
+size_t IndexOptions::DedupBytes() const {
+  const size_t readers = static_cast<size_t>(std::max(jobs, 1));
+  const size_t taken = readers * LineBytes() + (2 * readers + 2) * kMinDocumentListBytes;
+  const size_t left = JobShareOf(MemoryBytes());
+  return (left - std::min(left, taken)) / 4;
 }
 
 struct IndexJob::WorkItem {
@@ -275,6 +283,7 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
   // One version computation at the end, not one per commit; commits sized to the budget.
   catalog_->DeferVersion();
   catalog_->set_max_batch_bytes(options_.DocumentListBytes());
+  catalog_->set_dedup_memory_bytes(options_.DedupBytes());
   // What is left of `indexed` is gone from disk (or no longer owned): drop it first, in path
   // order. Files under a path that could not be listed are not known to be gone: kept.
   for (const auto& entry : indexed) {
@@ -310,6 +319,7 @@ absl::StatusOr<IndexSummary> IndexJob::Run() {
         return s;
       });
   RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(catalog_->WriteDedupEntries());
   RETURN_IF_ERROR(catalog_->UpdateVersion());
   RETURN_IF_ERROR(catalog_->Flush());
 

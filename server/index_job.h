@@ -41,10 +41,11 @@ struct IndexOptions {
   // the line buffer, simdjson's parse and the unescaped text (LineBytes()).
   size_t max_line_bytes = kDefaultMaxLineBytes;
   // What the job may hold, whatever the shape of the files: the catalog's memtables and block
-  // cache (CatalogMemory()), each reader's line memory, and the document records of the files
-  // being read, waiting for their turn and being committed. A file's records beyond its share
-  // go to an unlinked temporary file in the catalog's directory, and are committed in parts
-  // (Catalog::AddFile). 0: 1 GiB, or LeastMemoryBytes() when that is more.
+  // cache (CatalogMemory()), each reader's line memory, the document records of the files
+  // being read, waiting for their turn and being committed, and the dedup entries not written
+  // yet (DedupBytes()). A file's records beyond its share go to an unlinked temporary file in
+  // the catalog's directory, and are committed in parts (Catalog::AddFile). 0: 1 GiB, or
+  // LeastMemoryBytes() when that is more.
   size_t memory_bytes = 0;
 
   // memory_bytes, or what 0 stands for.
@@ -58,6 +59,10 @@ struct IndexOptions {
   size_t LineBytes() const;
   // Each file's share of memory_bytes for document records, in memory or in a write batch.
   size_t DocumentListBytes() const;
+  // What the dedup entries of added documents may take before they are written as one sorted
+  // run (Catalog::set_dedup_memory_bytes): a quarter of what the readers' lines and the
+  // records' least shares leave (0 at the least budget: each file writes its own).
+  size_t DedupBytes() const;
   // INVALID_ARGUMENT naming the bad option (a budget too small for the readers says how much
   // they need).
   absl::Status Validate() const;
