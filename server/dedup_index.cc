@@ -93,7 +93,8 @@ absl::StatusOr<bool> DedupIndex::WriteTo(rocksdb::WriteBatch* batch) {
     return std::tie(a.first.hi, a.first.lo, a.second) < std::tie(b.first.hi, b.first.lo, b.second);
   });
   constexpr size_t kKeyBytes = 24;
-  if (entries_.size() * kKeyBytes < sst_bytes_) {
+  const bool ingest = entries_.size() * kKeyBytes >= sst_bytes_;
+  if (!ingest) {
     for (const auto& [hash, id] : entries_) {
       RETURN_IF_ERROR(FromRocksDb(batch->Put(family_, schema::DedupKey(hash, id), ""), "stage"));
     }
@@ -106,7 +107,7 @@ absl::StatusOr<bool> DedupIndex::WriteTo(rocksdb::WriteBatch* batch) {
     ASSIGN_OR_RETURN(std::string path, sst->Finish());
     RETURN_IF_ERROR(IngestSstFile(db_, family_, path));
   }
-  return entries_.size() * kKeyBytes >= sst_bytes_;
+  return ingest;
 }
 
 }  // namespace shardstream

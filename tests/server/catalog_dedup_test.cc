@@ -11,11 +11,13 @@
 #include "rocksdb/write_batch.h"
 #include "server/catalog.h"
 #include "server/dedup_index.h"
+#include "tests/server/failing_source.h"
 #include "tests/test_util.h"
 
 namespace shardstream {
 namespace {
 
+using testing::FailingSource;
 using testing::TempDir;
 
 v1::DocRecord Doc(const std::string& text, uint64_t line) {
@@ -154,24 +156,6 @@ TEST(CatalogDedup, AnInterruptedRunsMissingEntriesAreWrittenByTheNextWriter) {
   }
   EXPECT_EQ(Links(*c), ExpectedLinks({a, b, d}));
 }
-
-// Yields `docs` but fails after `fail_after` of them, as a reader whose spill file breaks.
-class FailingSource : public DocumentSource {
- public:
-  FailingSource(const std::vector<v1::DocRecord>& docs, size_t fail_after)
-      : docs_(docs), fail_after_(fail_after) {}
-  absl::StatusOr<bool> Next(v1::DocRecord* doc) override {
-    if (next_ == fail_after_) return absl::InternalError("injected failure");
-    if (next_ >= docs_.size()) return false;
-    *doc = docs_[next_++];
-    return true;
-  }
-
- private:
-  const std::vector<v1::DocRecord>& docs_;
-  const size_t fail_after_;
-  size_t next_ = 0;
-};
 
 TEST(CatalogDedup, AFailedAddForgetsItsTextsAndKeepsTheEarlierFilesOnes) {
   // b's new texts must not be found as originals at ids that the failed add gave up; a's must.
