@@ -9,12 +9,18 @@
 
 namespace shardstream {
 
+// One append of the whole number (a byte swap and a store), not a push_back per byte: keys
+// are built once per document.
 inline void AppendBigEndian64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (56 - 8 * i));
+  out->append(bytes, sizeof(bytes));
 }
 
 inline void AppendBigEndian32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+  char bytes[4];
+  for (int i = 0; i < 4; ++i) bytes[i] = static_cast<char>(v >> (24 - 8 * i));
+  out->append(bytes, sizeof(bytes));
 }
 
 // `bytes` must hold at least 8 (or 4) bytes.

@@ -17,6 +17,7 @@
 #include "server/catalog_schema.h"
 #include "server/dedup_index.h"
 #include "server/rocksdb_status.h"
+#include "server/sst_file.h"
 
 namespace shardstream {
 namespace {
@@ -30,6 +31,10 @@ void SetVersion(v1::DatasetMeta* meta, const Hash128& version) {
 }
 
 Hash128 DocHash(const v1::DocRecord& doc) { return Hash128{doc.hash_hi(), doc.hash_lo()}; }
+
+// Where SST files are built before they are ingested, inside the catalog directory.
+constexpr char kDedupIngestDir[] = "dedup-ingest";
+constexpr char kRecordsIngestDir[] = "docs-ingest";
 
 }  // namespace
 
@@ -46,12 +51,19 @@ absl::StatusOr<std::unique_ptr<Catalog>> Catalog::Open(const std::string& dir,
   catalog->dedup_cf_ = catalog->storage_->handle(Family::kDedup);
   catalog->dedup_ = std::make_unique<DedupIndex>(catalog->db_, catalog->dedup_cf_,
                                                  &catalog->storage_->sst_options(Family::kDedup),
-                                                 dir + "/dedup-ingest/entries.sst");
+                                                 dir + "/" + kDedupIngestDir + "/entries.sst");
+  // What an interrupted writer left half-written: nothing refers to it.
+  if (!options.read_only) RETURN_IF_ERROR(catalog->RemoveIngestDirectories());
   RETURN_IF_ERROR(catalog->Load());
   return catalog;
 }
 
 Catalog::~Catalog() = default;
+
+void Catalog::set_record_spill_bytes(size_t bytes) {
+  record_spill_bytes_ = bytes;
+  records_.reset();  // made anew with it by the next add
+}
 
 absl::Status Catalog::Load() {
   std::string value;
@@ -284,6 +296,27 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
   const std::string what = absl::StrCat("add file ", file.path());
 
   rocksdb::WriteBatch batch;
+  if (records_ == nullptr) {
+    records_ = std::make_unique<FileEntries>(dir_ + "/" + kRecordsIngestDir + "/records.sst",
+                                             &storage_->sst_options(Family::kDocs), docs_cf_,
+                                             record_spill_bytes_);
+  }
+  FileEntries* const records = records_.get();
+  records->Reset();
+  // Writes the records of the part that ends before `end` as pending documents: in `batch`
+  // with the meta, or, spilled, ingested after a commit that marks them pending (so an
+  // interruption between the two deletes them).
+  auto commit_part = [&](uint64_t end) -> absl::Status {
+    RETURN_IF_ERROR(records->Finish());
+    RETURN_IF_ERROR(records->Stage(&batch));
+    v1::DatasetMeta meta = meta_;
+    meta.set_pending_doc_end(end);
+    RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
+    batch.Clear();
+    RETURN_IF_ERROR(records->Ingest(db_));
+    records->Reset();
+    return absl::OkStatus();
+  };
   v1::DocRecord doc;
   uint64_t id = first;
   while (true) {
@@ -291,29 +324,27 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
     if (!more) break;
     const bool dedup_full =
         dedup_memory_bytes_ > 0 && dedup_->memory_bytes() >= dedup_memory_bytes_;
-    if (batch.GetDataSize() >= max_batch_bytes_ || dedup_full) {
+    if (records->bytes() >= max_batch_bytes_ || dedup_full) {
       // A part of the documents ahead of the record: pending until the record is written.
-      v1::DatasetMeta meta = meta_;
-      meta.set_pending_doc_end(id);
-      RETURN_IF_ERROR(Commit(&batch, std::move(meta), std::nullopt, what));
-      batch.Clear();
+      RETURN_IF_ERROR(commit_part(id));
       // Every document held has its record written now: its entry may go before the file's
       // record (an interrupted add deletes the pending documents and their entries).
       if (dedup_->memory_bytes() >= dedup_memory_bytes_) RETURN_IF_ERROR(WriteDedupEntries());
     }
     const Hash128 hash = DocHash(doc);
-    ASSIGN_OR_RETURN(std::optional<uint64_t> original, dedup_->FindOriginal(hash));
-    dedup_->Add(hash, id, original.value_or(id));
+    ASSIGN_OR_RETURN(std::optional<uint64_t> original, dedup_->AddDocument(hash, id));
     doc.set_file_id(file_id);
     if (original.has_value()) {
       doc.set_duplicate_of(*original);
     } else {
       doc.clear_duplicate_of();
     }
-    RETURN_IF_ERROR(FromRocksDb(
-        batch.Put(docs_cf_, schema::DocKey(id), schema::SerializeRecord(doc)), "stage"));
+    RETURN_IF_ERROR(records->Add(schema::DocKey(id), schema::SerializeRecord(doc)));
     ++id;
   }
+  // Spilled, the last part too is ingested ahead of the record; else it commits with it.
+  if (records->spilled()) RETURN_IF_ERROR(commit_part(id));
+  RETURN_IF_ERROR(records->Stage(&batch));
   file.set_num_docs(id - first);
   v1::DatasetMeta meta = meta_;
   meta.set_next_file_id(file_id + 1);
@@ -589,7 +620,18 @@ BlockCacheCounts Catalog::block_cache_counts() const { return storage_->block_ca
 
 absl::Status Catalog::Flush() {
   RETURN_IF_ERROR(WriteDedupEntries());
+  if (!read_only_) {
+    records_.reset();
+    RETURN_IF_ERROR(RemoveIngestDirectories());
+  }
   return storage_->Flush();
+}
+
+absl::Status Catalog::RemoveIngestDirectories() {
+  for (const char* ingest_dir : {kDedupIngestDir, kRecordsIngestDir}) {
+    RETURN_IF_ERROR(RemoveSstDirectory(dir_ + "/" + ingest_dir));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> Catalog::DiskBytes() const { return storage_->DiskBytes(); }

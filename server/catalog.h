@@ -33,6 +33,7 @@ struct Options;
 namespace shardstream {
 
 class DedupIndex;
+class FileEntries;
 
 // The source label of a file ("default" for catalogs written before sources existed).
 inline std::string SourceOf(const v1::FileRecord& file) {
@@ -106,7 +107,9 @@ class Catalog {
   // Documents that fit one write batch (max_batch_bytes) commit with the record atomically.
   // More commit in parts ahead of the record as pending documents, which no record refers to
   // (DatasetMeta.pending_doc_end); if the add is interrupted, the next writer's Open deletes
-  // them. Either way a reader sees the whole file or none of it.
+  // them. Either way a reader sees the whole file or none of it. A part whose records exceed
+  // record_spill_bytes is written to an SST file and ingested (no write-ahead log, memtable
+  // or flush), after a commit that marks its documents pending.
   absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file, DocumentSource& docs);
   absl::StatusOr<v1::FileRecord> AddFile(v1::FileRecord file,
                                          const std::vector<v1::DocRecord>& docs);
@@ -130,6 +133,9 @@ class Catalog {
   // The most bytes one commit stages before a file's documents are split over several (64 MiB
   // by default). Bounds a writer's memory whatever a file's number of documents.
   void set_max_batch_bytes(size_t bytes) { max_batch_bytes_ = std::max<size_t>(bytes, 1); }
+  // Document records past this many bytes in one part go to an SST file (4 MiB by default;
+  // below it, one file per add would leave many small SST files).
+  void set_record_spill_bytes(size_t bytes);
 
   // The memory the dedup entries of added documents may take before they are written
   // (server/dedup_index.h). 0 (the default): each AddFile writes its own, right after the
@@ -215,6 +221,8 @@ class Catalog {
   // but the last marks the range as being removed.
   absl::Status RemoveDocuments(uint64_t first, uint64_t end, std::optional<FileChange> change,
                                const std::string& what);
+  // The directories SST files are built in before their ingestion (empty between adds).
+  absl::Status RemoveIngestDirectories();
   // On a writer's Open: the work an interrupted add or remove left (DatasetMeta).
   absl::Status FinishInterruptedCommits();
   rocksdb::ColumnFamilyHandle* Family(std::string_view name) const;
@@ -225,6 +233,7 @@ class Catalog {
   bool defer_version_ = false;
   bool stored_version_stale_ = false;  // the stored meta's version is stale (meta_'s is not)
   size_t max_batch_bytes_ = size_t{64} << 20;
+  size_t record_spill_bytes_ = size_t{4} << 20;
   size_t dedup_memory_bytes_ = 0;
   std::unique_ptr<CatalogStorage> storage_;
   rocksdb::DB* db_ = nullptr;  // storage_'s, and the handles of this class's families
@@ -233,6 +242,7 @@ class Catalog {
   rocksdb::ColumnFamilyHandle* docs_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* dedup_cf_ = nullptr;
   std::unique_ptr<DedupIndex> dedup_;  // the dedup family as a writer probes and adds to it
+  std::unique_ptr<FileEntries> records_;  // the document records of an add, reused by the next
 
   // Mirrors of the persisted meta and files records, updated after each successful commit.
   v1::DatasetMeta meta_;

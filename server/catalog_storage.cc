@@ -26,6 +26,7 @@ namespace schema = catalog_schema;
 // How a family's data is read, which decides its table options.
 enum class Shape {
   kRecords,     // protobuf records, scanned or read by key
+  kDocRecords,  // protobuf records, one per document, written at corpus speed
   kDedup,       // probed by a 16-byte hash prefix
   kTokens,      // large values read by key in plan order
   kSignatures,  // incompressible MinHash minima read by key
@@ -42,7 +43,7 @@ struct FamilySpec {
 constexpr FamilySpec kFamilies[kFamilyCount] = {
     {Family::kMeta, schema::kMetaFamily, Shape::kRecords, true},
     {Family::kFiles, schema::kFilesFamily, Shape::kRecords, true},
-    {Family::kDocs, schema::kDocsFamily, Shape::kRecords, true},
+    {Family::kDocs, schema::kDocsFamily, Shape::kDocRecords, true},
     {Family::kDedup, schema::kDedupFamily, Shape::kDedup, true},
     {Family::kTokenizers, schema::kTokenizersFamily, Shape::kRecords, true},
     {Family::kTokenFiles, schema::kTokenFilesFamily, Shape::kRecords, true},
@@ -52,15 +53,23 @@ constexpr FamilySpec kFamilies[kFamilyCount] = {
     {Family::kNearDups, schema::kNearDupsFamily, Shape::kRecords, false},
 };
 
-rocksdb::CompressionType BestCompression() {
-  std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-  for (rocksdb::CompressionType preferred :
-       {rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression}) {
-    if (std::find(supported.begin(), supported.end(), preferred) != supported.end()) {
-      return preferred;
-    }
+// The first of `preferred` this RocksDB build supports; none if it supports none of them.
+rocksdb::CompressionType FirstSupported(std::initializer_list<rocksdb::CompressionType> preferred) {
+  const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+  for (rocksdb::CompressionType type : preferred) {
+    if (std::find(supported.begin(), supported.end(), type) != supported.end()) return type;
   }
   return rocksdb::kNoCompression;
+}
+
+// Smallest on disk, for records written once and rarely.
+rocksdb::CompressionType BestCompression() {
+  return FirstSupported({rocksdb::kZSTD, rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
+}
+
+// Several times faster than ZSTD both ways, for what is written or read at corpus speed.
+rocksdb::CompressionType FastCompression() {
+  return FirstSupported({rocksdb::kLZ4Compression, rocksdb::kSnappyCompression});
 }
 
 // A quarter of the process's open-file limit (the rest is for corpus files, sockets and
@@ -97,22 +106,27 @@ rocksdb::ColumnFamilyOptions OptionsFor(Shape shape, const std::shared_ptr<rocks
     case Shape::kRecords:
       options.table_factory.reset(table_options(false));
       break;
+    case Shape::kDocRecords:
+      // Written at corpus speed, one per document: ZSTD would be the index's biggest cost.
+      options.compression = FastCompression();
+      options.table_factory.reset(table_options(false));
+      break;
     case Shape::kDedup:
+      // Random hashes: ZSTD finds no more to squeeze out of them than LZ4 does, at several
+      // times the cost (an index writes a sorted run of every document's entry).
+      options.compression = FastCompression();
       options.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(16));
       options.table_factory.reset(table_options(true));
       // A Bloom filter of the memtable's hash prefixes (a tenth of its size): the index probes
       // every new document's hash, and a probe of a text not seen (the common case) then skips
       // the memtable's skip list as the SST filters skip the files.
       options.memtable_prefix_bloom_size_ratio = 0.1;
+
       break;
     case Shape::kTokens: {
       // LZ4 decodes several times faster than ZSTD. Small blocks: a plan reads documents in
       // random order, so a lookup should decompress little more than the document it wants.
-      std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
-      if (std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) !=
-          supported.end()) {
-        options.compression = rocksdb::kLZ4Compression;
-      }
+      options.compression = FastCompression();
       options.table_factory.reset(table_options(false, 4 << 10, /*hash_index=*/true));
       break;
     }

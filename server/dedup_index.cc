@@ -35,6 +35,10 @@ DedupIndex::~DedupIndex() = default;
 
 absl::StatusOr<std::optional<uint64_t>> DedupIndex::FindOriginal(const Hash128& hash) {
   if (auto it = originals_.find(hash); it != originals_.end()) return it->second;
+  return FindStored(hash);
+}
+
+absl::StatusOr<std::optional<uint64_t>> DedupIndex::FindStored(const Hash128& hash) {
   if (probe_ == nullptr) {
     probe_.reset(db_->NewIterator(DedupProbeOptions(), family_));
     // A family without files or memtable entries (a new catalog's) needs no probe at all.
@@ -60,9 +64,16 @@ absl::StatusOr<std::optional<uint64_t>> DedupIndex::FindOriginal(const Hash128& 
   return std::nullopt;
 }
 
-void DedupIndex::Add(const Hash128& hash, uint64_t id, uint64_t original) {
-  originals_.try_emplace(hash, original);
+absl::StatusOr<std::optional<uint64_t>> DedupIndex::AddDocument(const Hash128& hash, uint64_t id) {
+  auto [it, first_seen] = originals_.try_emplace(hash, id);
+  if (first_seen) {
+    // On error the slot stays with `id`: DropFrom of the failed add forgets it.
+    ASSIGN_OR_RETURN(std::optional<uint64_t> stored, FindStored(hash));
+    if (stored.has_value()) it->second = *stored;
+  }
   entries_.emplace_back(hash, id);
+  if (it->second == id) return std::nullopt;
+  return it->second;
 }
 
 void DedupIndex::DropFrom(uint64_t first) {

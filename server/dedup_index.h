@@ -58,8 +58,10 @@ class DedupIndex {
 
   // The id of the first document with text `hash` (the smallest id), if there is one.
   absl::StatusOr<std::optional<uint64_t>> FindOriginal(const Hash128& hash);
-  // Document `id` (larger than every id held) has text `hash`, first held by `original`.
-  void Add(const Hash128& hash, uint64_t id, uint64_t original);
+  // Document `id` (larger than every id held) has text `hash`: holds its entry and returns
+  // the original, if an earlier document had the text. One hash-map probe per document, and
+  // a probe of the family only for a text first seen since it was read.
+  absl::StatusOr<std::optional<uint64_t>> AddDocument(const Hash128& hash, uint64_t id);
   // Forgets the documents with ids ≥ `first` (those of an add that failed).
   void DropFrom(uint64_t first);
 
@@ -83,6 +85,8 @@ class DedupIndex {
   const rocksdb::Options* const sst_options_;
   const std::string sst_path_;
   const size_t sst_bytes_;
+  // FindOriginal in the family only.
+  absl::StatusOr<std::optional<uint64_t>> FindStored(const Hash128& hash);
   struct HashOf {
     size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
   };

@@ -1,5 +1,6 @@
 #include "server/sst_file.h"
 
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,23 @@
 #include "server/rocksdb_status.h"
 
 namespace shardstream {
+namespace {
+
+// FileEntries holds each entry as its key's and value's sizes, then the key and the value.
+constexpr size_t kSizeBytes = 2 * sizeof(uint32_t);
+
+void AppendSize(std::string* out, size_t size) {
+  const auto value = static_cast<uint32_t>(size);
+  out->append(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+uint32_t ReadSize(const char* p) {
+  uint32_t value;
+  std::memcpy(&value, p, sizeof(value));
+  return value;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<SstFile>> SstFile::Create(const std::string& path,
                                                          const rocksdb::Options& options,
@@ -62,14 +80,25 @@ FileEntries::FileEntries(std::string spill_path, const rocksdb::Options* options
 FileEntries::~FileEntries() = default;
 
 absl::Status FileEntries::Add(std::string_view key, std::string_view value) {
+  bytes_ += key.size() + value.size() + kSizeBytes;
   if (sst_ != nullptr) return sst_->Add(key, value);
-  entries_.emplace_back(key, value);
-  bytes_ += key.size() + value.size() + 2 * sizeof(std::string);
+  AppendSize(&held_, key.size());
+  AppendSize(&held_, value.size());
+  held_.append(key);
+  held_.append(value);
   if (bytes_ <= spill_bytes_) return absl::OkStatus();
   ASSIGN_OR_RETURN(sst_, SstFile::Create(spill_path_, *options_, family_));
-  for (const auto& [k, v] : entries_) RETURN_IF_ERROR(sst_->Add(k, v));
-  entries_ = {};
+  RETURN_IF_ERROR(
+      ForEachHeld([this](std::string_view k, std::string_view v) { return sst_->Add(k, v); }));
+  held_.clear();  // kept for the next Reset()
   return absl::OkStatus();
+}
+
+void FileEntries::Reset() {
+  held_.clear();
+  bytes_ = 0;
+  sst_.reset();
+  sst_path_.clear();
 }
 
 absl::Status FileEntries::Finish() {
@@ -84,9 +113,7 @@ absl::Status FileEntries::Commit(rocksdb::DB* db, rocksdb::WriteBatch* batch,
                                  const std::string& what) {
   auto slice = [](std::string_view s) { return rocksdb::Slice(s.data(), s.size()); };
   if (sst_ == nullptr) {
-    for (const auto& [k, v] : entries_) {
-      RETURN_IF_ERROR(FromRocksDb(batch->Put(family_, k, v), "stage entry"));
-    }
+    RETURN_IF_ERROR(Stage(batch));
     RETURN_IF_ERROR(FromRocksDb(batch->Put(record_family, slice(record_key), slice(record_value)),
                                 "stage record"));
     return FromRocksDb(db->Write(rocksdb::WriteOptions(), batch), what);
@@ -94,10 +121,36 @@ absl::Status FileEntries::Commit(rocksdb::DB* db, rocksdb::WriteBatch* batch,
   if (batch->Count() > 0) {
     RETURN_IF_ERROR(FromRocksDb(db->Write(rocksdb::WriteOptions(), batch), what));
   }
-  if (!sst_path_.empty()) RETURN_IF_ERROR(IngestSstFile(db, family_, sst_path_));
+  RETURN_IF_ERROR(Ingest(db));
   return FromRocksDb(
       db->Put(rocksdb::WriteOptions(), record_family, slice(record_key), slice(record_value)),
       what);
+}
+
+absl::Status FileEntries::Stage(rocksdb::WriteBatch* batch) const {
+  return ForEachHeld([this, batch](std::string_view k, std::string_view v) {
+    return FromRocksDb(
+        batch->Put(family_, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(v.data(), v.size())),
+        "stage entry");
+  });
+}
+
+absl::Status FileEntries::ForEachHeld(
+    const std::function<absl::Status(std::string_view, std::string_view)>& fn) const {
+  for (size_t at = 0; at < held_.size();) {
+    const uint32_t key_size = ReadSize(held_.data() + at);
+    const uint32_t value_size = ReadSize(held_.data() + at + sizeof(uint32_t));
+    at += kSizeBytes;
+    RETURN_IF_ERROR(fn(std::string_view(held_.data() + at, key_size),
+                       std::string_view(held_.data() + at + key_size, value_size)));
+    at += key_size + value_size;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileEntries::Ingest(rocksdb::DB* db) const {
+  if (sst_path_.empty()) return absl::OkStatus();
+  return IngestSstFile(db, family_, sst_path_);
 }
 
 absl::Status IngestSstFile(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,

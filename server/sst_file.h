@@ -11,6 +11,7 @@
 #ifndef SHARDSTREAM_SERVER_SST_FILE_H_
 #define SHARDSTREAM_SERVER_SST_FILE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,9 +69,14 @@ class FileEntries {
 
   // Keys must ascend.
   absl::Status Add(std::string_view key, std::string_view value);
+  // Forgets the entries (an SST file not ingested is removed) for a new set; keeps the
+  // buffer, so that set after set reuse the same memory.
+  void Reset();
   // No more Add(); closes the SST file if they spilled.
   absl::Status Finish();
   bool spilled() const { return sst_ != nullptr; }
+  // Bytes added so far, spilled or not.
+  size_t bytes() const { return bytes_; }
 
   // Writes, in this order: what `batch` holds (deletes of the entries these replace), the
   // entries, and `record_key` → `record_value` in `record_family` (what makes them visible).
@@ -81,12 +87,23 @@ class FileEntries {
                       rocksdb::ColumnFamilyHandle* record_family, std::string_view record_key,
                       std::string_view record_value, const std::string& what);
 
+  // The two halves of a commit the caller orders itself, after Finish(). In memory, Stage adds
+  // the entries to `batch` and Ingest does nothing; spilled, Stage does nothing and Ingest
+  // moves the SST file into the family.
+  absl::Status Stage(rocksdb::WriteBatch* batch) const;
+  absl::Status Ingest(rocksdb::DB* db) const;
+
  private:
   const std::string spill_path_;
   const rocksdb::Options* const options_;
   rocksdb::ColumnFamilyHandle* const family_;
   const size_t spill_bytes_;
-  std::vector<std::pair<std::string, std::string>> entries_;  // until spilled
+  // Calls `fn` on each entry held in memory until one fails.
+  absl::Status ForEachHeld(
+      const std::function<absl::Status(std::string_view, std::string_view)>& fn) const;
+  // Until spilled: the entries in one buffer (no allocation each), as (key size, value size,
+  // key, value) with 32-bit sizes.
+  std::string held_;
   size_t bytes_ = 0;
   std::unique_ptr<SstFile> sst_;  // once spilled
   std::string sst_path_;          // once finished, spilled and not empty

@@ -186,12 +186,16 @@ TEST(DedupIndex, ManyEntriesGoInOneIngestedFileAndAreFoundAfter) {
   DedupIndex index(storage.db(), storage.handle(Family::kDedup),
                    &storage.sst_options(Family::kDedup), dir.path() + "/ingest/dedup.sst",
                    /*sst_bytes=*/24 * 100);
-  auto fill = [&index](uint64_t first, int n) {
+  std::map<Hash128, uint64_t> first_with;  // the model: each text's first document
+  auto fill = [&index, &first_with](uint64_t first, int n) {
     for (int i = 0; i < n; ++i) {
+      const uint64_t id = first + i;
       const Hash128 hash = HashBytes("t" + std::to_string(i % 70));
-      absl::StatusOr<std::optional<uint64_t>> original = index.FindOriginal(hash);
-      ASSERT_TRUE(original.ok());
-      index.Add(hash, first + i, original->value_or(first + i));
+      const uint64_t original = first_with.try_emplace(hash, id).first->second;
+      absl::StatusOr<std::optional<uint64_t>> found = index.AddDocument(hash, id);
+      ASSERT_TRUE(found.ok()) << found.status();
+      EXPECT_EQ(*found, original == id ? std::nullopt : std::optional<uint64_t>(original))
+          << "document " << id;
     }
   };
   fill(0, 50);  // 50 entries: below the SST size, staged in the batch

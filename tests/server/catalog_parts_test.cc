@@ -5,9 +5,12 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "rocksdb/db.h"
+#include "rocksdb/metadata.h"
 #include "rocksdb/perf_context.h"
 #include "rocksdb/perf_level.h"
 #include "server/catalog.h"
+#include "server/catalog_storage.h"
 #include "server/document_list.h"
 #include "tests/server/failing_source.h"
 #include "tests/test_util.h"
@@ -95,25 +98,56 @@ void History(Catalog& c) {
   ASSERT_TRUE(c.AddFile(File("d", d), d).ok());
 }
 
-TEST(CatalogParts, AFileLargerThanABatchGetsTheIdsLinksAndEntriesOfOneCommit) {
+// How a catalog splits an add: its parts' size, and the records' size past which a part's
+// records go to an ingested SST file instead of the write batch.
+struct Split {
+  const char* name;
+  size_t max_batch_bytes, record_spill_bytes;
+  void Apply(Catalog& c) const {
+    c.set_max_batch_bytes(max_batch_bytes);
+    if (record_spill_bytes > 0) c.set_record_spill_bytes(record_spill_bytes);
+  }
+  friend void PrintTo(const Split& split, std::ostream* os) { *os << split.name; }
+};
+
+// SST files of the docs family: none until a memtable flush, unless records were ingested.
+size_t DocsSstFiles(Catalog& c) {
+  rocksdb::ColumnFamilyMetaData files;
+  c.storage().db()->GetColumnFamilyMetaData(c.storage().handle(Family::kDocs), &files);
+  return files.file_count;
+}
+
+class CatalogSplitAdd : public ::testing::TestWithParam<Split> {};
+
+INSTANTIATE_TEST_SUITE_P(Splits, CatalogSplitAdd,
+                         ::testing::Values(Split{"FewDocumentsPerBatch", 300, 0},
+                                           Split{"FewDocumentsPerIngestedFile", 300, 100},
+                                           Split{"ManyDocumentsPerIngestedFile", 3000, 100}),
+                         [](const ::testing::TestParamInfo<Split>& info) {
+                           return info.param.name;
+                         });
+
+TEST_P(CatalogSplitAdd, AFileLargerThanABatchGetsTheIdsLinksAndEntriesOfOneCommit) {
   TempDir whole_dir, parts_dir;
   auto whole = OpenOrDie(whole_dir.path());
   auto parts = OpenOrDie(parts_dir.path());
-  parts->set_max_batch_bytes(300);  // a few documents per commit
+  GetParam().Apply(*parts);
   History(*whole);
   History(*parts);
+  EXPECT_EQ(DocsSstFiles(*whole), 0u);
+  EXPECT_EQ(DocsSstFiles(*parts) > 0, GetParam().record_spill_bytes > 0);
   EXPECT_EQ(Entries(*parts), Entries(*whole));
   EXPECT_EQ(parts->version(), whole->version());
   EXPECT_EQ(EntriesIn(*parts, "docs"), 130u);  // b's 90 and d's 40
   EXPECT_EQ(EntriesIn(*parts, "dedup"), 130u);
 }
 
-TEST(CatalogParts, AnInterruptedAddIsInvisibleAndUndoneByTheNextWriter) {
+TEST_P(CatalogSplitAdd, AnInterruptedAddIsInvisibleAndUndoneByTheNextWriter) {
   TempDir dir, clean_dir;
   const std::vector<v1::DocRecord> a = Docs(30, 0), b = Docs(200, 2);
   {
     auto c = OpenOrDie(dir.path());
-    c->set_max_batch_bytes(300);
+    GetParam().Apply(*c);
     ASSERT_TRUE(c->AddFile(File("a", a), a).ok());
     FailingSource failing(b, 150);
     EXPECT_EQ(c->AddFile(File("b", b), failing).status().message(), "injected failure");
@@ -137,7 +171,8 @@ TEST(CatalogParts, AnInterruptedAddIsInvisibleAndUndoneByTheNextWriter) {
   EXPECT_EQ(EntriesIn(*c, "docs"), a.size());
   EXPECT_EQ(EntriesIn(*c, "dedup"), a.size());
   EXPECT_EQ(c->meta().pending_doc_end(), 0u);
-  c->set_max_batch_bytes(300);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() + "/docs-ingest"));
+  GetParam().Apply(*c);
   ASSERT_TRUE(c->AddFile(File("b", b), b).ok());
   auto clean = OpenOrDie(clean_dir.path());
   ASSERT_TRUE(clean->AddFile(File("a", a), a).ok());
