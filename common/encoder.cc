@@ -380,10 +380,10 @@ bool Encoder::MergeByRank(std::vector<TokenId>* ids) {
       }
       if (!ordered) break;
     }
-    positions = {};  // done with this rank: give its memory back
+    positions.clear();  // done with this rank (its capacity serves the next text)
   }
   if (!ordered) {
-    for (std::vector<int32_t>& b : buckets_) b = {};
+    for (std::vector<int32_t>& b : buckets_) b.clear();
     symbols_ = original;
     return false;
   }

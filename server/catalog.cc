@@ -317,11 +317,14 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
     records->Reset();
     return absl::OkStatus();
   };
-  v1::DocRecord doc;
+  // One document read ahead: its dedup slot is fetched into the cache while this one is
+  // written (a table of tens of MB: a probe is a cache miss otherwise).
+  v1::DocRecord doc, next;
+  ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
   uint64_t id = first;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
-    if (!more) break;
+  for (; more; std::swap(doc, next), ++id) {
+    ASSIGN_OR_RETURN(more, docs.Next(&next));
+    if (more) dedup_->Prefetch(DocHash(next));
     const bool dedup_full =
         dedup_memory_bytes_ > 0 && dedup_->memory_bytes() >= dedup_memory_bytes_;
     if (records->bytes() >= max_batch_bytes_ || dedup_full) {
@@ -340,7 +343,6 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
       doc.clear_duplicate_of();
     }
     RETURN_IF_ERROR(records->Add(schema::DocKey(id), schema::SerializeRecord(doc)));
-    ++id;
   }
   // Spilled, the last part too is ingested ahead of the record; else it commits with it.
   if (records->spilled()) RETURN_IF_ERROR(commit_part(id));

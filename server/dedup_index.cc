@@ -34,7 +34,7 @@ DedupIndex::DedupIndex(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* family,
 DedupIndex::~DedupIndex() = default;
 
 absl::StatusOr<std::optional<uint64_t>> DedupIndex::FindOriginal(const Hash128& hash) {
-  if (auto it = originals_.find(hash); it != originals_.end()) return it->second;
+  if (std::optional<uint64_t> held = originals_.Find(hash)) return held;
   return FindStored(hash);
 }
 
@@ -65,20 +65,23 @@ absl::StatusOr<std::optional<uint64_t>> DedupIndex::FindStored(const Hash128& ha
 }
 
 absl::StatusOr<std::optional<uint64_t>> DedupIndex::AddDocument(const Hash128& hash, uint64_t id) {
-  auto [it, first_seen] = originals_.try_emplace(hash, id);
-  if (first_seen) {
+  OriginalTable::Found found = originals_.FindOrInsert(hash, id);
+  if (found.inserted) {
     // On error the slot stays with `id`: DropFrom of the failed add forgets it.
     ASSIGN_OR_RETURN(std::optional<uint64_t> stored, FindStored(hash));
-    if (stored.has_value()) it->second = *stored;
+    if (stored.has_value()) {
+      found.original = *stored;
+      originals_.SetOriginal(hash, *stored);
+    }
   }
   entries_.emplace_back(hash, id);
-  if (it->second == id) return std::nullopt;
-  return it->second;
+  if (found.original == id) return std::nullopt;
+  return found.original;
 }
 
 void DedupIndex::DropFrom(uint64_t first) {
   // Texts first seen from `first` on have their original there; the others keep theirs.
-  absl::erase_if(originals_, [first](const auto& entry) { return entry.second >= first; });
+  originals_.EraseFrom(first);
   auto from = std::lower_bound(entries_.begin(), entries_.end(), first,
                                [](const auto& entry, uint64_t id) { return entry.second < id; });
   entries_.erase(from, entries_.end());
@@ -87,16 +90,14 @@ void DedupIndex::DropFrom(uint64_t first) {
 void DedupIndex::Refresh() { probe_.reset(); }
 
 size_t DedupIndex::memory_bytes() const {
-  // A flat map's slot per capacity plus one control byte.
-  return originals_.capacity() * (sizeof(std::pair<const Hash128, uint64_t>) + 1) +
-         entries_.capacity() * sizeof(entries_[0]);
+  return originals_.memory_bytes() + entries_.capacity() * sizeof(entries_[0]);
 }
 
 absl::StatusOr<bool> DedupIndex::WriteTo(rocksdb::WriteBatch* batch) {
   // Emptied however this ends: sorted, the entries are no longer in id order.
   absl::Cleanup clear = [this] {
-    originals_ = {};
-    entries_ = {};
+    originals_.Clear();
+    entries_ = std::vector<std::pair<Hash128, uint64_t>>();  // freed (`= {}` keeps the capacity)
     Refresh();
   };
   // Keys are big-endian (hash hi, lo, id): their numeric order is their byte order.

@@ -19,10 +19,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
+#include "server/original_table.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -62,6 +62,8 @@ class DedupIndex {
   // the original, if an earlier document had the text. One hash-map probe per document, and
   // a probe of the family only for a text first seen since it was read.
   absl::StatusOr<std::optional<uint64_t>> AddDocument(const Hash128& hash, uint64_t id);
+  // A hint: AddDocument(hash, …) comes soon.
+  void Prefetch(const Hash128& hash) const { originals_.Prefetch(hash); }
   // Forgets the documents with ids ≥ `first` (those of an add that failed).
   void DropFrom(uint64_t first);
 
@@ -87,11 +89,8 @@ class DedupIndex {
   const size_t sst_bytes_;
   // FindOriginal in the family only.
   absl::StatusOr<std::optional<uint64_t>> FindStored(const Hash128& hash);
-  struct HashOf {
-    size_t operator()(const Hash128& h) const { return static_cast<size_t>(h.lo ^ (h.hi * 31)); }
-  };
   // The original of each text of the unwritten entries.
-  absl::flat_hash_map<Hash128, uint64_t, HashOf> originals_;
+  OriginalTable originals_;
   // The unwritten entries (hash, id), in id order.
   std::vector<std::pair<Hash128, uint64_t>> entries_;
   // The family as of the last Refresh(), created at the first probe after it.

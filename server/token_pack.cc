@@ -146,7 +146,7 @@ absl::Status TokenPackWriter::Finish() {
   footer.append(kMagic, sizeof(kMagic));
   if (absl::Status s = Write(footer); !s.ok()) return s;
   if (absl::Status s = FlushBuffer(); !s.ok()) return s;
-  offsets_ = {};
+  offsets_ = std::vector<uint64_t>();  // freed (`= {}` would keep the capacity)
   if (::fsync(fd_) != 0) return Errno("sync", temp_path_);
   ::close(fd_);
   fd_ = -1;
