@@ -16,6 +16,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/catalog_schema.h"
 #include "server/dedup_index.h"
+#include "server/doc_record_wire.h"
 #include "server/rocksdb_status.h"
 #include "server/sst_file.h"
 
@@ -317,14 +318,24 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
     records->Reset();
     return absl::OkStatus();
   };
-  // One document read ahead: its dedup slot is fetched into the cache while this one is
-  // written (a table of tens of MB: a probe is a cache miss otherwise).
-  v1::DocRecord doc, next;
-  ASSIGN_OR_RETURN(bool more, docs.Next(&doc));
+  // Records stay serialized (server/doc_record_wire.h). One is read ahead: its dedup slot is
+  // fetched into the cache while this one is written (a probe of a table of tens of MB is a
+  // cache miss otherwise).
+  std::string doc, next, linked;
+  ReadDocRecord read, next_read;
+  auto take = [&docs](std::string* into, ReadDocRecord* scanned) -> absl::StatusOr<bool> {
+    std::string_view record;
+    ASSIGN_OR_RETURN(bool more, docs.NextSerialized(&record));
+    if (!more) return false;
+    into->assign(record);
+    ASSIGN_OR_RETURN(*scanned, ScanReadDocRecord(*into));
+    return true;
+  };
+  ASSIGN_OR_RETURN(bool more, take(&doc, &read));
   uint64_t id = first;
-  for (; more; std::swap(doc, next), ++id) {
-    ASSIGN_OR_RETURN(more, docs.Next(&next));
-    if (more) dedup_->Prefetch(DocHash(next));
+  for (; more; std::swap(doc, next), std::swap(read, next_read), ++id) {
+    ASSIGN_OR_RETURN(more, take(&next, &next_read));
+    if (more) dedup_->Prefetch(next_read.hash);
     const bool dedup_full =
         dedup_memory_bytes_ > 0 && dedup_->memory_bytes() >= dedup_memory_bytes_;
     if (records->bytes() >= max_batch_bytes_ || dedup_full) {
@@ -334,15 +345,10 @@ absl::StatusOr<v1::FileRecord> Catalog::AddDocuments(v1::FileRecord file, Docume
       // record (an interrupted add deletes the pending documents and their entries).
       if (dedup_->memory_bytes() >= dedup_memory_bytes_) RETURN_IF_ERROR(WriteDedupEntries());
     }
-    const Hash128 hash = DocHash(doc);
-    ASSIGN_OR_RETURN(std::optional<uint64_t> original, dedup_->AddDocument(hash, id));
-    doc.set_file_id(file_id);
-    if (original.has_value()) {
-      doc.set_duplicate_of(*original);
-    } else {
-      doc.clear_duplicate_of();
-    }
-    RETURN_IF_ERROR(records->Add(schema::DocKey(id), schema::SerializeRecord(doc)));
+    ASSIGN_OR_RETURN(std::optional<uint64_t> original, dedup_->AddDocument(read.hash, id));
+    linked.clear();
+    AppendLinkedDocRecord(doc, read, file_id, original, &linked);
+    RETURN_IF_ERROR(records->Add(schema::DocKey(id), linked));
   }
   // Spilled, the last part too is ingested ahead of the record; else it commits with it.
   if (records->spilled()) RETURN_IF_ERROR(commit_part(id));

@@ -46,6 +46,17 @@ absl::Status OsError(const char* what, const std::string& dir) {
 
 }  // namespace
 
+absl::StatusOr<bool> DocumentSource::NextSerialized(std::string_view* record) {
+  ASSIGN_OR_RETURN(bool more, Next(&doc_));
+  if (!more) return false;
+  doc_.clear_file_id();  // the catalog's to set
+  doc_.clear_duplicate_of();
+  serialized_.clear();
+  doc_.AppendToString(&serialized_);
+  *record = serialized_;
+  return true;
+}
+
 absl::StatusOr<bool> VectorDocumentSource::Next(v1::DocRecord* doc) {
   if (next_ >= docs_.size()) return false;
   *doc = docs_[next_++];
@@ -75,8 +86,12 @@ DocumentList& DocumentList::operator=(DocumentList&& other) noexcept {
 }
 
 absl::Status DocumentList::Append(const v1::DocRecord& doc) {
-  AppendVarint(doc.ByteSizeLong(), &memory_);
-  doc.AppendToString(&memory_);
+  // Sized once: AppendToString would compute the size again.
+  const size_t bytes = doc.ByteSizeLong();
+  AppendVarint(bytes, &memory_);
+  const size_t at = memory_.size();
+  memory_.resize(at + bytes);
+  doc.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(memory_.data() + at));
   ++size_;
   if (memory_.size() >= memory_limit_) return Spill();
   return absl::OkStatus();
@@ -112,15 +127,23 @@ class DocumentList::Source : public DocumentSource {
   explicit Source(const DocumentList& list) : list_(list) {}
 
   absl::StatusOr<bool> Next(v1::DocRecord* doc) override {
+    std::string_view record;
+    ASSIGN_OR_RETURN(bool more, NextSerialized(&record));
+    if (!more) return false;
+    if (!doc->ParseFromArray(record.data(), static_cast<int>(record.size()))) {
+      return absl::DataLossError("a spilled document record does not parse");
+    }
+    return true;
+  }
+
+  absl::StatusOr<bool> NextSerialized(std::string_view* record) override {
     if (read_ >= list_.size_ || read_ >= list_.kept_) return false;
     // The next record from the spill file (refilling the block as needed), then from memory.
     while (true) {
       std::string_view rest = pending_;
       uint64_t length = 0;
       if (TakeVarint(&rest, &length) && rest.size() >= length) {
-        if (!doc->ParseFromArray(rest.data(), static_cast<int>(length))) {
-          return absl::DataLossError("a spilled document record does not parse");
-        }
+        *record = rest.substr(0, length);
         pending_ = rest.substr(length);
         ++read_;
         return true;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -24,6 +25,14 @@ class DocumentSource {
   virtual ~DocumentSource() = default;
   // The next document into `doc`; false after the last one.
   virtual absl::StatusOr<bool> Next(v1::DocRecord* doc) = 0;
+  // The same, serialized without file_id and duplicate_of (server/doc_record_wire.h);
+  // `record` is valid until the next call. By default Next() serialized; a source that holds
+  // records serialized hands them out.
+  virtual absl::StatusOr<bool> NextSerialized(std::string_view* record);
+
+ private:
+  v1::DocRecord doc_;  // for the default NextSerialized
+  std::string serialized_;
 };
 
 // A DocumentSource over records in memory.
