@@ -89,6 +89,35 @@ void DedupIndex::DropFrom(uint64_t first) {
 
 void DedupIndex::Refresh() { probe_.reset(); }
 
+void DedupIndex::SortEntries() {
+  // Keys are big-endian (hash hi, lo, id): their numeric order is their byte order.
+  auto less = [](const auto& a, const auto& b) {
+    return std::tie(a.first.hi, a.first.lo, a.second) < std::tie(b.first.hi, b.first.lo, b.second);
+  };
+  constexpr int kBucketBits = 16;
+  constexpr size_t kBuckets = size_t{1} << kBucketBits;
+  if (entries_.size() < 4 * kBuckets) {
+    std::sort(entries_.begin(), entries_.end(), less);
+    return;
+  }
+  // Content hashes are uniform: a counting sort on the top bits leaves buckets of a few
+  // entries each, sorted where they lie in the cache. One sort over a run of millions spent
+  // most of its time waiting for memory.
+  auto bucket = [](const Hash128& hash) { return hash.hi >> (64 - kBucketBits); };
+  std::vector<size_t> starts(kBuckets + 1, 0);
+  for (const auto& entry : entries_) ++starts[bucket(entry.first) + 1];
+  for (size_t b = 1; b <= kBuckets; ++b) starts[b] += starts[b - 1];
+  std::vector<std::pair<Hash128, uint64_t>> sorted(entries_.size());
+  {
+    std::vector<size_t> next(starts.begin(), starts.end() - 1);
+    for (const auto& entry : entries_) sorted[next[bucket(entry.first)]++] = entry;
+  }
+  entries_ = std::move(sorted);
+  for (size_t b = 0; b < kBuckets; ++b) {
+    std::sort(entries_.begin() + starts[b], entries_.begin() + starts[b + 1], less);
+  }
+}
+
 size_t DedupIndex::memory_bytes() const {
   return originals_.memory_bytes() + entries_.capacity() * sizeof(entries_[0]);
 }
@@ -100,10 +129,8 @@ absl::StatusOr<bool> DedupIndex::WriteTo(rocksdb::WriteBatch* batch) {
     entries_ = std::vector<std::pair<Hash128, uint64_t>>();  // freed (`= {}` keeps the capacity)
     Refresh();
   };
-  // Keys are big-endian (hash hi, lo, id): their numeric order is their byte order.
-  std::sort(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
-    return std::tie(a.first.hi, a.first.lo, a.second) < std::tie(b.first.hi, b.first.lo, b.second);
-  });
+  originals_.Clear();  // not needed to write: its memory serves the sort's
+  SortEntries();
   constexpr size_t kKeyBytes = 24;
   const bool ingest = entries_.size() * kKeyBytes >= sst_bytes_;
   if (!ingest) {

@@ -87,6 +87,8 @@ class DedupIndex {
   const rocksdb::Options* const sst_options_;
   const std::string sst_path_;
   const size_t sst_bytes_;
+  // Sorts the entries in key order.
+  void SortEntries();
   // FindOriginal in the family only.
   absl::StatusOr<std::optional<uint64_t>> FindStored(const Hash128& hash);
   // The original of each text of the unwritten entries.

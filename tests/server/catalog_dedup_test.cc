@@ -3,6 +3,7 @@
 // when the run is interrupted or an add fails, and whether the entries go through a write
 // batch or an ingested SST file.
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 #include "server/catalog.h"
+#include "server/catalog_schema.h"
 #include "server/dedup_index.h"
 #include "tests/server/failing_source.h"
 #include "tests/test_util.h"
@@ -221,6 +223,33 @@ TEST(DedupIndex, ManyEntriesGoInOneIngestedFileAndAreFoundAfter) {
   EXPECT_EQ(*index.FindOriginal(HashBytes("t60")), 110u);  // now from the ingested file
   EXPECT_EQ(*index.FindOriginal(HashBytes("t69")), 119u);
   EXPECT_EQ(*index.FindOriginal(HashBytes("t70")), std::nullopt);
+}
+
+TEST(DedupIndex, ARunLargeEnoughForTheBucketSortIsWrittenWhole) {
+  // 300,000 entries (past the 262,144 from which runs are bucket-sorted by their top hash
+  // bits), 100,000 texts held twice: the SST writer refuses keys out of order, and the family
+  // must hold exactly every (hash, id).
+  TempDir dir;
+  auto c = OpenOrDie(dir.path());
+  CatalogStorage& storage = c->storage();
+  DedupIndex index(storage.db(), storage.handle(Family::kDedup),
+                   &storage.sst_options(Family::kDedup), dir.path() + "/ingest/dedup.sst");
+  std::set<std::string> expected;
+  for (uint64_t id = 0; id < 300000; ++id) {
+    const Hash128 hash = HashBytes("t" + std::to_string(id % 200000));
+    ASSERT_TRUE(index.AddDocument(hash, id).ok());
+    expected.insert(catalog_schema::DedupKey(hash, id));
+  }
+  rocksdb::WriteBatch unused;
+  absl::StatusOr<bool> ingested = index.WriteTo(&unused);
+  ASSERT_TRUE(ingested.ok()) << ingested.status();
+  EXPECT_TRUE(*ingested);
+  std::set<std::string> written;
+  for (const auto& [key, value] : Entries(*c, "dedup")) written.insert(key);
+  EXPECT_EQ(written.size(), expected.size());
+  EXPECT_TRUE(written == expected);
+  EXPECT_EQ(*index.FindOriginal(HashBytes("t7")), 7u);
+  EXPECT_EQ(*index.FindOriginal(HashBytes("t199999")), 199999u);
 }
 
 }  // namespace
