@@ -8,7 +8,8 @@
 #   tokenize   MB/s of `tokenize --jobs 1` / MB/s of the encoder alone (tokenizer_throughput)
 #   plan       build of a new plan and its first batch, µs per document (stream_throughput)
 #   served     tokens/s of `serve` / tokens/s of a bare gRPC stream of the same messages, at
-#              1, 8 and 64 clients (served_throughput)
+#              1, 8 and 64 clients, and through the client library's Reader at 1 client
+#              (served_throughput)
 # and each process's peak RSS. Prints min–max over the rounds.
 #
 # usage: bench/scale_bench.sh [BASE_MB] [ROUNDS] [TINY_DOCS] [WORK_DIR]
@@ -60,11 +61,16 @@ import json, sys
 (corpus, rnd, gzip_cpu, index_cpu, index_rss, encoder, tok_wall, tok_rss, plan, served,
  serve_rss) = sys.argv[1:]
 encoder, plan = json.loads(encoder), json.loads(plan)
-vs_bare = {}
+vs_bare, bare, reader = {}, {}, {}
 for line in open(served):
     cols = line.split()
-    if line.startswith("shardstream serve ") and len(cols) == 8:  # name (2 words) + 6 columns
+    if line.startswith("bare gRPC stream") and len(cols) == 11:  # name (5 words) + 6 columns
+        bare[cols[5]] = float(cols[6])
+    elif line.startswith("shardstream serve via Reader") and len(cols) == 8:  # 4 words + 4
+        reader[cols[4]] = float(cols[5])
+    elif line.startswith("shardstream serve ") and len(cols) == 8:  # 2 words + 6 columns
         vs_bare[cols[2]] = float(cols[6])
+reader_vs_bare = {n: tokens / bare[n] for n, tokens in reader.items() if n in bare}
 row = {
     "corpus": corpus, "round": int(rnd), "docs": plan["docs"], "text_mb": encoder["bytes"] / 1e6,
     "index_vs_gzip_cpu": float(index_cpu) / float(gzip_cpu), "index_rss_mb": int(index_rss) / 1024,
@@ -72,7 +78,8 @@ row = {
     "tokenize_rss_mb": int(tok_rss) / 1024,
     "plan_build_us_per_doc": 1e6 * plan["plan_build_s"] / plan["docs"],
     "first_batch_us_per_doc": 1e6 * plan["first_batch_s"] / plan["docs"],
-    "served_vs_bare": vs_bare, "serve_rss_mb": int(serve_rss) / 1024,
+    "served_vs_bare": vs_bare, "reader_vs_bare": reader_vs_bare,
+    "serve_rss_mb": int(serve_rss) / 1024,
 }
 print(json.dumps(row))
 PY
@@ -103,6 +110,9 @@ for key, name, fmt in keys:
 for clients in sorted({k for r in rows for k in r["served_vs_bare"]}, key=int):
     print(f"| served / bare gRPC, {clients} clients | " + " | ".join(
         span([r["served_vs_bare"].get(clients, 0) for r in by[c]], "{:.2f}") for c in corpora) + " |")
+for clients in sorted({k for r in rows for k in r.get("reader_vs_bare", {})}, key=int):
+    print(f"| served via the client Reader / bare gRPC, {clients} client | " + " | ".join(
+        span([r["reader_vs_bare"].get(clients, 0) for r in by[c]], "{:.2f}") for c in corpora) + " |")
 print("| serve + clients peak RSS MB | " + " | ".join(
     span([r["serve_rss_mb"] for r in by[c]], "{:.0f}") for c in corpora) + " |")
 PY
