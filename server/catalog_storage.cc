@@ -121,7 +121,6 @@ rocksdb::ColumnFamilyOptions OptionsFor(Shape shape, const std::shared_ptr<rocks
       // every new document's hash, and a probe of a text not seen (the common case) then skips
       // the memtable's skip list as the SST filters skip the files.
       options.memtable_prefix_bloom_size_ratio = 0.1;
-
       break;
     case Shape::kTokens: {
       // LZ4 decodes several times faster than ZSTD. Small blocks: a plan reads documents in

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "server/varint.h"
 #include "shardstream/v1/catalog.pb.h"
 
 namespace shardstream {
@@ -12,28 +13,6 @@ namespace {
 using v1::DocRecord;
 
 enum WireType : uint32_t { kVarint = 0, kFixed64 = 1, kLengthDelimited = 2, kFixed32 = 5 };
-
-void AppendVarint(uint64_t v, std::string* out) {
-  char bytes[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    bytes[n++] = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  bytes[n++] = static_cast<char>(v);
-  out->append(bytes, n);
-}
-
-// Reads a varint at `*at`; false when `bytes` ends first or it is longer than 10 bytes.
-bool ReadVarint(std::string_view bytes, size_t* at, uint64_t* v) {
-  *v = 0;
-  for (size_t i = 0; i < 10 && *at < bytes.size(); ++i) {
-    const auto byte = static_cast<uint8_t>(bytes[(*at)++]);
-    *v |= uint64_t{byte & 0x7Fu} << (7 * i);
-    if (byte < 0x80) return true;
-  }
-  return false;
-}
 
 uint64_t LoadLittleEndian64(const char* p) {
   uint64_t v;
@@ -51,10 +30,10 @@ absl::StatusOr<ReadDocRecord> ScanReadDocRecord(std::string_view bytes) {
   static_assert(std::endian::native == std::endian::little);
   ReadDocRecord read;
   read.links_at = bytes.size();
-  for (size_t at = 0; at < bytes.size();) {
-    const size_t field_at = at;
+  for (std::string_view rest = bytes; !rest.empty();) {
+    const size_t field_at = bytes.size() - rest.size();
     uint64_t tag;
-    if (!ReadVarint(bytes, &at, &tag)) return Malformed();
+    if (!TakeVarint(&rest, &tag)) return Malformed();
     const uint64_t field = tag >> 3;
     if (field == 0) return Malformed();
     if (field == DocRecord::kFileIdFieldNumber || field == DocRecord::kDuplicateOfFieldNumber) {
@@ -68,21 +47,21 @@ absl::StatusOr<ReadDocRecord> ScanReadDocRecord(std::string_view bytes) {
     uint64_t length;
     switch (static_cast<uint32_t>(tag & 7)) {
       case kVarint:
-        if (!ReadVarint(bytes, &at, &length)) return Malformed();
+        if (!TakeVarint(&rest, &length)) return Malformed();
         break;
       case kFixed64:
-        if (bytes.size() - at < 8) return Malformed();
-        if (field == DocRecord::kHashHiFieldNumber) read.hash.hi = LoadLittleEndian64(&bytes[at]);
-        if (field == DocRecord::kHashLoFieldNumber) read.hash.lo = LoadLittleEndian64(&bytes[at]);
-        at += 8;
+        if (rest.size() < 8) return Malformed();
+        if (field == DocRecord::kHashHiFieldNumber) read.hash.hi = LoadLittleEndian64(rest.data());
+        if (field == DocRecord::kHashLoFieldNumber) read.hash.lo = LoadLittleEndian64(rest.data());
+        rest.remove_prefix(8);
         break;
       case kLengthDelimited:
-        if (!ReadVarint(bytes, &at, &length) || bytes.size() - at < length) return Malformed();
-        at += length;
+        if (!TakeVarint(&rest, &length) || rest.size() < length) return Malformed();
+        rest.remove_prefix(length);
         break;
       case kFixed32:
-        if (bytes.size() - at < 4) return Malformed();
-        at += 4;
+        if (rest.size() < 4) return Malformed();
+        rest.remove_prefix(4);
         break;
       default:
         return Malformed();

@@ -11,33 +11,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "server/varint.h"
 
 namespace shardstream {
 namespace {
 
 constexpr size_t kReadBlockBytes = size_t{1} << 20;
-
-void AppendVarint(uint64_t v, std::string* out) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>(v | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-// Reads a varint at the front of `in`; false when `in` ends first (or it is malformed).
-bool TakeVarint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (size_t i = 0; i < in->size() && i < 10; ++i) {
-    const uint8_t byte = static_cast<uint8_t>((*in)[i]);
-    *v |= uint64_t{byte & 0x7Fu} << (7 * i);
-    if (byte < 0x80) {
-      in->remove_prefix(i + 1);
-      return true;
-    }
-  }
-  return false;
-}
 
 absl::Status OsError(const char* what, const std::string& dir) {
   return absl::InternalError(

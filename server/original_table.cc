@@ -61,16 +61,15 @@ void OriginalTable::EraseFrom(uint64_t first) {
 }
 
 void OriginalTable::Clear() {
-  if (slots_ != nullptr) ::munmap(slots_, mapped_bytes_);
+  if (slots_ != nullptr) ::munmap(slots_, memory_bytes());
   slots_ = nullptr;
-  capacity_ = mapped_bytes_ = size_ = 0;
+  capacity_ = size_ = 0;
 }
 
 void OriginalTable::Rehash(size_t capacity, uint64_t end) {
   Slot* const old = slots_;
-  const size_t old_capacity = capacity_, old_bytes = mapped_bytes_;
-  mapped_bytes_ = capacity * sizeof(Slot);
-  slots_ = static_cast<Slot*>(MapZeroed(mapped_bytes_));
+  const size_t old_capacity = capacity_, old_bytes = memory_bytes();
+  slots_ = static_cast<Slot*>(MapZeroed(capacity * sizeof(Slot)));
   capacity_ = capacity;
   size_ = 0;
   for (size_t i = 0; i < old_capacity; ++i) {

@@ -46,7 +46,7 @@ class OriginalTable {
   void Clear();
 
   size_t size() const { return size_; }
-  size_t memory_bytes() const { return mapped_bytes_; }
+  size_t memory_bytes() const { return capacity_ * sizeof(Slot); }
 
  private:
   struct Slot {
@@ -61,7 +61,6 @@ class OriginalTable {
 
   Slot* slots_ = nullptr;  // `capacity_` of them, mapped
   size_t capacity_ = 0;
-  size_t mapped_bytes_ = 0;
   size_t size_ = 0;
 };
 
