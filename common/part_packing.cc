@@ -40,12 +40,23 @@ PartEpochLayout::PartEpochLayout(const PartPacking& packing, uint64_t order_key,
     const auto [first, last] = run_bounds(r);
     // The counts are read in the permutation's order, a random read per document: a block of
     // positions is permuted and its counts prefetched before they are summed, so that the
-    // misses of a block overlap (one at a time, they made the build ~5x slower).
+    // misses of a block overlap (one at a time, they made the build ~5x slower). The block is
+    // permuted Permutation::kLanes positions at a time (At one by one took 80% of the build).
     constexpr size_t kBlock = 32;
+    static_assert(kBlock % Permutation::kLanes == 0);
+    uint64_t lanes[Permutation::kLanes];
     uint64_t at = 0;
     for (size_t begin = first; begin < last; begin += kBlock) {
       const size_t end = std::min(last, begin + kBlock);
-      for (size_t j = begin; j < end; ++j) {
+      size_t j = begin;
+      for (; j + Permutation::kLanes <= end; j += Permutation::kLanes) {
+        order.AtLanes(j, lanes);
+        for (int l = 0; l < Permutation::kLanes; ++l) {
+          order_[j + l] = static_cast<uint32_t>(lanes[l]);
+          __builtin_prefetch(&counts[lanes[l]]);
+        }
+      }
+      for (; j < end; ++j) {
         order_[j] = static_cast<uint32_t>(order.At(j));
         __builtin_prefetch(&counts[order_[j]]);
       }

@@ -2,13 +2,6 @@
 
 namespace shardstream {
 
-uint64_t Mix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
   int bits = 2;
   while (bits < 64 && (uint64_t{1} << bits) < n) bits += 2;
@@ -37,6 +30,28 @@ uint64_t Permutation::At(uint64_t i) const {
   uint64_t x = Encrypt(i);
   while (x >= n_) x = Encrypt(x);
   return x;
+}
+
+void Permutation::AtLanes(uint64_t first, uint64_t out[kLanes]) const {
+  uint64_t left[kLanes], right[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    left[l] = (first + l) >> half_bits_;
+    right[l] = (first + l) & half_mask_;
+  }
+  for (uint64_t rk : round_keys_) {
+#pragma GCC unroll 8
+    for (int l = 0; l < kLanes; ++l) {
+      const uint64_t f = Mix64(right[l] ^ rk) & half_mask_;
+      const uint64_t next_right = left[l] ^ f;
+      left[l] = right[l];
+      right[l] = next_right;
+    }
+  }
+  for (int l = 0; l < kLanes; ++l) {
+    uint64_t x = (left[l] << half_bits_) | right[l];
+    while (x >= n_) x = Encrypt(x);  // cycle walking, as in At
+    out[l] = x;
+  }
 }
 
 }  // namespace shardstream

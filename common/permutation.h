@@ -8,7 +8,12 @@
 namespace shardstream {
 
 // splitmix64's finalizer: a fast, well-mixing bijection on 64-bit integers.
-uint64_t Mix64(uint64_t x);
+inline uint64_t Mix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
 
 // A bijection of [0, n): a balanced Feistel network over the smallest even-bit-width domain
 // holding n, with cycle walking back into [0, n) (at most ~4 rounds of walking expected).
@@ -20,6 +25,11 @@ class Permutation {
   uint64_t size() const { return n_; }
   // The element at position i, for i < size().
   uint64_t At(uint64_t i) const;
+  // The elements at positions [first, first + kLanes), for first + kLanes <= size(): equal to At
+  // of each, several times faster per element. At is one chain of dependent multiplies; here the
+  // lanes' rounds are independent, so they overlap.
+  static constexpr int kLanes = 8;
+  void AtLanes(uint64_t first, uint64_t out[kLanes]) const;
 
  private:
   uint64_t Encrypt(uint64_t x) const;

@@ -165,7 +165,7 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
   auto select_part =
       [&](const PartFiles& part) -> absl::StatusOr<std::shared_ptr<const PartSelection>> {
     std::vector<std::shared_ptr<const TokenPack>> packs;  // of its files, in order
-    std::vector<const char*> tokens;
+    HugePageVector<const char*> tokens;
     std::vector<uint32_t> counts;
     std::vector<PartSelection::IdRun> id_runs;
     tokens.reserve(part.docs);

@@ -21,6 +21,7 @@
 #include "common/hash128.h"
 #include "common/part_key.h"
 #include "server/catalog.h"
+#include "server/huge_pages.h"
 #include "server/token_store.h"
 
 namespace shardstream {
@@ -46,7 +47,7 @@ struct PartSelection {
   // Where each document's packed ids start, in one of `packs` (its count × the tokenizer's
   // token bytes long, checked when selected): a reader goes straight to a document's ids,
   // with no id or pack offsets to look up on the way.
-  std::vector<const char*> tokens;
+  HugePageVector<const char*> tokens;
   std::shared_ptr<const std::vector<uint32_t>> counts;  // their token counts (EOS excluded)
   // The catalog ids: at each (index, id) a run of consecutive ids starts.
   struct IdRun {

@@ -1,24 +1,8 @@
 #include "server/original_table.h"
 
-#include <sys/mman.h>
-
-#include <new>
+#include "server/huge_pages.h"
 
 namespace shardstream {
-namespace {
-
-constexpr size_t kHugePage = size_t{2} << 20;
-
-// Zeroed memory for `bytes`, in huge pages where the kernel has them (a hint: without, the
-// table works the same in small pages).
-void* MapZeroed(size_t bytes) {
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  if (bytes >= kHugePage) ::madvise(p, bytes, MADV_HUGEPAGE);
-  return p;
-}
-
-}  // namespace
 
 OriginalTable::~OriginalTable() { Clear(); }
 
@@ -61,7 +45,7 @@ void OriginalTable::EraseFrom(uint64_t first) {
 }
 
 void OriginalTable::Clear() {
-  if (slots_ != nullptr) ::munmap(slots_, memory_bytes());
+  if (slots_ != nullptr) UnmapHugePages(slots_, memory_bytes());
   slots_ = nullptr;
   capacity_ = size_ = 0;
 }
@@ -69,7 +53,7 @@ void OriginalTable::Clear() {
 void OriginalTable::Rehash(size_t capacity, uint64_t end) {
   Slot* const old = slots_;
   const size_t old_capacity = capacity_, old_bytes = memory_bytes();
-  slots_ = static_cast<Slot*>(MapZeroed(capacity * sizeof(Slot)));
+  slots_ = static_cast<Slot*>(MapHugePages(capacity * sizeof(Slot)));
   capacity_ = capacity;
   size_ = 0;
   for (size_t i = 0; i < old_capacity; ++i) {
@@ -77,7 +61,7 @@ void OriginalTable::Rehash(size_t capacity, uint64_t end) {
     Probe(old[i].hash) = old[i];
     ++size_;
   }
-  if (old != nullptr) ::munmap(old, old_bytes);
+  if (old != nullptr) UnmapHugePages(old, old_bytes);
 }
 
 }  // namespace shardstream

@@ -64,7 +64,10 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
                                                    packing.sequences_per_epoch(),
                                                    " sequences per epoch; asked for ", sequence));
   }
-  const uint64_t order_key = PartOrderKey(seed, part.key());
+  if (order_key_of_.part != &part || order_key_of_.seed != seed) {  // a hash: once per part
+    order_key_of_ = {&part, seed, PartOrderKey(seed, part.key())};
+  }
+  const uint64_t order_key = order_key_of_.key;
   std::shared_ptr<const PartEpochLayout>& layout = current_[{&part, order_key}];
   if (layout == nullptr || layout->epoch() != part_epoch) {
     layout = layouts_->Get(part.packing(), order_key, part_epoch);

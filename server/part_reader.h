@@ -44,6 +44,12 @@ class PartReader : public SequenceSource {
   // Resolution of the current stream plan's parts (rebuilt when the plan changes).
   const StreamPlan* resolved_for_ = nullptr;
   std::vector<Held> resolved_;
+  // The order key of the part and seed last read.
+  struct {
+    const PartPlan* part = nullptr;
+    uint64_t seed = 0;
+    uint64_t key = 0;
+  } order_key_of_;
   // The layout each part is in, by (part, order key).
   std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
   std::vector<PartEpochLayout::Piece> pieces_;

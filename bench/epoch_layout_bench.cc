@@ -1,0 +1,59 @@
+// The cost of an epoch layout (the seeded order of a part's documents and its prefix sums),
+// built once per part epoch on the stream's path: the permutation alone, and whole layouts of
+// 1 M tiny documents (1–64 tokens) on 1 and 2 threads.
+// Run: build/bench/epoch_layout_bench [--benchmark_filter=...]
+#include <random>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "common/part_packing.h"
+#include "common/permutation.h"
+
+namespace shardstream {
+namespace {
+
+constexpr size_t kDocs = 1'000'000;
+
+void BM_Permutation(benchmark::State& state) {
+  const Permutation order(kDocs, 7);
+  uint64_t sink = 0;
+  for (auto _ : state) {
+    for (uint64_t j = 0; j < kDocs; ++j) sink += order.At(j);
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations() * kDocs);
+}
+BENCHMARK(BM_Permutation)->Unit(benchmark::kMillisecond);
+
+void BM_PermutationLanes(benchmark::State& state) {
+  const Permutation order(kDocs, 7);
+  uint64_t sink = 0, lanes[Permutation::kLanes];
+  for (auto _ : state) {
+    for (uint64_t j = 0; j + Permutation::kLanes <= kDocs; j += Permutation::kLanes) {
+      order.AtLanes(j, lanes);
+      for (uint64_t x : lanes) sink += x;
+    }
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(state.iterations() * kDocs);
+}
+BENCHMARK(BM_PermutationLanes)->Unit(benchmark::kMillisecond);
+
+void BM_PartEpochLayout(benchmark::State& state) {
+  std::mt19937 rng(1);
+  std::vector<uint32_t> counts(kDocs);
+  for (uint32_t& c : counts) c = 1 + rng() % 64;
+  const PartPacking packing(std::move(counts), 1024);
+  uint64_t epoch = 0;
+  for (auto _ : state) {
+    const PartEpochLayout layout(packing, 42, epoch++, static_cast<int>(state.range(0)));
+    benchmark::DoNotOptimize(layout.DocAt(kDocs / 2));
+  }
+  state.SetItemsProcessed(state.iterations() * kDocs);
+}
+BENCHMARK(BM_PartEpochLayout)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+}  // namespace shardstream
+
+BENCHMARK_MAIN();

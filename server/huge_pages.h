@@ -1,0 +1,51 @@
+// Memory for large arrays read at random (a selection's per-document pointers, the dedup
+// index's table) in 2 MiB pages where the kernel gives them (transparent huge pages on
+// madvise): one TLB entry covers 512 times the memory, and a random read into a table of
+// megabytes stops costing a page walk (several memory reads, more under a hypervisor).
+#ifndef SHARDSTREAM_SERVER_HUGE_PAGES_H_
+#define SHARDSTREAM_SERVER_HUGE_PAGES_H_
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace shardstream {
+
+inline constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+// Zeroed memory of `bytes` (> 0) mapped on its own; from a huge page on, it starts at a huge page
+// boundary and its whole huge pages are asked for (a hint: without them it works the same in
+// small pages). Throws std::bad_alloc when the system has no memory left, like operator new.
+void* MapHugePages(size_t bytes);
+// Unmaps what MapHugePages(bytes) returned.
+void UnmapHugePages(void* p, size_t bytes);
+
+// A std::allocator that puts arrays of a huge page or more in MapHugePages, smaller ones on the
+// heap.
+template <typename T>
+struct HugePageAllocator {
+  using value_type = T;
+  HugePageAllocator() = default;
+  template <typename U>
+  HugePageAllocator(const HugePageAllocator<U>&) {}  // NOLINT: rebinding is implicit
+
+  T* allocate(size_t n) {
+    if (n * sizeof(T) < kHugePageBytes) return std::allocator<T>().allocate(n);
+    return static_cast<T*>(MapHugePages(n * sizeof(T)));
+  }
+  void deallocate(T* p, size_t n) {
+    if (n * sizeof(T) < kHugePageBytes) return std::allocator<T>().deallocate(p, n);
+    UnmapHugePages(p, n * sizeof(T));
+  }
+  template <typename U>
+  bool operator==(const HugePageAllocator<U>&) const {
+    return true;
+  }
+};
+
+template <typename T>
+using HugePageVector = std::vector<T, HugePageAllocator<T>>;
+
+}  // namespace shardstream
+
+#endif  // SHARDSTREAM_SERVER_HUGE_PAGES_H_
