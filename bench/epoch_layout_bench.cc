@@ -1,7 +1,9 @@
 // The cost of an epoch layout (the seeded order of a part's documents and its prefix sums),
 // built once per part epoch on the stream's path: the permutation alone, and whole layouts of
 // 1 M tiny documents (1–64 tokens) on 1 and 2 threads.
-// Run: build/bench/epoch_layout_bench [--benchmark_filter=...]
+// Run: MALLOC_MMAP_THRESHOLD_=4194304 build/bench/epoch_layout_bench [--benchmark_filter=...]
+// (the threshold `shardstream` sets: without it, glibc reuses the freed layouts' heap memory
+// between builds, which a server reaching a new epoch does not see).
 #include <random>
 #include <vector>
 

@@ -19,9 +19,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/hash128.h"
+#include "common/huge_pages.h"
 #include "common/part_key.h"
 #include "server/catalog.h"
-#include "server/huge_pages.h"
 #include "server/token_store.h"
 
 namespace shardstream {

@@ -1,6 +1,6 @@
 #include "server/original_table.h"
 
-#include "server/huge_pages.h"
+#include "common/huge_pages.h"
 
 namespace shardstream {
 

@@ -68,10 +68,17 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     order_key_of_ = {&part, seed, PartOrderKey(seed, part.key())};
   }
   const uint64_t order_key = order_key_of_.key;
-  std::shared_ptr<const PartEpochLayout>& layout = current_[{&part, order_key}];
-  if (layout == nullptr || layout->epoch() != part_epoch) {
-    layout = layouts_->Get(part.packing(), order_key, part_epoch);
+  Current& current = current_[{&part, order_key}];
+  if (current.layout == nullptr || current.layout->epoch() != part_epoch) {
+    current.layout = nullptr;  // not held while the next one is built
+    current.layout = layouts_->Get(part.packing(), order_key, part_epoch);
+    current.next = nullptr;  // held now as the current one, if it was the one built ahead
   }
+  if (current.next_asked_for != part_epoch + 2 && 2 * sequence >= packing.sequences_per_epoch()) {
+    current.next_asked_for = part_epoch + 2;
+    current.next = layouts_->BuildAhead(part.packing(), order_key, part_epoch + 1);
+  }
+  const PartEpochLayout* const layout = current.layout.get();
   layout->Pieces(sequence, packing.seq_len(), &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;

@@ -210,6 +210,7 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
   auto stream = Open(o);
   ASSERT_TRUE(stream.ok());
   const PlanIdentity identity = (*stream)->plan().identity();
+  std::vector<std::vector<uint32_t>> both_epochs;
   for (uint64_t epoch : {0, 1}) {
     PartEpochLayout layout(*part.packing(), PartOrderKey(42, part.key()), epoch);
     std::vector<uint32_t> expected;
@@ -233,7 +234,13 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
                 std::vector<uint32_t>(expected.begin() + k * 64, expected.begin() + (k + 1) * 64))
           << "epoch " << epoch << " sequence " << k;
     }
+    both_epochs.insert(both_epochs.end(), rows.begin(), rows.end());
   }
+  // One stream over both epochs, whose second layout is built ahead (LayoutCache::BuildAhead)
+  // half way through the first, gives the rows of the two streams above.
+  Req two_epochs = o;
+  two_epochs.stream.rank.epochs = 2;
+  EXPECT_EQ(Rows(Take(two_epochs, 1 << 20)), both_epochs);
 }
 
 TEST_F(StreamTest, DedupDropsLaterCopiesAndNoDedupKeepsThem) {

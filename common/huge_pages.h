@@ -2,11 +2,14 @@
 // index's table) in 2 MiB pages where the kernel gives them (transparent huge pages on
 // madvise): one TLB entry covers 512 times the memory, and a random read into a table of
 // megabytes stops costing a page walk (several memory reads, more under a hypervisor).
-#ifndef SHARDSTREAM_SERVER_HUGE_PAGES_H_
-#define SHARDSTREAM_SERVER_HUGE_PAGES_H_
+#ifndef SHARDSTREAM_COMMON_HUGE_PAGES_H_
+#define SHARDSTREAM_COMMON_HUGE_PAGES_H_
 
 #include <cstddef>
 #include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace shardstream {
@@ -21,7 +24,9 @@ void* MapHugePages(size_t bytes);
 void UnmapHugePages(void* p, size_t bytes);
 
 // A std::allocator that puts arrays of a huge page or more in MapHugePages, smaller ones on the
-// heap.
+// heap. Elements made without a value are default-initialized, not zeroed: `resize(n)` of a
+// vector of numbers leaves them indeterminate (for arrays written whole after, so that a
+// layout of megabytes is not written twice).
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -38,6 +43,14 @@ struct HugePageAllocator {
     UnmapHugePages(p, n * sizeof(T));
   }
   template <typename U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+  template <typename U>
   bool operator==(const HugePageAllocator<U>&) const {
     return true;
   }
@@ -48,4 +61,4 @@ using HugePageVector = std::vector<T, HugePageAllocator<T>>;
 
 }  // namespace shardstream
 
-#endif  // SHARDSTREAM_SERVER_HUGE_PAGES_H_
+#endif  // SHARDSTREAM_COMMON_HUGE_PAGES_H_

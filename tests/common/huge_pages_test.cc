@@ -1,4 +1,4 @@
-#include "server/huge_pages.h"
+#include "common/huge_pages.h"
 
 #include <cstdint>
 #include <cstring>
@@ -40,6 +40,10 @@ TEST(HugePages, AVectorGrowingAcrossTheThresholdKeepsItsElements) {
   small.resize(3);
   small.shrink_to_fit();
   EXPECT_EQ(small, (HugePageVector<uint64_t>{0, 1, 4}));
+  // Grown without values from nothing to mapped memory: zero (fresh pages), then written whole.
+  HugePageVector<uint32_t> fresh;
+  fresh.resize(kHugePageBytes);
+  for (uint32_t x : fresh) ASSERT_EQ(x, 0u);
 }
 
 }  // namespace
