@@ -1,5 +1,5 @@
-// Memory for large arrays read at random (a selection's per-document pointers, the dedup
-// index's table) in 2 MiB pages where the kernel gives them (transparent huge pages on
+// Memory for large arrays read at random (a selection's per-document pointers, epoch layouts,
+// the dedup index's table) in 2 MiB pages where the kernel gives them (transparent huge pages on
 // madvise): one TLB entry covers 512 times the memory, and a random read into a table of
 // megabytes stops costing a page walk (several memory reads, more under a hypervisor).
 #ifndef SHARDSTREAM_COMMON_HUGE_PAGES_H_

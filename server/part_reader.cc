@@ -74,8 +74,8 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     current.layout = layouts_->Get(part.packing(), order_key, part_epoch);
     current.next = nullptr;  // held now as the current one, if it was the one built ahead
   }
-  if (current.next_asked_for != part_epoch + 2 && 2 * sequence >= packing.sequences_per_epoch()) {
-    current.next_asked_for = part_epoch + 2;
+  if (current.asked_ahead != part_epoch + 1 && 2 * sequence >= packing.sequences_per_epoch()) {
+    current.asked_ahead = part_epoch + 1;
     current.next = layouts_->BuildAhead(part.packing(), order_key, part_epoch + 1);
   }
   const PartEpochLayout* const layout = current.layout.get();

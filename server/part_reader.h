@@ -57,7 +57,7 @@ class PartReader : public SequenceSource {
   struct Current {
     std::shared_ptr<const PartEpochLayout> layout;
     std::shared_ptr<LayoutCache::Ahead> next;
-    uint64_t next_asked_for = 0;  // the epoch (+ 1) asked for ahead last; 0: none
+    uint64_t asked_ahead = UINT64_MAX;  // the epoch asked for ahead last (once per epoch)
   };
   std::map<std::pair<const PartPlan*, uint64_t>, Current> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
