@@ -29,11 +29,15 @@ LayoutCache::~LayoutCache() {
 }
 
 std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
-    const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch) {
-  return *cache_.GetOrBuild(Key{&packing->counts(), order_key, epoch}, [&] {
-    return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
-        std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
-  });
+    const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch,
+    bool recent) {
+  return *cache_.GetOrBuild(
+      Key{&packing->counts(), order_key, epoch},
+      [&] {
+        return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
+            std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
+      },
+      recent);
 }
 
 LayoutCache::Ahead::Ahead(std::shared_ptr<std::atomic<size_t>> held, size_t bytes)
@@ -81,7 +85,8 @@ void LayoutCache::BuildTasks() {
     }
     const std::shared_ptr<Ahead> ahead = task.ahead.lock();
     if (ahead == nullptr) continue;
-    std::shared_ptr<const PartEpochLayout> layout = Get(task.packing, task.order_key, task.epoch);
+    std::shared_ptr<const PartEpochLayout> layout =
+        Get(task.packing, task.order_key, task.epoch, /*recent=*/false);
     absl::MutexLock lock(&ahead->mu_);
     ahead->layout_ = std::move(layout);
   }

@@ -22,7 +22,7 @@
 namespace shardstream {
 
 // Thread-safe. A layout lives while a reader uses it or holds it ahead, and the `keep_recent`
-// last used ones stay built (SharedCache).
+// last used ones stay built (SharedCache); one built ahead and never used is not among them.
 class LayoutCache {
  public:
   // Layouts built ahead and held count against `ahead_bytes` (12 bytes per document each),
@@ -34,7 +34,9 @@ class LayoutCache {
   // Built outside any lock, so other parts' readers need not wait, and once: the readers of
   // the same part epoch that ask while it is built (here or ahead) wait for it.
   std::shared_ptr<const PartEpochLayout> Get(const std::shared_ptr<const PartPacking>& packing,
-                                             uint64_t order_key, uint64_t epoch);
+                                             uint64_t order_key, uint64_t epoch) {
+    return Get(packing, order_key, epoch, /*recent=*/true);
+  }
 
   // A layout asked for ahead: built in the background, then kept built while this is held.
   class Ahead {
@@ -68,6 +70,10 @@ class LayoutCache {
     uint64_t epoch;
     std::weak_ptr<Ahead> ahead;  // expired: nobody wants it any more, not built
   };
+  // `recent`: among the keep_recent last used (not for a layout built ahead, which lives as
+  // long as it is held, until a reader gets it).
+  std::shared_ptr<const PartEpochLayout> Get(const std::shared_ptr<const PartPacking>& packing,
+                                             uint64_t order_key, uint64_t epoch, bool recent);
   void BuildTasks() ABSL_LOCKS_EXCLUDED(ahead_mu_);
   bool HasTaskOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(ahead_mu_) {
     return stop_ || !tasks_.empty();

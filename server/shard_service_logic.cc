@@ -302,10 +302,13 @@ ServedStream::~ServedStream() { owner_->slots_->Release(); }
 absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   ASSIGN_OR_RETURN(bool more, stream_->Next(&scratch_));
   if (!more) return false;
+  // The packed ids were written in the requested dtype; swapping buffers gives the previous
+  // batch's, whole, to the next (BatchStream writes every byte of it: nothing to zero first).
+  std::string previous;
+  previous.swap(*batch->mutable_tokens());
   batch->Clear();
-  // The packed ids were written in the requested dtype; swapping buffers reuses the previous
-  // batch's allocation next time.
   batch->mutable_tokens()->swap(scratch_.packed);
+  scratch_.packed.swap(previous);
   batch->set_dtype(dtype_);
   batch->set_rows(scratch_.rows);
   batch->set_seq_len(scratch_.seq_len);

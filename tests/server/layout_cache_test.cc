@@ -56,6 +56,24 @@ TEST(LayoutCache, ALayoutBuiltAheadIsTheOneGetReturns) {
   ExpectEqualLayouts(*got, PartEpochLayout(*packing, 7, 3), kDocs);
 }
 
+// A layout built ahead and never asked for lives as long as what holds it, not among the
+// recent ones; one a reader got stays among them.
+TEST(LayoutCache, ALayoutBuiltAheadAndNeverUsedIsFreedWithWhatHoldsIt) {
+  const auto packing = Packing(10'000, 5);
+  LayoutCache layouts(/*keep_recent=*/64);
+  std::shared_ptr<LayoutCache::Ahead> ahead = layouts.BuildAhead(packing, 9, 0);
+  std::weak_ptr<const PartEpochLayout> built = WhenBuilt(*ahead);
+  ASSERT_FALSE(built.expired());
+  ahead = nullptr;
+  // The builder thread lets go of it right after handing it over.
+  for (int i = 0; i < 30'000 && !built.expired(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_TRUE(built.expired());
+  std::weak_ptr<const PartEpochLayout> got = layouts.Get(packing, 9, 1);
+  EXPECT_FALSE(got.expired());
+}
+
 // Layouts held ahead stay within the budget, except one (which is always built ahead, however
 // large); dropping what holds them makes room again.
 TEST(LayoutCache, LayoutsHeldAheadStayWithinTheBudget) {
