@@ -68,17 +68,11 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     order_key_of_ = {&part, seed, PartOrderKey(seed, part.key())};
   }
   const uint64_t order_key = order_key_of_.key;
-  Current& current = current_[{&part, order_key}];
-  if (current.layout == nullptr || current.layout->epoch() != part_epoch) {
-    current.layout = nullptr;  // not held while the next one is built
-    current.layout = layouts_->Get(part.packing(), order_key, part_epoch);
-    current.next = nullptr;  // held now as the current one, if it was the one built ahead
+  std::shared_ptr<const PartEpochLayout>& layout = current_[{&part, order_key}];
+  if (layout == nullptr || layout->epoch() != part_epoch) {
+    layout = nullptr;  // not held while the next one is built
+    layout = layouts_->Get(part.packing(), order_key, part_epoch);
   }
-  if (current.asked_ahead != part_epoch + 1 && 2 * sequence >= packing.sequences_per_epoch()) {
-    current.asked_ahead = part_epoch + 1;
-    current.next = layouts_->BuildAhead(part.packing(), order_key, part_epoch + 1);
-  }
-  const PartEpochLayout* const layout = current.layout.get();
   layout->Pieces(sequence, packing.seq_len(), &pieces_);
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;

@@ -18,10 +18,8 @@
 
 namespace shardstream {
 
-// Not thread-safe; one per stream or call. Keeps, for each part, its current epoch layout and,
-// from half way through an epoch, the next one built ahead (LayoutCache::BuildAhead, within
-// its budget): memory of up to two layouts per part read. Documents are read in place from the
-// plans' token packs.
+// Not thread-safe; one per stream or call. Keeps, for each part, its current epoch layout:
+// memory of one layout per part read. Documents are read in place from the plans' token packs.
 class PartReader : public SequenceSource {
  public:
   // `plans` (a part is read from the first that holds it) and `layouts` are borrowed for the
@@ -52,14 +50,8 @@ class PartReader : public SequenceSource {
     uint64_t seed = 0;
     uint64_t key = 0;
   } order_key_of_;
-  // The layout each part is in, by (part, order key), and its next epoch's, asked for ahead
-  // once the reader is half way through an epoch.
-  struct Current {
-    std::shared_ptr<const PartEpochLayout> layout;
-    std::shared_ptr<LayoutCache::Ahead> next;
-    uint64_t asked_ahead = UINT64_MAX;  // the epoch asked for ahead last (once per epoch)
-  };
-  std::map<std::pair<const PartPlan*, uint64_t>, Current> current_;
+  // The layout each part is in, by (part, order key).
+  std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
   // What the current sequence reads of each piece's document.
   struct DocRead {

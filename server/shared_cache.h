@@ -33,11 +33,9 @@ class SharedCache {
   // run outside any lock) when there is none. Whoever asks for a key being built waits for that
   // build and shares its result or its error (errors are not kept: the next request builds
   // again), so a burst of requests builds one copy; different keys build at the same time.
-  // Not `recent`: an entry built for later (ahead of its use) is not among the recent until
-  // someone gets it again, so that it lives only as long as it is held.
   template <typename Build>
-  absl::StatusOr<std::shared_ptr<const T>> GetOrBuild(const Key& key, Build build,
-                                                      bool recent = true) ABSL_LOCKS_EXCLUDED(mu_) {
+  absl::StatusOr<std::shared_ptr<const T>> GetOrBuild(const Key& key, Build build)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     std::shared_ptr<Pending> pending;
     bool builder = false;
     {
@@ -57,7 +55,7 @@ class SharedCache {
     pending->result = build();
     {
       absl::MutexLock lock(&mu_);
-      if (pending->result.ok()) InsertLocked(key, *pending->result, recent);
+      if (pending->result.ok()) InsertLocked(key, *pending->result);
       building_.erase(key);
     }
     pending->done.Notify();
@@ -93,13 +91,13 @@ class SharedCache {
     return value;
   }
 
-  void InsertLocked(const Key& key, const std::shared_ptr<const T>& value, bool recent = true)
+  void InsertLocked(const Key& key, const std::shared_ptr<const T>& value)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (auto it = entries_.begin(); it != entries_.end();) {
       it = it->second.expired() ? entries_.erase(it) : std::next(it);
     }
     entries_[key] = value;
-    if (recent) Touch(value);
+    Touch(value);
   }
 
   void Touch(const std::shared_ptr<const T>& value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

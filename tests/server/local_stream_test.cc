@@ -236,8 +236,8 @@ TEST_F(StreamTest, PackingEqualsAnIndependentReconstruction) {
     }
     both_epochs.insert(both_epochs.end(), rows.begin(), rows.end());
   }
-  // One stream over both epochs, whose second layout is built ahead (LayoutCache::BuildAhead)
-  // half way through the first, gives the rows of the two streams above.
+  // One stream over both epochs (its reader moving from the first epoch's layout to the
+  // second's) gives the rows of the two streams above.
   Req two_epochs = o;
   two_epochs.stream.rank.epochs = 2;
   EXPECT_EQ(Rows(Take(two_epochs, 1 << 20)), both_epochs);
