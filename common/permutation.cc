@@ -16,12 +16,7 @@ Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
 
 uint64_t Permutation::Encrypt(uint64_t x) const {
   uint64_t left = x >> half_bits_, right = x & half_mask_;
-  for (uint64_t rk : round_keys_) {
-    const uint64_t f = Mix64(right ^ rk) & half_mask_;
-    const uint64_t next_right = left ^ f;
-    left = right;
-    right = next_right;
-  }
+  for (uint64_t rk : round_keys_) Round(rk, left, right);
   return (left << half_bits_) | right;
 }
 
@@ -40,12 +35,7 @@ void Permutation::AtLanes(uint64_t first, uint64_t out[kLanes]) const {
   }
   for (uint64_t rk : round_keys_) {
 #pragma GCC unroll 8
-    for (int l = 0; l < kLanes; ++l) {
-      const uint64_t f = Mix64(right[l] ^ rk) & half_mask_;
-      const uint64_t next_right = left[l] ^ f;
-      left[l] = right[l];
-      right[l] = next_right;
-    }
+    for (int l = 0; l < kLanes; ++l) Round(rk, left[l], right[l]);
   }
   for (int l = 0; l < kLanes; ++l) {
     uint64_t x = (left[l] << half_bits_) | right[l];

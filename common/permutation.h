@@ -32,6 +32,12 @@ class Permutation {
   void AtLanes(uint64_t first, uint64_t out[kLanes]) const;
 
  private:
+  // One Feistel round with round key `rk`: (left, right) -> (right, left ^ F(right)).
+  void Round(uint64_t rk, uint64_t& left, uint64_t& right) const {
+    const uint64_t next_right = left ^ (Mix64(right ^ rk) & half_mask_);
+    left = right;
+    right = next_right;
+  }
   uint64_t Encrypt(uint64_t x) const;
 
   uint64_t n_;

@@ -1,7 +1,6 @@
 #include "common/huge_pages.h"
 
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "gtest/gtest.h"
