@@ -83,8 +83,10 @@ def test_state_dict_round_trip_resumes_exactly(server, expected):
 
 
 def test_resume_after_the_server_is_killed_mid_iteration(shardstream_bin, catalog):
-    # 256 KiB batches: 30 of them are more than HTTP/2 windows and socket buffers hold, so the
-    # kill cuts the stream for real.
+    # 256 KiB batches: the reader holds at most 4 ahead (two windows of two), so the 27 taken
+    # after the kill need requests to the killed server. It comes back only once the reader
+    # has seen one fail: restarted at once, a reader idle at the kill would find it up again
+    # and never fail, and the test would depend on that timing.
     plan = dict(PLAN, seq_len=8192, batch_size=16)
     want, _ = stream_jsonl(catalog, "--tokenizer", "gpt2", "--seq-len", "8192", "--batch-size",
                            "16", "--seed", "7", "--max-batches", "30")
@@ -94,8 +96,18 @@ def test_resume_after_the_server_is_killed_mid_iteration(shardstream_bin, catalo
                                     **plan)
         got = take(reader, 3)
         server.kill9()
-        server.start(server.port)
+
+        def restart_after_a_failed_request():
+            for _ in range(600):  # bounded: the reader retries within a second
+                if reader.reconnects >= 1:
+                    break
+                time.sleep(0.1)
+            server.start(server.port)
+
+        restarter = threading.Thread(target=restart_after_a_failed_request)
+        restarter.start()
         got += take(reader, 27)
+        restarter.join()
         assert reader.reconnects >= 1
         assert len(got) == 30
         for batch, w in zip(got, want):
