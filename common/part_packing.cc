@@ -85,15 +85,29 @@ PartEpochLayout::PartEpochLayout(const PartPacking& packing, uint64_t order_key,
   starts_[n] = before;
 }
 
-void PartEpochLayout::Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces) const {
+void PartEpochLayout::Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces,
+                             size_t hint) const {
   pieces->clear();
   const uint64_t len = seq_len;
   uint64_t pos = k * len;
   const uint64_t end = pos + len;
-  // The position holding token `pos`: the last start <= pos.
-  size_t j =
-      static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), pos) - starts_.begin()) -
-      1;
+  // The position holding token `pos`: the last start <= pos, in [lo, hi) where starts_[lo] <=
+  // pos < starts_[hi] (starts_[n], the epoch's tokens, is past every sequence's first token).
+  const size_t n = starts_.size() - 1;
+  size_t lo = 0, hi = n;
+  if (hint < n && starts_[hint] <= pos) {  // gallop forward from the hint
+    lo = hint;
+    size_t step = 1;
+    while (lo + step < n && starts_[lo + step] <= pos) {
+      lo += step;
+      step *= 2;
+    }
+    hi = std::min(n, lo + step);
+  }
+  size_t j = static_cast<size_t>(
+                 std::upper_bound(starts_.begin() + lo + 1, starts_.begin() + hi + 1, pos) -
+                 starts_.begin()) -
+             1;
   while (pos < end) {
     const uint64_t doc_start = starts_[j];
     const uint64_t doc_end = starts_[j + 1];  // includes the EOS

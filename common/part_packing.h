@@ -77,8 +77,14 @@ class PartEpochLayout {
     uint32_t end;
   };
   // The pieces of sequence k of a packing at `seq_len` (k < its sequences_per_epoch), in order;
-  // they add up to seq_len tokens.
-  void Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces) const;
+  // they add up to seq_len tokens. The position holding the sequence's first token is searched
+  // from `hint` forward when the hint is at or before it (the last piece's position of an
+  // earlier sequence: a reader of consecutive sequences then reads the prefix sums near where
+  // it is, instead of ~log2(documents) random lines of them), over the whole epoch otherwise.
+  // The result does not depend on the hint.
+  static constexpr size_t kNoHint = ~size_t{0};
+  void Pieces(uint64_t k, uint32_t seq_len, std::vector<Piece>* pieces,
+              size_t hint = kNoHint) const;
   size_t MemoryBytes() const {
     return order_.capacity() * sizeof(uint32_t) + starts_.capacity() * sizeof(uint64_t);
   }

@@ -68,12 +68,15 @@ absl::Status PartReader::ReadPartSequence(const CatalogPlan& owner, const PartPl
     order_key_of_ = {&part, seed, PartOrderKey(seed, part.key())};
   }
   const uint64_t order_key = order_key_of_.key;
-  std::shared_ptr<const PartEpochLayout>& layout = current_[{&part, order_key}];
-  if (layout == nullptr || layout->epoch() != part_epoch) {
-    layout = nullptr;  // not held while the next one is built
-    layout = layouts_->Get(part.packing(), order_key, part_epoch);
+  Current& current = current_[{&part, order_key}];
+  if (current.layout == nullptr || current.layout->epoch() != part_epoch) {
+    current.layout = nullptr;  // not held while the next one is built
+    current.layout = layouts_->Get(part.packing(), order_key, part_epoch);
+    current.hint = PartEpochLayout::kNoHint;
   }
-  layout->Pieces(sequence, packing.seq_len(), &pieces_);
+  const PartEpochLayout* layout = current.layout.get();
+  layout->Pieces(sequence, packing.seq_len(), &pieces_, current.hint);
+  current.hint = pieces_.back().position;  // where the next sequence starts, or before
   const uint32_t eos = owner.tokenizer().eos_id();
   const uint32_t stored = owner.tokenizer().token_bytes(), wanted = out.width;
   // A sequence of small documents is a chain of two random reads per document: where its ids

@@ -50,8 +50,13 @@ class PartReader : public SequenceSource {
     uint64_t seed = 0;
     uint64_t key = 0;
   } order_key_of_;
-  // The layout each part is in, by (part, order key).
-  std::map<std::pair<const PartPlan*, uint64_t>, std::shared_ptr<const PartEpochLayout>> current_;
+  // The layout each part is in, by (part, order key), and where its last sequence read ended
+  // (PartEpochLayout::Pieces' hint).
+  struct Current {
+    std::shared_ptr<const PartEpochLayout> layout;
+    size_t hint = PartEpochLayout::kNoHint;
+  };
+  std::map<std::pair<const PartPlan*, uint64_t>, Current> current_;
   std::vector<PartEpochLayout::Piece> pieces_;
   // What the current sequence reads of each piece's document.
   struct DocRead {

@@ -68,5 +68,46 @@ TEST(PartEpochLayout, IsThePermutationPackedWhateverTheThreads) {
   }
 }
 
+// The pieces of a sequence do not depend on the search hint: none, the last piece of the
+// sequence before (how a reader of consecutive sequences passes it), of a sequence further back
+// (a rank reading every 64th), a hint past the sequence's first token (a stale one: searched
+// over the whole epoch), position 0, the last position and beyond.
+TEST(PartEpochLayout, PiecesAreTheSameWhateverTheHint) {
+  constexpr uint32_t kSeqLen = 13;
+  const size_t n = 20'000;
+  const auto packing = RandomPacking(n, kSeqLen);
+  const PartEpochLayout layout(*packing, PartOrderKey(5, PartKey{"src", 1}), /*epoch=*/0);
+  const uint64_t sequences = packing->sequences_per_epoch();
+  ASSERT_GT(sequences, 3000u);
+  std::vector<PartEpochLayout::Piece> expected, got;
+  std::vector<size_t> last_position(sequences);
+  auto same = [&](uint64_t k, size_t hint) {
+    layout.Pieces(k, kSeqLen, &got, hint);
+    if (got.size() != expected.size()) return false;
+    for (size_t p = 0; p < got.size(); ++p) {
+      if (got[p].position != expected[p].position || got[p].begin != expected[p].begin ||
+          got[p].end != expected[p].end) {
+        return false;
+      }
+    }
+    return true;
+  };
+  std::mt19937_64 rng(3);
+  for (uint64_t k = 0; k < sequences; ++k) {
+    layout.Pieces(k, kSeqLen, &expected);
+    last_position[k] = expected.back().position;
+    ASSERT_GT(expected.size(), 0u);
+    if (k > 0) ASSERT_TRUE(same(k, last_position[k - 1])) << k;
+    if (k >= 64) ASSERT_TRUE(same(k, last_position[k - 64])) << k;
+    if (k + 1 < sequences) {
+      ASSERT_TRUE(same(k, expected.back().position + 1)) << k;  // past its first token
+    }
+    for (const size_t hint :
+         {size_t{0}, n - 1, n, n + 7, PartEpochLayout::kNoHint, static_cast<size_t>(rng() % n)}) {
+      ASSERT_TRUE(same(k, hint)) << k << " hint " << hint;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace shardstream
