@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <deque>
 #include <new>
+#include <utility>
+
+#include "absl/synchronization/mutex.h"
 
 namespace shardstream {
 
@@ -33,5 +37,54 @@ void* MapHugePages(size_t bytes) {
 }
 
 void UnmapHugePages(void* p, size_t bytes) { ::munmap(p, bytes); }
+
+namespace {
+
+// Freed arrays kept for the next of the same size.
+struct KeptPages {
+  absl::Mutex mu;
+  std::deque<std::pair<void*, size_t>> kept ABSL_GUARDED_BY(mu);  // oldest first
+  size_t bytes ABSL_GUARDED_BY(mu) = 0;
+};
+
+KeptPages& Kept() {
+  static KeptPages* const kept = new KeptPages;
+  return *kept;
+}
+
+}  // namespace
+
+void* TakeHugePages(size_t bytes) {
+  KeptPages& k = Kept();
+  {
+    absl::MutexLock lock(&k.mu);
+    for (auto it = k.kept.rbegin(); it != k.kept.rend(); ++it) {
+      if (it->second == bytes) {
+        void* p = it->first;
+        k.kept.erase(std::next(it).base());
+        k.bytes -= bytes;
+        return p;
+      }
+    }
+  }
+  return MapHugePages(bytes);
+}
+
+void GiveBackHugePages(void* p, size_t bytes) {
+  if (bytes > kKeptHugePageBytes) return UnmapHugePages(p, bytes);
+  std::deque<std::pair<void*, size_t>> unmap;
+  KeptPages& k = Kept();
+  {
+    absl::MutexLock lock(&k.mu);
+    while (k.bytes + bytes > kKeptHugePageBytes) {
+      unmap.push_back(k.kept.front());
+      k.bytes -= k.kept.front().second;
+      k.kept.pop_front();
+    }
+    k.kept.emplace_back(p, bytes);
+    k.bytes += bytes;
+  }
+  for (const auto& [q, n] : unmap) UnmapHugePages(q, n);
+}
 
 }  // namespace shardstream

@@ -23,10 +23,20 @@ void* MapHugePages(size_t bytes);
 // Unmaps what MapHugePages(bytes) returned.
 void UnmapHugePages(void* p, size_t bytes);
 
-// A std::allocator that puts arrays of a huge page or more in MapHugePages, smaller ones on the
-// heap. Elements made without a value are default-initialized, not zeroed: `resize(n)` of a
-// vector of numbers leaves them indeterminate (for arrays written whole after, so that a
-// layout of megabytes is not written twice).
+// Like MapHugePages, but the memory may be an array given back before (of the same size), with
+// what it held: no page faults and no zeroing, which for a fresh huge page cost the kernel (and,
+// in a VM, the hypervisor) about as much as building an epoch layout in it.
+void* TakeHugePages(size_t bytes);
+// Gives back what TakeHugePages(bytes) returned: kept for a next Take of the same size while
+// those kept add up to kKeptHugePageBytes (the oldest unmapped first), unmapped otherwise.
+void GiveBackHugePages(void* p, size_t bytes);
+inline constexpr size_t kKeptHugePageBytes = size_t{32} << 20;
+
+// A std::allocator that puts arrays of a huge page or more in TakeHugePages (given back when
+// freed: an array freed and made again at the same size, like an epoch layout's, reuses its
+// pages), smaller ones on the heap. Elements made without a value are default-initialized, not
+// zeroed: `resize(n)` of a vector of numbers leaves them indeterminate (for arrays written whole
+// after, so that a layout of megabytes is not written twice).
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -36,11 +46,11 @@ struct HugePageAllocator {
 
   T* allocate(size_t n) {
     if (n * sizeof(T) < kHugePageBytes) return std::allocator<T>().allocate(n);
-    return static_cast<T*>(MapHugePages(n * sizeof(T)));
+    return static_cast<T*>(TakeHugePages(n * sizeof(T)));
   }
   void deallocate(T* p, size_t n) {
     if (n * sizeof(T) < kHugePageBytes) return std::allocator<T>().deallocate(p, n);
-    UnmapHugePages(p, n * sizeof(T));
+    GiveBackHugePages(p, n * sizeof(T));
   }
   template <typename U>
   void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {

@@ -15,10 +15,17 @@ LayoutCache::LayoutCache(size_t keep_recent)
 
 std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
     const std::shared_ptr<const PartPacking>& packing, uint64_t order_key, uint64_t epoch) {
-  return *cache_.GetOrBuild(Key{&packing->counts(), order_key, epoch}, [&] {
-    return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
-        std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
+  const std::vector<uint32_t>* counts = &packing->counts();
+  std::shared_ptr<const PartEpochLayout> layout =
+      *cache_.GetOrBuild(Key{counts, order_key, epoch}, [&] {
+        return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
+            std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
+      });
+  cache_.ForgetRecentIf([&](const Key& key) {
+    return std::get<0>(key) == counts && std::get<1>(key) == order_key &&
+           std::get<2>(key) + kKeptEpochsBehind < epoch;
   });
+  return layout;
 }
 
 }  // namespace shardstream

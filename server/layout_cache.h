@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <tuple>
+#include <vector>
 
 #include "common/part_packing.h"
 #include "server/shared_cache.h"
@@ -14,10 +15,15 @@
 namespace shardstream {
 
 // Thread-safe. A layout lives while a reader uses it, and the `keep_recent` last used ones stay
-// built (SharedCache).
+// built (SharedCache), except those of epochs more than kKeptEpochsBehind behind the newest
+// asked for of the same part and order key: a part's readers move through its epochs about in
+// step (the ranks of a job read the same global batches), so those are seldom read again, and
+// their memory is better used by the next epoch's layout (TakeHugePages: no page faults, no
+// zeroing) than kept one layout per epoch read.
 class LayoutCache {
  public:
   explicit LayoutCache(size_t keep_recent = 64);
+  static constexpr uint64_t kKeptEpochsBehind = 1;
 
   // Built outside any lock, so other parts' readers need not wait, and once: the readers of
   // the same part epoch that ask while it is built wait for it.

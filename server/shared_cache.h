@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -68,6 +69,22 @@ class SharedCache {
     size_t n = 0;
     for (const auto& [key, entry] : entries_) n += entry.expired() ? 0 : 1;
     return n;
+  }
+
+  // Takes out of the recent ones the entries whose key `drop(key)` is true: they live on only
+  // while someone holds them.
+  template <typename Drop>
+  void ForgetRecentIf(Drop drop) ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<std::shared_ptr<const T>> dropped;  // released after the lock
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, entry] : entries_) {
+      if (!drop(key)) continue;
+      const std::shared_ptr<const T> value = entry.lock();
+      auto it = value == nullptr ? recent_.end() : std::find(recent_.begin(), recent_.end(), value);
+      if (it == recent_.end()) continue;
+      dropped.push_back(std::move(*it));
+      recent_.erase(it);
+    }
   }
 
   // Makes `value` the entry of `key` (two callers racing to build one key both get a valid

@@ -1,5 +1,8 @@
 #include "common/huge_pages.h"
 
+#include <sys/mman.h>
+
+#include <cerrno>
 #include <cstdint>
 #include <vector>
 
@@ -43,6 +46,39 @@ TEST(HugePages, AVectorGrowingAcrossTheThresholdKeepsItsElements) {
   HugePageVector<uint32_t> fresh;
   fresh.resize(kHugePageBytes);
   for (uint32_t x : fresh) ASSERT_EQ(x, 0u);
+}
+
+// What is given back is taken again by the next Take of its size, as it was (no fault, no
+// zeroing: the point), not by a Take of another size; once more than kKeptHugePageBytes is
+// given back, the oldest is unmapped.
+TEST(HugePages, GivenBackPagesAreTakenAgainBySize) {
+  const size_t bytes = 3 * kHugePageBytes + 4096, other = 2 * kHugePageBytes;
+  auto* p = static_cast<unsigned char*>(TakeHugePages(bytes));
+  for (size_t i = 0; i < bytes; ++i) p[i] = static_cast<unsigned char>(i * 13);
+  GiveBackHugePages(p, bytes);
+  auto* q = static_cast<unsigned char*>(TakeHugePages(other));
+  EXPECT_NE(q, p);
+  auto* again = static_cast<unsigned char*>(TakeHugePages(bytes));
+  ASSERT_EQ(again, p);
+  for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(again[i], static_cast<unsigned char>(i * 13));
+  GiveBackHugePages(q, other);
+  GiveBackHugePages(again, bytes);
+  // Fill the kept memory with arrays of a third size: the two above go, oldest first.
+  const size_t filler = 4 * kHugePageBytes;
+  std::vector<void*> fillers;
+  for (size_t kept = 0; kept + filler <= kKeptHugePageBytes; kept += filler) {
+    fillers.push_back(TakeHugePages(filler));
+  }
+  for (void* f : fillers) GiveBackHugePages(f, filler);
+  // msync fails with ENOMEM on a range that is not mapped.
+  EXPECT_NE(::msync(q, other, MS_ASYNC), 0);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_NE(::msync(again, bytes, MS_ASYNC), 0);
+  EXPECT_EQ(::msync(fillers.back(), filler, MS_ASYNC), 0);  // kept, so mapped
+  std::vector<void*> taken;  // all kept: taken again, the last given back first
+  for (size_t i = 0; i < fillers.size(); ++i) taken.push_back(TakeHugePages(filler));
+  EXPECT_EQ(taken, std::vector<void*>(fillers.rbegin(), fillers.rend()));
+  for (void* f : taken) GiveBackHugePages(f, filler);
 }
 
 }  // namespace
