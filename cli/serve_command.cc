@@ -111,7 +111,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
       "[--grace-seconds S] [--tls-cert F --tls-key F [--tls-client-ca F]] "
       "[--auth-token-file F] [--health-listen HOST:PORT] [--metrics-listen HOST:PORT] "
       "[--log-format text|json] [--write-timeout-seconds S] [--follow-seconds S] "
-      "[--index-corpus PATH... --tokenizer FILE [--tokenizer-name NAME] "
+      "[--make-ahead auto|always|never] [--index-corpus PATH... --tokenizer FILE [--tokenizer-name "
+      "NAME] "
       "[--source NAME] [--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] "
       "[--replicas N]] [--near-dedup-threshold T] [--jobs N]]",
       "The shard server daemon: serves the catalog's token stores over gRPC\n"
@@ -156,6 +157,11 @@ int RunServeCommand(const std::vector<std::string>& args) {
   flags.AddString("log-format", &log_format, "text, or json (one object per line)");
   flags.AddInt("write-timeout-seconds", &write_timeout_seconds,
                "cancel a stream whose client took no batch for this long");
+  std::string make_ahead = "auto";
+  flags.AddString("make-ahead", &make_ahead,
+                  "make a stream's next batches on a thread of their own while it writes: "
+                  "auto (while fewer streams are open than the cores this process may use), "
+                  "always, never");
   flags.AddInt("follow-seconds", &follow_seconds,
                "check --db for new data this often (0: serve the catalog as it was at start)");
   flags.AddList("index-corpus", &prep.index.corpus_paths,
@@ -187,6 +193,15 @@ int RunServeCommand(const std::vector<std::string>& args) {
   }
   if (log_format != "text" && log_format != "json") {
     return Fail("serve", "--log-format must be text or json", kExitUsage);
+  }
+  if (make_ahead == "auto") {
+    options.make_ahead = ShardServerOptions::MakeAhead::kWhenCoresSpare;
+  } else if (make_ahead == "always") {
+    options.make_ahead = ShardServerOptions::MakeAhead::kAlways;
+  } else if (make_ahead == "never") {
+    options.make_ahead = ShardServerOptions::MakeAhead::kNever;
+  } else {
+    return Fail("serve", "--make-ahead must be auto, always or never", kExitUsage);
   }
   SetLogFormat(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   options.security.tls_reload_interval = absl::Seconds(tls_reload_seconds);

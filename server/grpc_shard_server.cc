@@ -1,8 +1,8 @@
 #include "server/grpc_shard_server.h"
 
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpc/support/log.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <functional>
@@ -15,6 +15,8 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/reader_metadata.h"
+#include "server/batches_ahead.h"
+#include "server/usable_cores.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
@@ -204,7 +206,9 @@ class ShardServer::Service final : public v1::ShardService::Service {
     StallWatch::Entry watched{context};
     server_->stalls_->Add(&watched);
     uint64_t batches = 0, tokens = 0;
+    ++server_->streaming_;
     grpc::Status status = Loop(context, writer, stream->get(), start, &watched, &batches, &tokens);
+    --server_->streaming_;
     server_->stalls_->Remove(&watched);
     stream->reset();  // the slot is free before the client sees the end
     if (status.error_code() == grpc::StatusCode::CANCELLED) {
@@ -252,16 +256,28 @@ class ShardServer::Service final : public v1::ShardService::Service {
   grpc::Status Loop(grpc::ServerContext* context, grpc::ServerWriter<v1::Batch>* writer,
                     ServedStream* stream, absl::Time start, StallWatch::Entry* watched,
                     uint64_t* batches, uint64_t* tokens) {
-    v1::Batch batch;
+    // With a core to spare, the next batches are made while this one is written.
+    BatchesAhead ahead(stream, [server = server_] {
+      switch (server->options_.make_ahead) {
+        case ShardServerOptions::MakeAhead::kAlways:
+          return true;
+        case ShardServerOptions::MakeAhead::kNever:
+          return false;
+        case ShardServerOptions::MakeAhead::kWhenCoresSpare:
+          break;
+      }
+      return server->streaming_.load() < server->cores_;
+    });
     while (!context->IsCancelled()) {
       if (server_->shutting_down_.load()) {
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "the server is shutting down; resume from the last batch's cursor on "
                             "another server or after it restarts");
       }
-      absl::StatusOr<bool> more = stream->Next(&batch);
-      if (!more.ok()) return ToGrpc(more.status());
-      if (!*more) return grpc::Status::OK;
+      absl::StatusOr<const v1::Batch*> next = ahead.Next();
+      if (!next.ok()) return ToGrpc(next.status());
+      if (*next == nullptr) return grpc::Status::OK;
+      const v1::Batch& batch = **next;
       watched->writing_since_ns.store(absl::GetCurrentTimeNanos());
       const bool written = writer->Write(batch);
       watched->writing_since_ns.store(0);
@@ -303,7 +319,7 @@ class ShardServer::Service final : public v1::ShardService::Service {
   ShardServer* const server_;
 };
 
-ShardServer::ShardServer() = default;
+ShardServer::ShardServer() : cores_(UsableCores()) {}
 
 absl::StatusOr<std::unique_ptr<ShardServer>> ShardServer::Start(const Catalog* catalog,
                                                                 const ShardServerOptions& options) {

@@ -14,6 +14,7 @@
 #include "client/server_set.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/batches_ahead.h"
 #include "server/index_job.h"
 #include "server/local_stream.h"
 #include "server/tokenize_job.h"
@@ -135,10 +136,18 @@ TEST_F(GrpcServerTest, GetInfoDescribesTheCatalog) {
 }
 
 // At two seq_lens: the second plan shares the first one's selection (no record read again).
+// With the batches made ahead on a thread of their own, and made in turn.
 TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
-  StartServer();
-  for (const uint32_t seq_len : {32u, 48u}) {
-    SCOPED_TRACE(seq_len);
+  for (const auto [make_ahead, seq_len] : {std::pair{ShardServerOptions::MakeAhead::kAlways, 32u},
+                                           std::pair{ShardServerOptions::MakeAhead::kAlways, 48u},
+                                           std::pair{ShardServerOptions::MakeAhead::kNever, 32u},
+                                           std::pair{ShardServerOptions::MakeAhead::kNever, 48u}}) {
+    SCOPED_TRACE(absl::StrCat(seq_len, make_ahead == ShardServerOptions::MakeAhead::kAlways
+                                           ? " made ahead"
+                                           : " made in turn"));
+    ShardServerOptions server_options;
+    server_options.make_ahead = make_ahead;
+    StartServer(8, server_options);
     v1::StreamRequest request = Request();
     request.set_seq_len(seq_len);
     request.set_epochs(1);
@@ -171,6 +180,47 @@ TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
     EXPECT_TRUE(call->Finish().ok());
     EXPECT_FALSE(*(*local)->Next(&expected));  // the epoch ended on both sides
     EXPECT_GT(batches, 10u);
+  }
+}
+
+// BatchesAhead gives a stream's batches in order however they are made: on its thread a group
+// ahead, in the caller's thread, or switching between the two (spare_core() changing), to the
+// stream's end.
+TEST_F(GrpcServerTest, BatchesMadeAheadAreTheStreamsBatches) {
+  ShardServiceLogic logic(catalog_.get(), ServerLimits());
+  v1::StreamRequest request = Request();
+  request.set_epochs(2);
+  auto direct = logic.OpenStream(request);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  std::vector<std::string> expected;
+  v1::Batch batch;
+  while (*(*direct)->Next(&batch)) expected.push_back(batch.SerializeAsString());
+  direct->reset();
+  ASSERT_GT(expected.size(), 3 * BatchesAhead::kMostGroup);
+  for (const int pattern : {0, 1, 2}) {  // always ahead; never; ahead 2 groups in 3
+    SCOPED_TRACE(pattern);
+    auto stream = logic.OpenStream(request);
+    ASSERT_TRUE(stream.ok());
+    int asked = 0;
+    BatchesAhead ahead(stream->get(), [&] {
+      ++asked;
+      return pattern == 0 || (pattern == 2 && asked % 3 != 0);
+    });
+    for (size_t i = 0; i < expected.size(); ++i) {
+      absl::StatusOr<const v1::Batch*> next = ahead.Next();
+      ASSERT_TRUE(next.ok()) << next.status();
+      ASSERT_NE(*next, nullptr) << i;
+      ASSERT_EQ((*next)->SerializeAsString(), expected[i]) << i;
+    }
+    absl::StatusOr<const v1::Batch*> end = ahead.Next();
+    ASSERT_TRUE(end.ok());
+    EXPECT_EQ(*end, nullptr);
+    if (pattern == 1) {
+      EXPECT_EQ(ahead.made_ahead(), 0u);
+    } else {
+      EXPECT_GT(ahead.made_ahead(), expected.size() / 2);
+      EXPECT_LT(ahead.made_ahead(), expected.size());  // the first batch is made here
+    }
   }
 }
 
@@ -307,26 +357,32 @@ TEST_F(GrpcServerTest, ReadSequencesGivesTheRowsOfTheEmbeddedStream) {
   EXPECT_THAT(too_many.error_message(), HasSubstr("fewer"));
 }
 
+// Also for a stream whose batches are made ahead: cancelled, it stops its thread and ends.
 TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
-  StartServer(/*max_streams=*/1);
-  auto context = std::make_unique<grpc::ClientContext>();
-  auto first = stub_->StreamBatches(context.get(), Request());
-  v1::Batch batch;
-  ASSERT_TRUE(first->Read(&batch));
-  grpc::Status s = StreamStatus(Request());
-  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_THAT(s.error_message(), HasSubstr("another server"));
-  context->TryCancel();
-  first->Finish();
-  // The slot comes back once the server notices the cancellation.
-  for (int i = 0; i < 200 && server_->active_streams() > 0; ++i)
-    absl::SleepFor(absl::Milliseconds(10));
-  EXPECT_EQ(server_->active_streams(), 0u);
-  grpc::ClientContext again;
-  auto second = stub_->StreamBatches(&again, Request());
-  EXPECT_TRUE(second->Read(&batch));
-  again.TryCancel();
-  second->Finish();
+  for (const auto make_ahead :
+       {ShardServerOptions::MakeAhead::kNever, ShardServerOptions::MakeAhead::kAlways}) {
+    ShardServerOptions server_options;
+    server_options.make_ahead = make_ahead;
+    StartServer(/*max_streams=*/1, server_options);
+    auto context = std::make_unique<grpc::ClientContext>();
+    auto first = stub_->StreamBatches(context.get(), Request());
+    v1::Batch batch;
+    ASSERT_TRUE(first->Read(&batch));
+    grpc::Status s = StreamStatus(Request());
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    EXPECT_THAT(s.error_message(), HasSubstr("another server"));
+    context->TryCancel();
+    first->Finish();
+    // The slot comes back once the server notices the cancellation.
+    for (int i = 0; i < 200 && server_->active_streams() > 0; ++i)
+      absl::SleepFor(absl::Milliseconds(10));
+    EXPECT_EQ(server_->active_streams(), 0u);
+    grpc::ClientContext again;
+    auto second = stub_->StreamBatches(&again, Request());
+    EXPECT_TRUE(second->Read(&batch));
+    again.TryCancel();
+    second->Finish();
+  }
 }
 
 TEST_F(GrpcServerTest, ShutdownEndsOpenStreamsWithUnavailable) {
