@@ -22,6 +22,10 @@ void BatchesAhead::Fill(Group* g, size_t most) {
   g->status = absl::OkStatus();
   if (g->batches.size() < most) g->batches.resize(most);
   while (g->count < most) {
+    if (g->count > 0) {  // a group being made when the stream ends is left unfinished
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+    }
     absl::StatusOr<bool> more = stream_->Next(&g->batches[g->count]);
     if (!more.ok() || !*more) {
       g->last = true;

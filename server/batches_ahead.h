@@ -32,7 +32,7 @@ class BatchesAhead {
   // thread make the next group while this one is written; false makes the next batch in the
   // caller's thread when it is asked for, as without this class.
   BatchesAhead(ServedStream* stream, std::function<bool()> spare_core);
-  ~BatchesAhead();  // waits for the batch being made, then stops the thread
+  ~BatchesAhead();  // stops the thread once the batch it is making is made
   BatchesAhead(const BatchesAhead&) = delete;
   BatchesAhead& operator=(const BatchesAhead&) = delete;
 
