@@ -111,10 +111,10 @@ int RunServeCommand(const std::vector<std::string>& args) {
       "[--grace-seconds S] [--tls-cert F --tls-key F [--tls-client-ca F]] "
       "[--auth-token-file F] [--health-listen HOST:PORT] [--metrics-listen HOST:PORT] "
       "[--log-format text|json] [--write-timeout-seconds S] [--follow-seconds S] "
-      "[--make-ahead auto|always|never] [--index-corpus PATH... --tokenizer FILE [--tokenizer-name "
-      "NAME] "
-      "[--source NAME] [--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] "
-      "[--replicas N]] [--near-dedup-threshold T] [--jobs N]]",
+      "[--make-ahead auto|always|never] "
+      "[--index-corpus PATH... --tokenizer FILE [--tokenizer-name NAME] [--source NAME] "
+      "[--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] [--replicas N]] "
+      "[--near-dedup-threshold T] [--jobs N]]",
       "The shard server daemon: serves the catalog's token stores over gRPC\n"
       "(ShardService, proto/shardstream/v1/shard_service.proto; plus gRPC health and\n"
       "reflection). Logs `listening on HOST:PORT` once listening (port 0 picks a free\n"

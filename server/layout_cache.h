@@ -15,11 +15,11 @@
 namespace shardstream {
 
 // Thread-safe. A layout lives while a reader uses it, and the `keep_recent` last used ones stay
-// built (SharedCache), except those of epochs more than kKeptEpochsBehind behind the newest
-// asked for of the same part and order key: a part's readers move through its epochs about in
-// step (the ranks of a job read the same global batches), so those are seldom read again, and
-// their memory is better used by the next epoch's layout (TakeHugePages: no page faults, no
-// zeroing) than kept one layout per epoch read.
+// built (SharedCache), except those of epochs more than kKeptEpochsBehind behind an epoch of the
+// same part and order key being built (let go before it is built): a part's readers move through
+// its epochs about in step (the ranks of a job read the same global batches), so those are seldom
+// read again, and their memory is better used by the next epoch's layout (TakeHugePages: no page
+// faults, no zeroing) than kept one layout per epoch read.
 class LayoutCache {
  public:
   explicit LayoutCache(size_t keep_recent = 64);

@@ -138,10 +138,11 @@ TEST_F(GrpcServerTest, GetInfoDescribesTheCatalog) {
 // At two seq_lens: the second plan shares the first one's selection (no record read again).
 // With the batches made ahead on a thread of their own, and made in turn.
 TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
-  for (const auto [make_ahead, seq_len] : {std::pair{ShardServerOptions::MakeAhead::kAlways, 32u},
-                                           std::pair{ShardServerOptions::MakeAhead::kAlways, 48u},
-                                           std::pair{ShardServerOptions::MakeAhead::kNever, 32u},
-                                           std::pair{ShardServerOptions::MakeAhead::kNever, 48u}}) {
+  for (const auto& [make_ahead, seq_len] :
+       {std::pair{ShardServerOptions::MakeAhead::kAlways, 32u},
+        std::pair{ShardServerOptions::MakeAhead::kAlways, 48u},
+        std::pair{ShardServerOptions::MakeAhead::kNever, 32u},
+        std::pair{ShardServerOptions::MakeAhead::kNever, 48u}}) {
     SCOPED_TRACE(absl::StrCat(seq_len, make_ahead == ShardServerOptions::MakeAhead::kAlways
                                            ? " made ahead"
                                            : " made in turn"));
