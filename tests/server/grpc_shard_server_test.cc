@@ -75,6 +75,15 @@ class GrpcServerTest : public ::testing::Test {
     return r;
   }
 
+  // Whether the server's open streams drop to none within `within` (polled).
+  bool NoStreamsWithin(absl::Duration within) {
+    const absl::Time deadline = absl::Now() + within;
+    while (server_->active_streams() > 0 && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return server_->active_streams() == 0;
+  }
+
   // The status of a stream that is expected to fail before its first batch.
   grpc::Status StreamStatus(const v1::StreamRequest& request) {
     grpc::ClientContext context;
@@ -375,9 +384,7 @@ TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
     context->TryCancel();
     first->Finish();
     // The slot comes back once the server notices the cancellation.
-    for (int i = 0; i < 200 && server_->active_streams() > 0; ++i)
-      absl::SleepFor(absl::Milliseconds(10));
-    EXPECT_EQ(server_->active_streams(), 0u);
+    EXPECT_TRUE(NoStreamsWithin(absl::Seconds(2)));
     grpc::ClientContext again;
     auto second = stub_->StreamBatches(&again, Request());
     EXPECT_TRUE(second->Read(&batch));
@@ -507,10 +514,7 @@ TEST_F(GrpcServerTest, StalledClientsReleaseTheirSlots) {
   }
   EXPECT_EQ(StreamStatus(Request()).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   // The server cancels both once their writes have been blocked for 300 ms.
-  for (int i = 0; i < 500 && server_->active_streams() > 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  ASSERT_EQ(server_->active_streams(), 0u);
+  ASSERT_TRUE(NoStreamsWithin(absl::Seconds(10)));
   grpc::ClientContext good;
   auto reader = stub_->StreamBatches(&good, Request());
   EXPECT_TRUE(reader->Read(&batch));
