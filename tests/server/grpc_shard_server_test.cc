@@ -75,6 +75,17 @@ class GrpcServerTest : public ::testing::Test {
     return r;
   }
 
+  // Whether a new stream of Request() gets its first batch (then cancelled).
+  bool NewStreamGivesABatch() {
+    grpc::ClientContext context;
+    auto call = stub_->StreamBatches(&context, Request());
+    v1::Batch batch;
+    const bool read = call->Read(&batch);
+    context.TryCancel();
+    call->Finish();
+    return read;
+  }
+
   // Whether the server's open streams drop to none within `within` (polled).
   bool NoStreamsWithin(absl::Duration within) {
     const absl::Time deadline = absl::Now() + within;
@@ -385,11 +396,7 @@ TEST_F(GrpcServerTest, StreamLimitIsResourceExhaustedAndFreedOnCancel) {
     first->Finish();
     // The slot comes back once the server notices the cancellation.
     EXPECT_TRUE(NoStreamsWithin(absl::Seconds(2)));
-    grpc::ClientContext again;
-    auto second = stub_->StreamBatches(&again, Request());
-    EXPECT_TRUE(second->Read(&batch));
-    again.TryCancel();
-    second->Finish();
+    EXPECT_TRUE(NewStreamGivesABatch());
   }
 }
 
@@ -515,11 +522,7 @@ TEST_F(GrpcServerTest, StalledClientsReleaseTheirSlots) {
   EXPECT_EQ(StreamStatus(Request()).error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   // The server cancels both once their writes have been blocked for 300 ms.
   ASSERT_TRUE(NoStreamsWithin(absl::Seconds(10)));
-  grpc::ClientContext good;
-  auto reader = stub_->StreamBatches(&good, Request());
-  EXPECT_TRUE(reader->Read(&batch));
-  good.TryCancel();
-  reader->Finish();
+  EXPECT_TRUE(NewStreamGivesABatch());
   for (auto& context : contexts) context->TryCancel();
   for (auto& call : stalled) {
     while (call->Read(&batch)) {
