@@ -17,8 +17,8 @@ std::shared_ptr<const PartPacking> Packing() {
 }
 
 // Unheld layouts stay built for those who come back, except those of epochs more than one
-// behind the newest asked for of their part and order key; held ones live on; other order keys
-// are not touched.
+// behind an epoch of their part and order key that is built; held ones live on; other order
+// keys are not touched.
 TEST(LayoutCache, ForgetsUnheldEpochsMoreThanOneBehindTheNewest) {
   const auto packing = Packing();
   const uint64_t key = PartOrderKey(1, PartKey{"src", 0});
