@@ -3,12 +3,15 @@
 //   bare:   a ShardService whose StreamBatches writes one prebuilt Batch of the same size again
 //           and again (pure transport: serialization, HTTP/2, loopback).
 // For each client count (--clients, default 1,8): aggregate tokens/s, client-side time per batch,
-// time to the first batch (served: includes building the plan), and fairness (the slowest
-// client's tokens/s over the fastest's). Clients read with raw stubs (the
-// same code for both), and once more through the client Reader (prefetch thread) for the served
-// case. usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
+// time to the first batch (served: includes building the plan), fairness (the slowest client's
+// tokens/s over the fastest's), and the process's CPU time per batch (server and clients; steadier
+// than walls on a shared machine; "cpu vs bare" is bare's over served's). Clients read with raw
+// stubs (the same code for both), and once more through the client Reader (prefetch thread) for
+// the served case. usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8]
+// [--batches 2000]
 //                          [--clients 1,8,64]
 #include <grpcpp/grpcpp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdio>
@@ -44,8 +47,17 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// CPU seconds of the whole process (server and clients: they share the machine's cores).
+double ProcessCpuSeconds() {
+  rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + 1e-6 * t.tv_usec; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 struct Result {
   double seconds = 0, first_batch = 0;
+  double cpu_seconds = 0;  // the process's, over the run
   uint64_t tokens = 0, batches = 0;
   // Fairness: the slowest client's tokens/s over the fastest's (each over its own run).
   double fairness = 1;
@@ -57,6 +69,7 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
   std::vector<Result> results(clients);
   std::vector<std::thread> threads;
   const auto start = Clock::now();
+  const double cpu_start = ProcessCpuSeconds();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
       grpc::ChannelArguments args;
@@ -85,6 +98,7 @@ Result RunClients(const std::string& address, v1::StreamRequest request, int cli
   for (auto& t : threads) t.join();
   Result total;
   total.seconds = Seconds(start, Clock::now());
+  total.cpu_seconds = ProcessCpuSeconds() - cpu_start;
   double slowest = 0, fastest = 0;
   for (const Result& r : results) {
     total.tokens += r.tokens;
@@ -149,8 +163,9 @@ int Main(int argc, char** argv) {
   const std::string bare_address = absl::StrCat("127.0.0.1:", bare_port);
   std::printf("batch %u x %u tokens, %zu bytes per message, %llu batches per client run\n",
               batch_size, seq_len, sample.ByteSizeLong(), static_cast<unsigned long long>(batches));
-  std::printf("%-34s %8s %12s %12s %14s %10s %15s\n", "", "clients", "M tokens/s", "ms/batch",
-              "first batch ms", "vs bare", "min/max client");
+  std::printf("%-34s %8s %12s %12s %14s %10s %15s %13s %12s\n", "", "clients", "M tokens/s",
+              "ms/batch", "first batch ms", "vs bare", "min/max client", "cpu us/batch",
+              "cpu vs bare");
   // A first stream builds the plan (kept by the server's recent-plans cache): its time to the
   // first batch is that of a new plan; the runs below measure a plan in use.
   Result cold = RunClients(served_address, request, 1, 1, /*bare=*/false);
@@ -161,9 +176,11 @@ int Main(int argc, char** argv) {
     Result s = RunClients(served_address, request, clients, per_client, /*bare=*/false);
     auto row = [&](const char* name, const Result& r) {
       const double tps = r.tokens / r.seconds;
-      std::printf("%-34s %8d %12.1f %12.3f %14.1f %10.2f %15.2f\n", name, clients, tps / 1e6,
-                  1e3 * r.seconds * clients / r.batches, 1e3 * r.first_batch,
-                  tps / (b.tokens / b.seconds), r.fairness);
+      const double cpu = 1e6 * r.cpu_seconds / r.batches;
+      std::printf("%-34s %8d %12.1f %12.3f %14.1f %10.2f %15.2f %13.1f %12.2f\n", name, clients,
+                  tps / 1e6, 1e3 * r.seconds * clients / r.batches, 1e3 * r.first_batch,
+                  tps / (b.tokens / b.seconds), r.fairness, cpu,
+                  (1e6 * b.cpu_seconds / b.batches) / cpu);
     };
     row("bare gRPC stream (same messages)", b);
     row("shardstream serve", s);

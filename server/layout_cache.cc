@@ -1,5 +1,8 @@
 #include "server/layout_cache.h"
 
+#include <algorithm>
+#include <functional>
+
 #include "common/ordered_parallel.h"
 
 namespace shardstream {
@@ -10,6 +13,36 @@ constexpr int kBuildThreads = 8;
 
 }  // namespace
 
+std::vector<LayoutCache::Key> LayoutCache::Unneeded(const std::vector<Cache::Live>& live,
+                                                    const std::vector<uint32_t>* counts,
+                                                    uint64_t order_key, uint64_t epoch) {
+  // The oldest epoch a reader of this part and order key is in, and the epochs nobody holds.
+  uint64_t oldest_read = epoch;
+  std::vector<uint64_t> unheld;
+  for (const Cache::Live& entry : live) {
+    const auto& [entry_counts, entry_key, entry_epoch] = entry.key;
+    if (entry_counts != counts || entry_key != order_key) continue;
+    if (entry.held) {
+      oldest_read = std::min(oldest_read, entry_epoch);
+    } else {
+      unheld.push_back(entry_epoch);
+    }
+  }
+  // Newest first: past kKeptUnheldEpochs, the oldest of those still to be read go.
+  std::sort(unheld.begin(), unheld.end(), std::greater<>());
+  std::vector<Key> gone;
+  size_t kept = 0;
+  for (uint64_t e : unheld) {
+    const bool still_read = e + kKeptEpochsBehind >= oldest_read;
+    if (still_read && kept < kKeptUnheldEpochs) {
+      ++kept;
+    } else {
+      gone.push_back(Key{counts, order_key, e});
+    }
+  }
+  return gone;
+}
+
 LayoutCache::LayoutCache(size_t keep_recent)
     : threads_(ThreadsUpTo(kBuildThreads)), cache_(keep_recent) {}
 
@@ -18,9 +51,8 @@ std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
   const std::vector<uint32_t>* counts = &packing->counts();
   return *cache_.GetOrBuild(Key{counts, order_key, epoch}, [&] {
     // Before the build: the arrays of the layouts that go are the ones it takes.
-    cache_.ForgetRecentIf([&](const Key& key) {
-      return std::get<0>(key) == counts && std::get<1>(key) == order_key &&
-             std::get<2>(key) + kKeptEpochsBehind < epoch;
+    cache_.ForgetRecent([&](const std::vector<Cache::Live>& live) {
+      return Unneeded(live, counts, order_key, epoch);
     });
     return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
         std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));

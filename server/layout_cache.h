@@ -15,15 +15,17 @@
 namespace shardstream {
 
 // Thread-safe. A layout lives while a reader uses it, and the `keep_recent` last used ones stay
-// built (SharedCache), except those of epochs more than kKeptEpochsBehind behind an epoch of the
-// same part and order key being built (let go before it is built): a part's readers move through
-// its epochs about in step (the ranks of a job read the same global batches), so those are seldom
-// read again, and their memory is better used by the next epoch's layout (TakeHugePages: no page
-// faults, no zeroing) than kept one layout per epoch read.
+// built (SharedCache), except that a new epoch's build first lets go of the unheld layouts of its
+// part and order key that no reader is still to read: those more than kKeptEpochsBehind behind
+// the oldest epoch held (a part's readers move through its epochs forward), and, of the others,
+// all but the kKeptUnheldEpochs newest. Their memory is the next layout's (TakeHugePages: no page
+// faults, no zeroing). The unheld epochs between the readers of a part stay, so readers that fall
+// behind (the ranks of a job that read at different speeds) do not build them again.
 class LayoutCache {
  public:
   explicit LayoutCache(size_t keep_recent = 64);
   static constexpr uint64_t kKeptEpochsBehind = 1;
+  static constexpr size_t kKeptUnheldEpochs = 8;  // per part and order key
 
   // Built outside any lock, so other parts' readers need not wait, and once: the readers of
   // the same part epoch that ask while it is built wait for it.
@@ -33,8 +35,16 @@ class LayoutCache {
  private:
   // Packings of the same counts (at other seq_lens) share their layouts.
   using Key = std::tuple<const std::vector<uint32_t>*, uint64_t, uint64_t>;
+  using Cache = SharedCache<Key, PartEpochLayout>;
+
+  // Of the `live` layouts, the unheld ones of `counts` and `order_key` to let go before `epoch`
+  // is built.
+  static std::vector<Key> Unneeded(const std::vector<Cache::Live>& live,
+                                   const std::vector<uint32_t>* counts, uint64_t order_key,
+                                   uint64_t epoch);
+
   const int threads_;  // per layout build
-  SharedCache<Key, PartEpochLayout> cache_;
+  Cache cache_;
 };
 
 }  // namespace shardstream

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -71,16 +72,32 @@ class SharedCache {
     return n;
   }
 
-  // Takes out of the recent ones the entries whose key `drop(key)` is true: they live on only
-  // while someone holds them.
-  template <typename Drop>
-  void ForgetRecentIf(Drop drop) ABSL_LOCKS_EXCLUDED(mu_) {
+  // A live entry as ForgetRecent shows it: its key, and whether someone besides the cache
+  // holds it.
+  struct Live {
+    Key key;
+    bool held;
+  };
+
+  // Takes out of the recent ones the entries whose keys `choose` returns: it is called (under
+  // the cache's lock: it must not call the cache) with every live entry, as a
+  // std::vector<Live>, and returns a std::vector<Key>. Those entries live on only while someone
+  // holds them.
+  template <typename Choose>
+  void ForgetRecent(Choose choose) ABSL_LOCKS_EXCLUDED(mu_) {
     std::vector<std::shared_ptr<const T>> dropped;  // released after the lock
     absl::MutexLock lock(&mu_);
+    std::vector<Live> live;
     for (const auto& [key, entry] : entries_) {
-      if (!drop(key)) continue;
-      const std::shared_ptr<const T> value = entry.lock();
-      auto it = value == nullptr ? recent_.end() : std::find(recent_.begin(), recent_.end(), value);
+      const long holders = entry.use_count();  // the recent list's reference among them
+      if (holders == 0) continue;
+      const bool recent = Recent(entry.lock().get()) != recent_.end();
+      live.push_back(Live{key, holders > (recent ? 1 : 0)});
+    }
+    for (const Key& key : choose(std::as_const(live))) {
+      auto entry = entries_.find(key);
+      if (entry == entries_.end()) continue;
+      auto it = Recent(entry->second.lock().get());
       if (it == recent_.end()) continue;
       dropped.push_back(std::move(*it));
       recent_.erase(it);
@@ -117,8 +134,15 @@ class SharedCache {
     Touch(value);
   }
 
+  // Where `value` is among the recent ones, or recent_.end().
+  typename std::deque<std::shared_ptr<const T>>::iterator Recent(const T* value)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return std::find_if(recent_.begin(), recent_.end(),
+                        [&](const std::shared_ptr<const T>& r) { return r.get() == value; });
+  }
+
   void Touch(const std::shared_ptr<const T>& value) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    auto it = std::find(recent_.begin(), recent_.end(), value);
+    auto it = Recent(value.get());
     if (it != recent_.end()) recent_.erase(it);
     recent_.push_front(value);
     if (recent_.size() > keep_recent_) recent_.pop_back();
