@@ -71,6 +71,7 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
   const TokenStore store(catalog);
   ASSIGN_OR_RETURN(v1::TokenizerRecord tokenizer, store.FindTokenizer(tokenizer_name));
   const Hash128 fingerprint = FingerprintOf(tokenizer);
+  const PackPages pages = store.PackPagesFor(fingerprint);
   // The files' records are read when their parts are selected, each once; a file without current
   // tokens stops the build, and then the store's progress is read for the message.
   std::atomic<bool> incomplete = false;
@@ -141,7 +142,7 @@ absl::StatusOr<std::shared_ptr<const CatalogSelection>> CatalogSelection::Build(
   auto read_file = [&](const v1::FileRecord& file) {
     FileRead read{record_of(file), absl::UnknownError("not opened")};
     if (!read.record.ok()) return read;
-    read.pack = store.OpenPack(tokenizer, *read.record);
+    read.pack = store.OpenPack(tokenizer, *read.record, pages);
     if (absl::IsNotFound(read.pack.status())) {
       read.pack = absl::FailedPreconditionError(
           absl::StrCat("the tokens of file ", file.path(), " are missing (",

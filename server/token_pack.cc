@@ -77,6 +77,32 @@ OpenPacks& Registry() {
   return *packs;
 }
 
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
+// `size` bytes of `fd` mapped read-only from a 2 MiB-aligned address and advised for huge
+// pages, or MAP_FAILED. The kernel then reads the file 2 MiB around each miss, into 2 MiB
+// page-cache folios that it maps with one TLB entry each (where the filesystem has large
+// folios; elsewhere the advice changes nothing).
+void* MapForHugePages(int fd, size_t size) {
+  void* reserved =
+      ::mmap(nullptr, size + kHugePageBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (reserved == MAP_FAILED) return MAP_FAILED;
+  const auto base = reinterpret_cast<uintptr_t>(reserved);
+  const uintptr_t start = (base + kHugePageBytes - 1) & ~uintptr_t{kHugePageBytes - 1};
+  void* map =
+      ::mmap(reinterpret_cast<void*>(start), size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+  if (map == MAP_FAILED) {
+    ::munmap(reserved, size + kHugePageBytes);
+    return MAP_FAILED;
+  }
+  // The reservation's ends that the file's mapping does not cover.
+  if (start > base) ::munmap(reserved, start - base);
+  const uintptr_t end = start + size, reserved_end = base + size + kHugePageBytes;
+  if (reserved_end > end) ::munmap(reinterpret_cast<void*>(end), reserved_end - end);
+  ::madvise(map, size, MADV_HUGEPAGE);  // advice: its failure leaves small pages
+  return map;
+}
+
 }  // namespace
 
 TokenPackWriter::TokenPackWriter(std::string path, const TokenPackShape& shape, int fd)
@@ -161,7 +187,8 @@ TokenPack::TokenPack(std::string path, const TokenPackShape& shape, const char* 
 TokenPack::~TokenPack() { ::munmap(const_cast<char*>(data_), size_); }
 
 absl::StatusOr<std::shared_ptr<const TokenPack>> TokenPack::Open(const std::string& path,
-                                                                 const TokenPackShape& shape) {
+                                                                 const TokenPackShape& shape,
+                                                                 PackPages pages) {
   OpenPacks& packs = Registry();
   absl::MutexLock lock(&packs.mu);
   if (auto it = packs.by_path.find(path); it != packs.by_path.end()) {
@@ -190,11 +217,14 @@ absl::StatusOr<std::shared_ptr<const TokenPack>> TokenPack::Open(const std::stri
     ::close(fd);
     return damaged("shorter than its footer");
   }
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  void* map = pages == PackPages::kHuge ? MapForHugePages(fd, size) : MAP_FAILED;
+  const bool huge = map != MAP_FAILED;
+  if (!huge) map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);  // the mapping keeps the file
   if (map == MAP_FAILED) return Errno("map", path);
   const char* const data = static_cast<const char*>(map);
   std::shared_ptr<TokenPack> pack(new TokenPack(path, shape, data, size));
+  pack->huge_pages_ = huge;
   const char* footer = data + size - kFooterBytes;
   if (std::memcmp(footer + kFooterBytes - sizeof(kMagic), kMagic, sizeof(kMagic)) != 0 ||
       Load32(footer + 20) != kFormat) {

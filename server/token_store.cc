@@ -14,6 +14,7 @@
 #include "server/plan_column.h"
 #include "server/rocksdb_status.h"
 #include "server/sst_file.h"
+#include "server/usable_memory.h"
 
 namespace shardstream {
 namespace {
@@ -265,8 +266,19 @@ absl::Status TokenStore::DropFile(const Hash128& tokenizer, const v1::TokenizedF
   return absl::OkStatus();
 }
 
+PackPages TokenStore::PackPagesFor(const Hash128& tokenizer) const {
+  uint64_t bytes = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(PackFolder(tokenizer), ec)) {
+    std::error_code size_error;
+    const uint64_t size = entry.file_size(size_error);
+    if (!size_error) bytes += size;
+  }
+  return PackPagesOf(bytes, UsableMemoryBytes());
+}
+
 absl::StatusOr<std::shared_ptr<const TokenPack>> TokenStore::OpenPack(
-    const v1::TokenizerRecord& tokenizer, const v1::TokenizedFile& file) const {
+    const v1::TokenizerRecord& tokenizer, const v1::TokenizedFile& file, PackPages pages) const {
   if (file.token_pack().empty()) {
     return absl::NotFoundError(absl::StrCat("file ", file.file_id(),
                                             " was tokenized before token packs; run "
@@ -276,7 +288,7 @@ absl::StatusOr<std::shared_ptr<const TokenPack>> TokenStore::OpenPack(
   shape.first_doc_id = file.first_doc_id();
   shape.num_docs = file.num_docs();
   shape.token_bytes = tokenizer.token_bytes();
-  return TokenPack::Open(PackPath(FingerprintOf(tokenizer), file.token_pack()), shape);
+  return TokenPack::Open(PackPath(FingerprintOf(tokenizer), file.token_pack()), shape, pages);
 }
 
 }  // namespace shardstream

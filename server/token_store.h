@@ -111,10 +111,21 @@ class TokenStore {
   // Drops a file's record and tokens.
   absl::Status DropFile(const Hash128& tokenizer, const v1::TokenizedFile& file);
 
-  // The token pack a record names (shared with every other user of it in the process).
-  // NOT_FOUND when the record names none or its file is gone; DATA_LOSS when it is damaged.
-  absl::StatusOr<std::shared_ptr<const TokenPack>> OpenPack(const v1::TokenizerRecord& tokenizer,
-                                                            const v1::TokenizedFile& file) const;
+  // The token pack a record names (shared with every other user of it in the process), mapped
+  // as `pages` asks. NOT_FOUND when the record names none or its file is gone; DATA_LOSS when it
+  // is damaged.
+  absl::StatusOr<std::shared_ptr<const TokenPack>> OpenPack(
+      const v1::TokenizerRecord& tokenizer, const v1::TokenizedFile& file,
+      PackPages pages = PackPages::kSmall) const;
+  // How readers map a tokenizer's packs: for huge pages when they all fit in half the memory
+  // usable now (UsableMemoryBytes), where reading each 2 MiB around a miss reads nothing that
+  // would not be read anyway; else small pages, so that a store larger than memory reads no
+  // more than its documents' pages.
+  PackPages PackPagesFor(const Hash128& tokenizer) const;
+  // The pages for packs of `pack_bytes` in all with `usable_memory` bytes free.
+  static PackPages PackPagesOf(uint64_t pack_bytes, uint64_t usable_memory) {
+    return pack_bytes <= usable_memory / 2 ? PackPages::kHuge : PackPages::kSmall;
+  }
   // Where the packs of a tokenizer are, and the path of the pack a record names.
   std::string PackFolder(const Hash128& tokenizer) const;
   std::string PackPath(const Hash128& tokenizer, const std::string& name) const {
