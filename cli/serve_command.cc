@@ -160,7 +160,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
   std::string make_ahead = "auto";
   flags.AddString("make-ahead", &make_ahead,
                   "make a stream's next batches on a thread of their own while it writes: "
-                  "auto (while fewer streams are open than the cores this process may use), "
+                  "auto (while fewer streams and ReadSequences calls are open than the cores "
+                  "this process may use), "
                   "always, never");
   flags.AddInt("follow-seconds", &follow_seconds,
                "check --db for new data this often (0: serve the catalog as it was at start)");

@@ -16,12 +16,6 @@
 
 namespace shardstream {
 
-// The machine's hardware threads, at least 1 and at most `most`: how many threads one build
-// (of a plan, of an epoch layout) uses.
-inline int ThreadsUpTo(int most) {
-  return std::clamp<int>(static_cast<int>(std::thread::hardware_concurrency()), 1, most);
-}
-
 // Produces items 0..n-1 on `jobs` threads and consumes them on the calling thread in order.
 // `make_worker()` is called once on each worker thread and returns a callable `T(size_t i)`
 // (so each thread can own its buffers); `consume(i, T)` runs on the calling thread for i = 0,

@@ -11,6 +11,7 @@
 #include "server/cleaning_rules.h"
 #include "server/near_dup_store.h"
 #include "server/plan_column.h"
+#include "server/usable_cores.h"
 
 namespace shardstream {
 namespace {

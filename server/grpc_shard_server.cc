@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/reader_metadata.h"
 #include "server/batches_ahead.h"
+#include "server/layout_cache.h"
 #include "server/usable_cores.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
@@ -170,8 +171,10 @@ class ShardServer::Service final : public v1::ShardService::Service {
                           "the server is shutting down; ask another holder of the part or retry");
     }
     std::shared_ptr<ShardServiceLogic> logic = server_->LogicFor(*request);
+    ++server_->busy_calls_;  // a core taken while it reads (BatchesAhead's auto counts it)
     grpc::Status s = Unary("ReadSequences", logic, std::mem_fn(&ShardServiceLogic::ReadSequences),
                            *request, response);
+    --server_->busy_calls_;
     const uint64_t tokens = uint64_t{response->sequences()} * response->seq_len();
     if (s.ok()) server_->metrics_.SequencesSent(tokens, response->tokens().size());
     Track(context, request->plan(), logic.get(), s.ok() ? response->sequences() : 0,
@@ -206,9 +209,9 @@ class ShardServer::Service final : public v1::ShardService::Service {
     StallWatch::Entry watched{context};
     server_->stalls_->Add(&watched);
     uint64_t batches = 0, tokens = 0;
-    ++server_->streaming_;
+    ++server_->busy_calls_;
     grpc::Status status = Loop(context, writer, stream->get(), start, &watched, &batches, &tokens);
-    --server_->streaming_;
+    --server_->busy_calls_;
     server_->stalls_->Remove(&watched);
     stream->reset();  // the slot is free before the client sees the end
     if (status.error_code() == grpc::StatusCode::CANCELLED) {
@@ -266,7 +269,7 @@ class ShardServer::Service final : public v1::ShardService::Service {
         case ShardServerOptions::MakeAhead::kWhenCoresSpare:
           break;
       }
-      return server->streaming_.load() < server->cores_;
+      return server->busy_calls_.load() < server->cores_;
     });
     while (!context->IsCancelled()) {
       if (server_->shutting_down_.load()) {
@@ -403,12 +406,16 @@ ScrapedValues ShardServer::Scrape() const {
   ScrapedValues v;
   for (const auto& logic : open) {
     v.plans_cached += logic->plans_cached();
+    const LayoutCache::Stats layouts = logic->layouts();
+    v.epoch_layouts += layouts.layouts;
+    v.epoch_layout_bytes += layouts.bytes;
     const BlockCacheCounts counts = logic->catalog().block_cache_counts();
     v.block_cache_hits += counts.hits;
     v.block_cache_misses += counts.misses;
   }
   v.dataset_versions_open = open.size();
   v.readers_open = readers_->open();
+  v.epoch_layouts_built = LayoutCache::BuiltInProcess();
   return v;
 }
 

@@ -55,8 +55,8 @@ struct ShardServerOptions {
   // A Reader (told apart by the id it sends) with no call for this long is logged as ended.
   absl::Duration reader_idle = absl::Seconds(60);
   // Whether a stream's next batches are made on a thread of their own while it writes
-  // (server/batches_ahead): while fewer streams are open than the process has cores
-  // (UsableCores), always, or never.
+  // (server/batches_ahead): while fewer streams and ReadSequences calls are open than the
+  // process has cores (UsableCores), always, or never.
   enum class MakeAhead { kWhenCoresSpare, kAlways, kNever };
   MakeAhead make_ahead = MakeAhead::kWhenCoresSpare;
   absl::Status Validate() const;
@@ -124,7 +124,8 @@ class ShardServer {
 
   ShardServerOptions options_;
   const int cores_;                // UsableCores() when started
-  std::atomic<int> streaming_{0};  // StreamBatches calls writing now
+  // StreamBatches calls streaming and ReadSequences calls reading now: each keeps a core busy.
+  std::atomic<int> busy_calls_{0};
   ServerMetrics metrics_;
   std::shared_ptr<StreamSlots> slots_;
   mutable absl::Mutex versions_mu_;

@@ -1,15 +1,18 @@
 #include "server/layout_cache.h"
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 
-#include "common/ordered_parallel.h"
+#include "server/usable_cores.h"
 
 namespace shardstream {
 namespace {
 
 // The most threads one layout build uses.
 constexpr int kBuildThreads = 8;
+
+std::atomic<uint64_t> built_in_process{0};
 
 }  // namespace
 
@@ -54,9 +57,21 @@ std::shared_ptr<const PartEpochLayout> LayoutCache::Get(
     cache_.ForgetRecent([&](const std::vector<Cache::Live>& live) {
       return Unneeded(live, counts, order_key, epoch);
     });
+    built_in_process.fetch_add(1, std::memory_order_relaxed);
     return absl::StatusOr<std::shared_ptr<const PartEpochLayout>>(
         std::make_shared<const PartEpochLayout>(*packing, order_key, epoch, threads_));
   });
 }
+
+LayoutCache::Stats LayoutCache::stats() const {
+  Stats stats;
+  cache_.ForEachLive([&](const PartEpochLayout& layout) {
+    ++stats.layouts;
+    stats.bytes += layout.MemoryBytes();
+  });
+  return stats;
+}
+
+uint64_t LayoutCache::BuiltInProcess() { return built_in_process.load(std::memory_order_relaxed); }
 
 }  // namespace shardstream

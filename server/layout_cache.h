@@ -32,6 +32,16 @@ class LayoutCache {
   std::shared_ptr<const PartEpochLayout> Get(const std::shared_ptr<const PartPacking>& packing,
                                              uint64_t order_key, uint64_t epoch);
 
+  // The layouts alive (held, or kept for those who come back) and their memory.
+  struct Stats {
+    size_t layouts = 0;
+    uint64_t bytes = 0;
+  };
+  Stats stats() const;
+  // The layouts every LayoutCache of the process has built (a counter: a rising rate with no
+  // new epochs read means layouts are built again, readers spread over more epochs than kept).
+  static uint64_t BuiltInProcess();
+
  private:
   // Packings of the same counts (at other seq_lens) share their layouts.
   using Key = std::tuple<const std::vector<uint32_t>*, uint64_t, uint64_t>;

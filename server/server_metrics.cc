@@ -61,8 +61,8 @@ class ServerMetrics::Scraped final : public prometheus::Collectable {
     }
     using prometheus::MetricType;
     return {
-        Single("shardstream_plans_cached", "Plans built and kept in memory",
-               MetricType::Gauge, static_cast<double>(v.plans_cached)),
+        Single("shardstream_plans_cached", "Plans built and kept in memory", MetricType::Gauge,
+               static_cast<double>(v.plans_cached)),
         Single("shardstream_block_cache_hits_total",
                "RocksDB block cache hits of the served catalog(s)", MetricType::Counter,
                static_cast<double>(v.block_cache_hits)),
@@ -75,8 +75,16 @@ class ServerMetrics::Scraped final : public prometheus::Collectable {
         Single("shardstream_readers_open",
                "Readers (ReadSequences clients) with a call in the last reader-idle period",
                MetricType::Gauge, static_cast<double>(v.readers_open)),
-        Single("process_resident_memory_bytes", "Resident memory size in bytes",
-               MetricType::Gauge, ResidentBytes()),
+        Single("shardstream_epoch_layouts",
+               "Epoch layouts in memory: held by streams and calls, or kept for them",
+               MetricType::Gauge, static_cast<double>(v.epoch_layouts)),
+        Single("shardstream_epoch_layout_bytes", "Memory of the epoch layouts in memory",
+               MetricType::Gauge, static_cast<double>(v.epoch_layout_bytes)),
+        Single("shardstream_epoch_layouts_built_total",
+               "Epoch layouts built (one per part epoch read, more when built again)",
+               MetricType::Counter, static_cast<double>(v.epoch_layouts_built)),
+        Single("process_resident_memory_bytes", "Resident memory size in bytes", MetricType::Gauge,
+               ResidentBytes()),
     };
   }
 

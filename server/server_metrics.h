@@ -32,6 +32,9 @@ struct ScrapedValues {
   uint64_t block_cache_misses = 0;
   uint64_t dataset_versions_open = 0;  // the current one and older ones still in use
   uint64_t readers_open = 0;           // Readers seen recently (ReaderSessions)
+  uint64_t epoch_layouts = 0;          // alive: held by readers or kept (LayoutCache)
+  uint64_t epoch_layout_bytes = 0;
+  uint64_t epoch_layouts_built = 0;  // by the process, ever
 };
 
 class ServerMetrics {

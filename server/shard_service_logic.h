@@ -88,6 +88,7 @@ class ShardServiceLogic {
   bool HoldsPartVersion(const v1::SequencesRequest& request) const;
   // Plans built and kept now.
   size_t plans_cached() const { return plans_.size(); }
+  LayoutCache::Stats layouts() const { return layouts_.stats(); }
   // Selections in memory: one per (tokenizer, filters) of the plans kept or in use.
   size_t selections_cached() const { return selections_.size(); }
   // Plans built since this object was made (each new plan once, however many asked at once).

@@ -72,6 +72,16 @@ class SharedCache {
     return n;
   }
 
+  // Calls visit(entry) for each entry alive now (held by someone or among the recent), under
+  // the cache's lock: `visit` must not call the cache.
+  template <typename Visit>
+  void ForEachLive(Visit visit) const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, entry] : entries_) {
+      if (const std::shared_ptr<const T> value = entry.lock()) visit(*value);
+    }
+  }
+
   // A live entry as ForgetRecent shows it: its key, and whether someone besides the cache
   // holds it.
   struct Live {

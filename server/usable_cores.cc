@@ -38,4 +38,6 @@ int UsableCores() {
   return std::max(cores, 1);
 }
 
+int ThreadsUpTo(int most) { return std::clamp(UsableCores(), 1, std::max(most, 1)); }
+
 }  // namespace shardstream

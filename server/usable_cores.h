@@ -8,6 +8,9 @@
 namespace shardstream {
 
 int UsableCores();
+// The usable cores, at least 1 and at most `most`: how many threads one build (of a plan's
+// selection, of an epoch layout) uses. A pod limited to 2 CPUs on a 64-core node builds on 2.
+int ThreadsUpTo(int most);
 // The cores a cgroup v2 `cpu.max` line ("QUOTA PERIOD", or "max PERIOD") allows, rounded up;
 // 0 for no limit or a line it cannot read.
 int CoresOfCpuMax(absl::string_view cpu_max);

@@ -57,6 +57,11 @@ def test_metrics_count_what_was_streamed_and_pass_promtool(shardstream_bin, cata
     assert metric(values, "shardstream_readers_open") == 1
     assert metric(values, "shardstream_streams_open") == 0
     assert metric(values, "shardstream_dataset_versions_open") == 1
+    # One epoch read: each part's layout of it built once, in memory with 12 bytes a document.
+    layouts = metric(values, "shardstream_epoch_layouts")
+    assert layouts >= 1
+    assert metric(values, "shardstream_epoch_layouts_built_total") == layouts
+    assert metric(values, "shardstream_epoch_layout_bytes") >= 12 * layouts
     cache = (metric(values, "shardstream_block_cache_hits_total") +
              metric(values, "shardstream_block_cache_misses_total"))
     assert cache > 0

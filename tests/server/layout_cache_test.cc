@@ -70,5 +70,24 @@ TEST(LayoutCache, KeepsTheEpochsBetweenItsReadersForThoseBehind) {
   }
 }
 
+// Its layouts alive are those held or kept, with their arrays' bytes; the process counts every
+// build, and only builds.
+TEST(LayoutCache, StatsCountTheLayoutsAliveAndTheProcessTheBuilds) {
+  const auto packing = Packing();
+  const uint64_t key = PartOrderKey(1, PartKey{"src", 0});
+  const uint64_t built_before = LayoutCache::BuiltInProcess();
+  LayoutCache layouts;
+  EXPECT_EQ(layouts.stats().layouts, 0u);
+  EXPECT_EQ(layouts.stats().bytes, 0u);
+  const std::shared_ptr<const PartEpochLayout> held = layouts.Get(packing, key, 0);
+  layouts.Get(packing, key, 1);  // kept, unheld
+  layouts.Get(packing, key, 0);  // found: no build
+  EXPECT_EQ(LayoutCache::BuiltInProcess() - built_before, 2u);
+  const LayoutCache::Stats stats = layouts.stats();
+  EXPECT_EQ(stats.layouts, 2u);
+  EXPECT_EQ(stats.bytes, 2 * held->MemoryBytes());
+  EXPECT_GE(held->MemoryBytes(), 12 * packing->num_docs());  // 4 + 8 bytes per document
+}
+
 }  // namespace
 }  // namespace shardstream

@@ -37,7 +37,10 @@ TEST(UsableCores, AreAtMostTheCpusOfTheAffinity) {
   }
   ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
   EXPECT_EQ(UsableCores(), 1);
+  EXPECT_EQ(ThreadsUpTo(8), 1);  // a build on one core uses one thread
   ASSERT_EQ(sched_setaffinity(0, sizeof(set), &set), 0);
+  EXPECT_EQ(ThreadsUpTo(1), 1);
+  EXPECT_EQ(ThreadsUpTo(1 << 20), UsableCores());
 }
 
 }  // namespace
