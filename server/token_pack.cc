@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/huge_pages.h"
 
 namespace shardstream {
 namespace {
@@ -77,12 +78,10 @@ OpenPacks& Registry() {
   return *packs;
 }
 
-constexpr size_t kHugePageBytes = size_t{2} << 20;
-
-// `size` bytes of `fd` mapped read-only from a 2 MiB-aligned address and advised for huge
-// pages, or MAP_FAILED. The kernel then reads the file 2 MiB around each miss, into 2 MiB
-// page-cache folios that it maps with one TLB entry each (where the filesystem has large
-// folios; elsewhere the advice changes nothing).
+// `size` bytes of `fd` mapped read-only from a 2 MiB-aligned address (as MapHugePages aligns
+// anonymous memory) and advised for huge pages, or MAP_FAILED. The kernel then reads the file
+// 2 MiB around each miss, into 2 MiB page-cache folios that it maps with one TLB entry each
+// (where the filesystem has large folios; elsewhere the advice changes nothing).
 void* MapForHugePages(int fd, size_t size) {
   void* reserved =
       ::mmap(nullptr, size + kHugePageBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

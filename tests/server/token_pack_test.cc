@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/huge_pages.h"
 #include "gtest/gtest.h"
 #include "server/token_store.h"
 #include "tests/test_util.h"
@@ -18,7 +19,6 @@ namespace shardstream {
 namespace {
 
 constexpr uint64_t kDocs = 50'000;
-constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 // Document d's packed ids: 1 to 64 ids (2 bytes each) that differ by document.
 std::string PackedIds(uint64_t d) {
