@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <new>
@@ -12,28 +13,41 @@
 
 namespace shardstream {
 
+void* MapAtHugePageBoundary(size_t bytes, int prot, int flags, int fd) {
+  // A reservation a huge page longer than needed, the mapping put over its first boundary, and
+  // the reservation's ends that the mapping does not cover given back.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t size = (bytes + page - 1) / page * page;
+  const size_t reserved = size + kHugePageBytes;
+  void* r = ::mmap(nullptr, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (r == MAP_FAILED) return MAP_FAILED;
+  const auto base = reinterpret_cast<uintptr_t>(r);
+  const uintptr_t start = (base + kHugePageBytes - 1) & ~uintptr_t{kHugePageBytes - 1};
+  void* map = ::mmap(reinterpret_cast<void*>(start), bytes, prot, flags | MAP_FIXED, fd, 0);
+  if (map == MAP_FAILED) {
+    const int error = errno;
+    ::munmap(r, reserved);
+    errno = error;
+    return MAP_FAILED;
+  }
+  if (start > base) ::munmap(r, start - base);
+  const uintptr_t end = start + size, reserved_end = base + reserved;
+  if (reserved_end > end) ::munmap(reinterpret_cast<void*>(end), reserved_end - end);
+  return map;
+}
+
 void* MapHugePages(size_t bytes) {
   if (bytes < kHugePageBytes) {
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
     return p;
   }
-  // A huge page more than needed, then the ends trimmed, so that the memory starts on a
-  // boundary (the kernel backs only whole aligned 2 MiB ranges with huge pages).
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  const size_t size = (bytes + page - 1) / page * page;
-  const size_t mapped = size + kHugePageBytes;
-  void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = MapAtHugePageBoundary(bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
   if (p == MAP_FAILED) throw std::bad_alloc();
-  char* const start = static_cast<char*>(p);
-  const size_t head =
-      (kHugePageBytes - reinterpret_cast<uintptr_t>(start) % kHugePageBytes) % kHugePageBytes;
-  if (head > 0) ::munmap(start, head);
-  ::munmap(start + head + size, mapped - head - size);  // at least a page: page <= 2 MiB
   // Huge pages for the whole ones only: a last partial one stays in small pages, so that no
   // more than `bytes` becomes resident.
-  ::madvise(start + head, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);
-  return start + head;
+  ::madvise(p, bytes / kHugePageBytes * kHugePageBytes, MADV_HUGEPAGE);
+  return p;
 }
 
 void UnmapHugePages(void* p, size_t bytes) { ::munmap(p, bytes); }

@@ -16,6 +16,11 @@ namespace shardstream {
 
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 
+// Like mmap(nullptr, bytes, prot, flags, fd, 0) (flags without MAP_FIXED), but at a huge page
+// boundary: the kernel backs only whole aligned 2 MiB ranges with huge pages, anonymous memory
+// and file pages alike. MAP_FAILED, with errno set, when it cannot map.
+void* MapAtHugePageBoundary(size_t bytes, int prot, int flags, int fd);
+
 // Zeroed memory of `bytes` (> 0) mapped on its own; from a huge page on, it starts at a huge page
 // boundary and its whole huge pages are asked for (a hint: without them it works the same in
 // small pages). Throws std::bad_alloc when the system has no memory left, like operator new.

@@ -66,9 +66,8 @@ class SharedCache {
 
   // Entries alive now (held by someone or among the recent).
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
     size_t n = 0;
-    for (const auto& [key, entry] : entries_) n += entry.expired() ? 0 : 1;
+    ForEachLive([&](const T&) { ++n; });
     return n;
   }
 

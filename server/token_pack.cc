@@ -78,30 +78,6 @@ OpenPacks& Registry() {
   return *packs;
 }
 
-// `size` bytes of `fd` mapped read-only from a 2 MiB-aligned address (as MapHugePages aligns
-// anonymous memory) and advised for huge pages, or MAP_FAILED. The kernel then reads the file
-// 2 MiB around each miss, into 2 MiB page-cache folios that it maps with one TLB entry each
-// (where the filesystem has large folios; elsewhere the advice changes nothing).
-void* MapForHugePages(int fd, size_t size) {
-  void* reserved =
-      ::mmap(nullptr, size + kHugePageBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (reserved == MAP_FAILED) return MAP_FAILED;
-  const auto base = reinterpret_cast<uintptr_t>(reserved);
-  const uintptr_t start = (base + kHugePageBytes - 1) & ~uintptr_t{kHugePageBytes - 1};
-  void* map =
-      ::mmap(reinterpret_cast<void*>(start), size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
-  if (map == MAP_FAILED) {
-    ::munmap(reserved, size + kHugePageBytes);
-    return MAP_FAILED;
-  }
-  // The reservation's ends that the file's mapping does not cover.
-  if (start > base) ::munmap(reserved, start - base);
-  const uintptr_t end = start + size, reserved_end = base + size + kHugePageBytes;
-  if (reserved_end > end) ::munmap(reinterpret_cast<void*>(end), reserved_end - end);
-  ::madvise(map, size, MADV_HUGEPAGE);  // advice: its failure leaves small pages
-  return map;
-}
-
 }  // namespace
 
 TokenPackWriter::TokenPackWriter(std::string path, const TokenPackShape& shape, int fd)
@@ -216,8 +192,13 @@ absl::StatusOr<std::shared_ptr<const TokenPack>> TokenPack::Open(const std::stri
     ::close(fd);
     return damaged("shorter than its footer");
   }
-  void* map = pages == PackPages::kHuge ? MapForHugePages(fd, size) : MAP_FAILED;
+  // For huge pages: mapped from a 2 MiB boundary and advised, so that the kernel reads the file
+  // 2 MiB around each miss into 2 MiB page-cache folios, each mapped with one TLB entry (where
+  // the filesystem has large folios; elsewhere the advice changes nothing).
+  void* map = pages == PackPages::kHuge ? MapAtHugePageBoundary(size, PROT_READ, MAP_SHARED, fd)
+                                        : MAP_FAILED;
   const bool huge = map != MAP_FAILED;
+  if (huge) ::madvise(map, size, MADV_HUGEPAGE);  // advice: its failure leaves small pages
   if (!huge) map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);  // the mapping keeps the file
   if (map == MAP_FAILED) return Errno("map", path);

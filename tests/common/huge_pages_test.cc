@@ -1,9 +1,13 @@
 #include "common/huge_pages.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -25,6 +29,38 @@ TEST(HugePages, MapsZeroedWritableMemoryAlignedFromAHugePageOn) {
     for (size_t i = 0; i < bytes; ++i) ASSERT_EQ(p[i], static_cast<unsigned char>(i * 7));
     UnmapHugePages(p, bytes);
   }
+}
+
+// A file mapped at a huge page boundary reads as the file, and the reservation around it is
+// given back whole: the pages just before and just after the mapping are not mapped.
+TEST(HugePages, MapsAFileAtABoundaryAndLeavesNothingAround) {
+  char path[] = "/tmp/huge_pages_test_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  const size_t bytes = 3 * kHugePageBytes + 12'345;
+  std::string content(bytes, '\0');
+  for (size_t i = 0; i < bytes; ++i) content[i] = static_cast<char>(i * 31 + i / 4096);
+  ASSERT_EQ(::write(fd, content.data(), bytes), static_cast<ssize_t>(bytes));
+  void* map = MapAtHugePageBoundary(bytes, PROT_READ, MAP_SHARED, fd);
+  ::close(fd);
+  ASSERT_NE(map, MAP_FAILED);
+  auto* p = static_cast<char*>(map);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % kHugePageBytes, 0u);
+  EXPECT_EQ(std::string_view(p, bytes), content);
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t mapped = (bytes + page - 1) / page * page;
+  EXPECT_EQ(::msync(p, mapped, MS_ASYNC), 0);
+  // msync fails with ENOMEM on a range that is not mapped.
+  EXPECT_NE(::msync(p - page, page, MS_ASYNC), 0);
+  EXPECT_EQ(errno, ENOMEM);
+  EXPECT_NE(::msync(p + mapped, page, MS_ASYNC), 0);
+  EXPECT_EQ(errno, ENOMEM);
+  ::munmap(map, bytes);
+  // A mapping that cannot be made fails as mmap does, and leaves no reservation either.
+  errno = 0;
+  EXPECT_EQ(MapAtHugePageBoundary(bytes, PROT_READ, MAP_SHARED, -1), MAP_FAILED);
+  EXPECT_EQ(errno, EBADF);
 }
 
 // A vector growing past a huge page (heap, then mapped memory) keeps its elements, and so do
