@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/deadlock_detection.h"
 #include "absl/strings/str_split.h"
 #include "client/reader.h"
 #include "server/grpc_shard_server.h"
@@ -211,4 +212,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace shardstream
 
-int main(int argc, char** argv) { return shardstream::Main(argc, argv); }
+int main(int argc, char** argv) {
+  if (getenv("KEEPDD") == nullptr) shardstream::SkipMutexDeadlockDetection();  // as the CLI does
+  return shardstream::Main(argc, argv);
+}

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <string>
 
+#include "common/deadlock_detection.h"
 #include "server/catalog.h"
 #include "server/local_stream.h"
 #include "server/token_store.h"
@@ -133,4 +134,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace shardstream
 
-int main(int argc, char** argv) { return shardstream::Main(argc, argv); }
+int main(int argc, char** argv) {
+  if (getenv("KEEPDD") == nullptr) shardstream::SkipMutexDeadlockDetection();  // as the CLI does
+  return shardstream::Main(argc, argv);
+}

@@ -1,5 +1,7 @@
 #include "common/permutation.h"
 
+#include <cstddef>
+
 namespace shardstream {
 
 Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
@@ -12,11 +14,24 @@ Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
     k = Mix64(k);
     rk = k;
   }
+  if (half_bits_ <= kMostTableBits) {
+    const size_t entries = size_t{1} << half_bits_;
+    table_.resize(kRounds * entries);
+    for (int r = 0; r < kRounds; ++r) {
+      for (uint64_t v = 0; v < entries; ++v) {
+        table_[r * entries + v] = static_cast<uint16_t>(Mix64(v ^ round_keys_[r]) & half_mask_);
+      }
+    }
+  }
 }
 
 uint64_t Permutation::Encrypt(uint64_t x) const {
   uint64_t left = x >> half_bits_, right = x & half_mask_;
-  for (uint64_t rk : round_keys_) Round(rk, left, right);
+  if (!table_.empty()) {
+    for (int r = 0; r < kRounds; ++r) TableRound(&table_[size_t{r} << half_bits_], left, right);
+  } else {
+    for (uint64_t rk : round_keys_) Round(rk, left, right);
+  }
   return (left << half_bits_) | right;
 }
 
@@ -33,9 +48,17 @@ void Permutation::AtLanes(uint64_t first, uint64_t out[kLanes]) const {
     left[l] = (first + l) >> half_bits_;
     right[l] = (first + l) & half_mask_;
   }
-  for (uint64_t rk : round_keys_) {
+  if (!table_.empty()) {
+    for (int r = 0; r < kRounds; ++r) {
+      const uint16_t* table = &table_[size_t{r} << half_bits_];
 #pragma GCC unroll 8
-    for (int l = 0; l < kLanes; ++l) Round(rk, left[l], right[l]);
+      for (int l = 0; l < kLanes; ++l) TableRound(table, left[l], right[l]);
+    }
+  } else {
+    for (uint64_t rk : round_keys_) {
+#pragma GCC unroll 8
+      for (int l = 0; l < kLanes; ++l) Round(rk, left[l], right[l]);
+    }
   }
   for (int l = 0; l < kLanes; ++l) {
     uint64_t x = (left[l] << half_bits_) | right[l];
