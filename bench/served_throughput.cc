@@ -213,6 +213,6 @@ int Main(int argc, char** argv) {
 }  // namespace shardstream
 
 int main(int argc, char** argv) {
-  if (getenv("KEEPDD") == nullptr) shardstream::SkipMutexDeadlockDetection();  // as the CLI does
+  shardstream::SkipMutexDeadlockDetection();  // as the CLI does
   return shardstream::Main(argc, argv);
 }

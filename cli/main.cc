@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/deadlock_detection.h"
 
 namespace {
 
@@ -77,6 +78,7 @@ void ReturnLargeBlocksToTheSystem() { mallopt(M_MMAP_THRESHOLD, 4 << 20); }
 int main(int argc, char** argv) {
   RaiseOpenFileLimit();
   ReturnLargeBlocksToTheSystem();
+  shardstream::SkipMutexDeadlockDetection();
   if (argc < 2) {
     PrintUsage(std::cerr);
     return shardstream::cli::kExitUsage;

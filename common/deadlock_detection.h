@@ -9,7 +9,7 @@
 
 namespace shardstream {
 
-// Call before the process starts threads.
+// Call at the start of the process (a module: when it is loaded), before its mutexes are used.
 void SkipMutexDeadlockDetection();
 
 }  // namespace shardstream

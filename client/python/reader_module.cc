@@ -22,6 +22,7 @@
 #include "client/client_security.h"
 #include "client/reader.h"
 #include "client/server_info.h"
+#include "common/deadlock_detection.h"
 
 namespace py = pybind11;
 
@@ -223,6 +224,7 @@ py::dict ServerInfo(const std::string& server, double timeout_s,
 }  // namespace shardstream
 
 PYBIND11_MODULE(_reader, m) {
+  shardstream::SkipMutexDeadlockDetection();  // a debugging aid of Debian's Abseil: not here
   m.doc() = "The shardstream C++ client Reader (use the shardstream package, not this module).";
   py::class_<shardstream::PyReader>(m, "Reader")
       .def(py::init<std::vector<std::string>, const std::string&, uint32_t, uint32_t, uint64_t,
