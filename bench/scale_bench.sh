@@ -64,12 +64,16 @@ encoder, plan = json.loads(encoder), json.loads(plan)
 vs_bare, bare, reader = {}, {}, {}
 for line in open(served):
     cols = line.split()
-    if line.startswith("bare gRPC stream") and len(cols) == 11:  # name (5 words) + 6 columns
+    # Rows: a name, then clients, M tokens/s, ms/batch, first batch ms, and for the bare and
+    # served rows vs bare, fairness, cpu us/batch, cpu vs bare (the Reader row stops at four).
+    if line.startswith("bare gRPC stream") and len(cols) >= 11:  # name: 5 words
         bare[cols[5]] = float(cols[6])
-    elif line.startswith("shardstream serve via Reader") and len(cols) == 8:  # 4 words + 4
+    elif line.startswith("shardstream serve via Reader") and len(cols) >= 8:  # 4 words
         reader[cols[4]] = float(cols[5])
-    elif line.startswith("shardstream serve ") and len(cols) == 8:  # 2 words + 6 columns
+    elif line.startswith("shardstream serve ") and len(cols) >= 8:  # 2 words
         vs_bare[cols[2]] = float(cols[6])
+if not bare or not vs_bare:
+    sys.exit(f"no bare or served rows in {served}: has served_throughput's output changed?")
 reader_vs_bare = {n: tokens / bare[n] for n, tokens in reader.items() if n in bare}
 row = {
     "corpus": corpus, "round": int(rnd), "docs": plan["docs"], "text_mb": encoder["bytes"] / 1e6,
