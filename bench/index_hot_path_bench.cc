@@ -65,6 +65,32 @@ void BM_QualitySignals(benchmark::State& state) {
 }
 BENCHMARK(BM_QualitySignals)->Unit(benchmark::kMillisecond);
 
+// Tiny documents (the shape of tools/tiny_corpus.py's, ~100 bytes): 100,000 consecutive
+// pieces of 40 to 160 bytes of the same files.
+void BM_QualitySignalsTiny(benchmark::State& state) {
+  std::vector<std::string> pieces;
+  size_t bytes = 0;
+  for (const std::string& d : Documents()) {
+    for (size_t at = 0; at < d.size() && pieces.size() < 100'000;) {
+      const size_t n = 40 + pieces.size() * 37 % 121;
+      pieces.push_back(d.substr(at, n));
+      bytes += pieces.back().size();
+      at += n;
+    }
+  }
+  QualitySignalComputer computer;
+  v1::QualitySignals q;
+  for (auto _ : state) {
+    for (const std::string& d : pieces) computer.Compute(d, &q);
+    benchmark::DoNotOptimize(q);
+  }
+  SetBytes(state, bytes);
+  state.counters["ns_per_doc"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * pieces.size()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_QualitySignalsTiny)->Unit(benchmark::kMillisecond);
+
 void BM_HashBytes(benchmark::State& state) {
   const auto& docs = Documents();
   for (auto _ : state) {
