@@ -28,7 +28,8 @@ Permutation::Permutation(uint64_t n, uint64_t key) : n_(n) {
 uint64_t Permutation::Encrypt(uint64_t x) const {
   uint64_t left = x >> half_bits_, right = x & half_mask_;
   if (!table_.empty()) {
-    for (int r = 0; r < kRounds; ++r) TableRound(&table_[size_t{r} << half_bits_], left, right);
+    for (int r = 0; r < kRounds; ++r)
+      TableRound(&table_[static_cast<size_t>(r) << half_bits_], left, right);
   } else {
     for (uint64_t rk : round_keys_) Round(rk, left, right);
   }
@@ -50,7 +51,7 @@ void Permutation::AtLanes(uint64_t first, uint64_t out[kLanes]) const {
   }
   if (!table_.empty()) {
     for (int r = 0; r < kRounds; ++r) {
-      const uint16_t* table = &table_[size_t{r} << half_bits_];
+      const uint16_t* table = &table_[static_cast<size_t>(r) << half_bits_];
 #pragma GCC unroll 8
       for (int l = 0; l < kLanes; ++l) TableRound(table, left[l], right[l]);
     }

@@ -196,7 +196,8 @@ void MarkNeedleStarts(const uint8_t* __restrict p, size_t n, uint8_t* __restrict
     uint8_t hit = 0;
 #pragma GCC unroll 8
     for (int i = 0; i < kPairCount; ++i) {
-      hit |= static_cast<uint8_t>((a == kFirstPairs[i].first) & (b == kFirstPairs[i].second));
+      hit |= static_cast<uint8_t>(static_cast<int>(a == kFirstPairs[i].first) &
+                                  static_cast<int>(b == kFirstPairs[i].second));
     }
     marks[k] = hit;
   }
