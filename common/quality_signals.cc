@@ -46,8 +46,9 @@ struct RangeCounts {
 SHARDSTREAM_VECTOR_CLONES
 RangeCounts CountRange(const uint8_t* p, size_t n) {
   RangeCounts out;
-  // Byte sums vectorize with no widening (32 bytes a step with AVX2: a short document's counts
-  // cost a third of what 32-bit sums did); blocks of 255 bytes keep them from overflowing.
+  // Byte sums vectorize with no widening (32 bytes a step with AVX2; a tiny document's quality
+  // signals took 364 ns with 32-bit sums, 320 with these); blocks of 255 bytes keep them from
+  // overflowing.
   constexpr size_t kBlock = 255;
   for (size_t start = 0; start < n; start += kBlock) {
     const size_t end = std::min(n, start + kBlock);
