@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/deadlock_detection.h"
 #include "absl/strings/str_split.h"
 #include "client/reader.h"
+#include "common/deadlock_detection.h"
 #include "server/grpc_shard_server.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 

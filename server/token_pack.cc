@@ -198,8 +198,11 @@ absl::StatusOr<std::shared_ptr<const TokenPack>> TokenPack::Open(const std::stri
   void* map = pages == PackPages::kHuge ? MapAtHugePageBoundary(size, PROT_READ, MAP_SHARED, fd)
                                         : MAP_FAILED;
   const bool huge = map != MAP_FAILED;
-  if (huge) ::madvise(map, size, MADV_HUGEPAGE);  // advice: its failure leaves small pages
-  if (!huge) map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (huge) {
+    ::madvise(map, size, MADV_HUGEPAGE);  // advice: its failure leaves small pages
+  } else {
+    map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  }
   ::close(fd);  // the mapping keeps the file
   if (map == MAP_FAILED) return Errno("map", path);
   const char* const data = static_cast<const char*>(map);
