@@ -7,8 +7,8 @@
 // tokens/s over the fastest's), and the process's CPU time per batch (server and clients; steadier
 // than walls on a shared machine; "cpu vs bare" is bare's over served's). Clients read with raw
 // stubs (the same code for both), and once more through the client Reader (prefetch thread) for
-// the served case. usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8]
-// [--batches 2000]
+// the served case. Each served run also prints the epoch layouts it built.
+// usage: served_throughput DB TOKENIZER [--seq-len 1024] [--batch-size 8] [--batches 2000]
 //                          [--clients 1,8,64]
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
@@ -23,6 +23,7 @@
 #include "client/reader.h"
 #include "common/deadlock_detection.h"
 #include "server/grpc_shard_server.h"
+#include "server/layout_cache.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 
 namespace shardstream {
@@ -174,7 +175,9 @@ int Main(int argc, char** argv) {
   for (int clients : client_counts) {
     const uint64_t per_client = std::max<uint64_t>(batches / clients, 200);
     Result b = RunClients(bare_address, request, clients, per_client, /*bare=*/true);
+    const uint64_t layouts_before = LayoutCache::BuiltInProcess();
     Result s = RunClients(served_address, request, clients, per_client, /*bare=*/false);
+    const uint64_t layouts_built = LayoutCache::BuiltInProcess() - layouts_before;
     auto row = [&](const char* name, const Result& r) {
       const double tps = r.tokens / r.seconds;
       const double cpu = 1e6 * r.cpu_seconds / r.batches;
@@ -185,6 +188,9 @@ int Main(int argc, char** argv) {
     };
     row("bare gRPC stream (same messages)", b);
     row("shardstream serve", s);
+    // One per part epoch read; more means readers spread over more epochs than the cache keeps.
+    std::printf("  epoch layouts built while served: %llu\n",
+                static_cast<unsigned long long>(layouts_built));
   }
   // One client through the Reader (prefetch thread, retry bookkeeping).
   ReaderOptions options;

@@ -44,22 +44,38 @@ uint64_t Permutation::At(uint64_t i) const {
 }
 
 void Permutation::AtLanes(uint64_t first, uint64_t out[kLanes]) const {
+  if (!table_.empty()) {
+    // With tables, halves have at most 16 bits: each lane's two in one 32-bit word,
+    // (left << half_bits) | right, so that the 8 lanes stay in registers through the rounds
+    // (16 halves of 64 bits did not).
+    const int h = half_bits_;
+    const uint32_t mask = static_cast<uint32_t>(half_mask_);
+    uint32_t x[kLanes];
+    for (int l = 0; l < kLanes; ++l) x[l] = static_cast<uint32_t>(first + l);
+    for (int r = 0; r < kRounds; ++r) {
+      const uint16_t* table = &table_[static_cast<size_t>(r) << h];
+#pragma GCC unroll 8
+      for (int l = 0; l < kLanes; ++l) {
+        const uint32_t right = x[l] & mask;
+        x[l] = (right << h) | ((x[l] >> h) ^ table[right]);
+      }
+    }
+    const uint64_t n = n_;
+    for (int l = 0; l < kLanes; ++l) {
+      uint64_t v = x[l];
+      while (v >= n) v = Encrypt(v);  // cycle walking, as in At
+      out[l] = v;
+    }
+    return;
+  }
   uint64_t left[kLanes], right[kLanes];
   for (int l = 0; l < kLanes; ++l) {
     left[l] = (first + l) >> half_bits_;
     right[l] = (first + l) & half_mask_;
   }
-  if (!table_.empty()) {
-    for (int r = 0; r < kRounds; ++r) {
-      const uint16_t* table = &table_[static_cast<size_t>(r) << half_bits_];
+  for (uint64_t rk : round_keys_) {
 #pragma GCC unroll 8
-      for (int l = 0; l < kLanes; ++l) TableRound(table, left[l], right[l]);
-    }
-  } else {
-    for (uint64_t rk : round_keys_) {
-#pragma GCC unroll 8
-      for (int l = 0; l < kLanes; ++l) Round(rk, left[l], right[l]);
-    }
+    for (int l = 0; l < kLanes; ++l) Round(rk, left[l], right[l]);
   }
   for (int l = 0; l < kLanes; ++l) {
     uint64_t x = (left[l] << half_bits_) | right[l];

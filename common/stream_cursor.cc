@@ -41,8 +41,11 @@ StreamCursor StreamCursor::At(const PlanIdentity& plan, uint64_t epoch, uint64_t
 }
 
 std::string StreamCursor::ToString() const {
-  return absl::StrFormat("ss2.%08x.%08x.%08x.%08x.%d.%d.%d.%d", dataset_version, tokenizer,
-                         filters, mixture, seq_len, seed, epoch, next_sequence);
+  // StrCat, not StrFormat: a served batch carries its cursor, and this takes half the time.
+  return absl::StrCat("ss2.", absl::Hex(dataset_version, absl::kZeroPad8), ".",
+                      absl::Hex(tokenizer, absl::kZeroPad8), ".",
+                      absl::Hex(filters, absl::kZeroPad8), ".", absl::Hex(mixture, absl::kZeroPad8),
+                      ".", seq_len, ".", seed, ".", epoch, ".", next_sequence);
 }
 
 absl::StatusOr<StreamCursor> StreamCursor::Parse(std::string_view text) {

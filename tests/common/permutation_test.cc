@@ -41,8 +41,9 @@ uint64_t DefinedAt(uint64_t n, uint64_t key, uint64_t i) {
 TEST(Permutation, IsTheDefinedFeistelNetworkWithOrWithoutRoundTables) {
   std::mt19937_64 rng(5);
   const uint64_t largest_tabulated = uint64_t{1} << (2 * Permutation::kMostTableBits);
-  for (const uint64_t n : {uint64_t{1}, uint64_t{2}, uint64_t{7}, uint64_t{1000},
-                           (uint64_t{1} << 20) + 3, largest_tabulated - 5, largest_tabulated + 7}) {
+  for (const uint64_t n :
+       {uint64_t{1}, uint64_t{2}, uint64_t{7}, uint64_t{1000}, (uint64_t{1} << 20) + 3,
+        largest_tabulated - 5, largest_tabulated, largest_tabulated + 7}) {
     const uint64_t key = rng();
     const Permutation order(n, key);
     for (int s = 0; s < 3000; ++s) {

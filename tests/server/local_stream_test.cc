@@ -171,6 +171,34 @@ TEST(Permutation, IsABijectionThatDependsOnTheKey) {
   }
 }
 
+// The text is an interface (printed by `stream`, pasted into --resume): the header's example,
+// hex fingerprints zero-padded to 8 digits, numbers in decimal up to their widest.
+TEST(StreamCursor, PrintsTheDocumentedText) {
+  StreamCursor c;
+  c.dataset_version = 0x0e424d33;
+  c.tokenizer = 0xf9022d5c;
+  c.filters = 0x5d41402a;
+  c.mixture = 0;
+  c.seq_len = 1024;
+  c.seed = 42;
+  c.epoch = 3;
+  c.next_sequence = 81920;
+  EXPECT_EQ(c.ToString(), "ss2.0e424d33.f9022d5c.5d41402a.00000000.1024.42.3.81920");
+  c.dataset_version = 0x1;
+  c.tokenizer = 0xffffffff;
+  c.filters = 0xabc;
+  c.mixture = 0x80000000;
+  c.seq_len = 1048576;
+  c.seed = ~uint64_t{0};
+  c.epoch = 0;
+  c.next_sequence = uint64_t{1} << 40;
+  EXPECT_EQ(c.ToString(),
+            "ss2.00000001.ffffffff.00000abc.80000000.1048576.18446744073709551615.0.1099511627776");
+  absl::StatusOr<StreamCursor> parsed = StreamCursor::Parse(c.ToString());
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, c);
+}
+
 TEST(StreamCursor, RoundTripsAndNamesWhatDiffers) {
   PlanIdentity plan{HashBytes("data"), HashBytes("tok"), HashBytes("filters"), HashBytes("mix"),
                     1024, 42};
