@@ -111,7 +111,7 @@ int RunServeCommand(const std::vector<std::string>& args) {
       "[--grace-seconds S] [--tls-cert F --tls-key F [--tls-client-ca F]] "
       "[--auth-token-file F] [--health-listen HOST:PORT] [--metrics-listen HOST:PORT] "
       "[--log-format text|json] [--write-timeout-seconds S] [--follow-seconds S] "
-      "[--make-ahead auto|always|never] "
+      "[--make-ahead auto|always|never] [--no-pacing] "
       "[--index-corpus PATH... --tokenizer FILE [--tokenizer-name NAME] [--source NAME] "
       "[--partitions P] [--own LIST | --own-from-ordinal [--ordinal I] [--replicas N]] "
       "[--near-dedup-threshold T] [--jobs N]]",
@@ -163,6 +163,11 @@ int RunServeCommand(const std::vector<std::string>& args) {
                   "auto (while fewer streams and ReadSequences calls are open than the cores "
                   "this process may use), "
                   "always, never");
+  bool no_pacing = false;
+  flags.AddBool("no-pacing", &no_pacing,
+                "do not keep the ranks of a job within 2 epochs of each other (streams of one "
+                "plan, seed, world size and batch size started within 2 epochs are taken for "
+                "one job: docs/serving.md)");
   flags.AddInt("follow-seconds", &follow_seconds,
                "check --db for new data this often (0: serve the catalog as it was at start)");
   flags.AddList("index-corpus", &prep.index.corpus_paths,
@@ -211,6 +216,7 @@ int RunServeCommand(const std::vector<std::string>& args) {
   // finished stream's batches left behind (measured: 64 streams, +130 MB).
   mallopt(M_ARENA_MAX, 4);
   options.limits.max_streams = static_cast<uint32_t>(max_streams);
+  options.limits.pace_jobs = !no_pacing;
   const bool preparing = !prep.index.corpus_paths.empty();
   if (preparing) {
     if (prep.tokenize.tokenizer_path.empty()) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,11 @@ class BatchStream {
   const StreamPlan& plan() const { return schedule_.plan(); }
   // The cursor of the next batch (before any: the start).
   std::string cursor() const { return schedule_.cursor(); }
+  // The epoch of the next batch (nullopt after the last).
+  std::optional<uint64_t> next_epoch() const {
+    const std::optional<RankSchedule::Slot> slot = schedule_.Current();
+    return slot.has_value() ? std::optional<uint64_t>(slot->epoch) : std::nullopt;
+  }
   uint64_t steps_per_epoch() const { return schedule_.steps_per_epoch(); }
 
  private:

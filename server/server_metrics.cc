@@ -161,6 +161,13 @@ ServerMetrics::ServerMetrics()
                                   "reading for longer than the write timeout")
                             .Register(r)
                             .Add({});
+  pacing_seconds_ = &BuildCounter()
+                         .Name("shardstream_stream_pacing_seconds_total")
+                         .Help(
+                             "Time streams waited for the slowest stream of their job to come "
+                             "within two epochs (StreamPacer)")
+                         .Register(r)
+                         .Add({});
   unauthenticated_ = &BuildCounter()
                           .Name("shardstream_unauthenticated_calls_total")
                           .Help("Calls refused for a missing or wrong bearer token")
@@ -236,6 +243,9 @@ void ServerMetrics::PlanBuilt(absl::Duration duration) {
 
 void ServerMetrics::ClientCancelled() { clients_cancelled_->Increment(); }
 void ServerMetrics::StalledStreamCancelled() { stalled_cancelled_->Increment(); }
+void ServerMetrics::StreamPaced(absl::Duration waited) {
+  pacing_seconds_->Increment(absl::ToDoubleSeconds(waited));
+}
 void ServerMetrics::Unauthenticated() { unauthenticated_->Increment(); }
 void ServerMetrics::CatalogReloaded() { catalog_reloads_->Increment(); }
 void ServerMetrics::ListenerRestarted() { listener_restarts_->Increment(); }

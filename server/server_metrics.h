@@ -61,6 +61,7 @@ class ServerMetrics {
   void PlanBuilt(absl::Duration duration);
   void ClientCancelled();       // the client went away mid-stream
   void StalledStreamCancelled();  // the server dropped a client that stopped reading
+  void StreamPaced(absl::Duration waited);  // a stream waited for its job's slowest
   void Unauthenticated();       // a call refused for a missing or wrong token
   void CatalogReloaded();
   void ListenerRestarted();
@@ -83,6 +84,7 @@ class ServerMetrics {
   prometheus::Counter* sequence_bytes_;
   prometheus::Counter* clients_cancelled_;
   prometheus::Counter* stalled_cancelled_;
+  prometheus::Counter* pacing_seconds_;
   prometheus::Counter* unauthenticated_;
   prometheus::Counter* catalog_reloads_;
   prometheus::Counter* listener_restarts_;

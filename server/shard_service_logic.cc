@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/hash128.h"
 #include "common/status_macros.h"
 #include "server/server_metrics.h"
 
@@ -293,8 +294,20 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   }
   ASSIGN_OR_RETURN(std::unique_ptr<LocalStream> stream,
                    LocalStream::Open({catalog_}, spec, options, {plan}, &layouts_));
+  // The stream's job: the ranks of one training job read the same plan (its identity has the
+  // seed) in global batches of the same shape, from the same epoch on.
+  std::unique_ptr<StreamPacer::Member> pace;
+  if (limits_.pace_jobs && stream->stream().next_epoch().has_value()) {
+    Hasher128 job;
+    job.UpdateString("shardstream.job.v1");
+    job.UpdateHash(stream->plan().identity().Fingerprint());
+    job.UpdateU64(options.rank.world_size);
+    job.UpdateU64(options.rank.batch_size);
+    pace = pacer_.Join(job.Digest(), *stream->stream().next_epoch());
+  }
   slot.release();  // the ServedStream gives the slot back
-  return std::unique_ptr<ServedStream>(new ServedStream(this, std::move(stream), dtype));
+  return std::unique_ptr<ServedStream>(
+      new ServedStream(this, std::move(stream), dtype, std::move(pace)));
 }
 
 ServedStream::~ServedStream() { owner_->slots_->Release(); }
@@ -302,6 +315,12 @@ ServedStream::~ServedStream() { owner_->slots_->Release(); }
 absl::StatusOr<bool> ServedStream::Next(v1::Batch* batch) {
   ASSIGN_OR_RETURN(bool more, stream_->Next(&scratch_));
   if (!more) return false;
+  if (pace_ != nullptr) {
+    const absl::Duration waited = pace_->Made(scratch_.epoch);
+    if (waited > absl::ZeroDuration() && owner_->metrics_ != nullptr) {
+      owner_->metrics_->StreamPaced(waited);
+    }
+  }
   // The packed ids were written in the requested dtype; swapping buffers gives the previous
   // batch's, whole, to the next (BatchStream writes every byte of it: nothing to zero first).
   std::string previous;

@@ -6,10 +6,10 @@
 
 #include <atomic>
 #include <map>
-#include <set>
-#include <tuple>
 #include <memory>
+#include <set>
 #include <string>
+#include <tuple>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -19,6 +19,7 @@
 #include "server/layout_cache.h"
 #include "server/local_stream.h"
 #include "server/shared_cache.h"
+#include "server/stream_pacer.h"
 #include "shardstream/v1/shard_service.pb.h"
 
 namespace shardstream {
@@ -27,6 +28,7 @@ struct ServerLimits {
   uint32_t max_streams = 256;           // concurrent streams; more get RESOURCE_EXHAUSTED
   uint32_t max_seq_len = 1 << 20;       // tokens per row
   uint32_t max_batch_tokens = 1 << 22;  // rows × seq_len per batch or response (16 MiB as int32)
+  bool pace_jobs = true;  // keep the ranks of a job within 2 epochs of each other (StreamPacer)
   absl::Status Validate() const;
 };
 
@@ -61,11 +63,13 @@ class ServedStream {
 
  private:
   friend class ShardServiceLogic;
-  ServedStream(ShardServiceLogic* owner, std::unique_ptr<LocalStream> stream, v1::TokenDtype dtype)
-      : owner_(owner), stream_(std::move(stream)), dtype_(dtype) {}
+  ServedStream(ShardServiceLogic* owner, std::unique_ptr<LocalStream> stream, v1::TokenDtype dtype,
+               std::unique_ptr<StreamPacer::Member> pace)
+      : owner_(owner), stream_(std::move(stream)), dtype_(dtype), pace_(std::move(pace)) {}
   ShardServiceLogic* const owner_;
   std::unique_ptr<LocalStream> stream_;
   const v1::TokenDtype dtype_;
+  const std::unique_ptr<StreamPacer::Member> pace_;  // its place in its job (null: not paced)
   Batch scratch_;
 };
 
@@ -120,6 +124,7 @@ class ShardServiceLogic {
   ServerMetrics* const metrics_;
   std::set<std::tuple<std::string, uint32_t, Hash128>> part_versions_;  // constant
   LayoutCache layouts_;
+  StreamPacer pacer_;  // the streams of a job (ranks) kept within two epochs of each other
   std::atomic<uint64_t> plans_built_{0};
   // A plan lives as long as a stream uses it, and the last kRecent used stay built, so
   // clients that reconnect (a new stream for each) or fetch window after window do not

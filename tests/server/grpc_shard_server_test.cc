@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "client/server_info.h"
 #include "client/server_set.h"
 #include "gmock/gmock.h"
@@ -17,6 +18,7 @@
 #include "server/batches_ahead.h"
 #include "server/index_job.h"
 #include "server/local_stream.h"
+#include "server/stream_pacer.h"
 #include "server/tokenize_job.h"
 #include "shardstream/v1/shard_service.grpc.pb.h"
 #include "tests/test_util.h"
@@ -201,6 +203,47 @@ TEST_F(GrpcServerTest, StreamsWhatTheEmbeddedStreamGives) {
     EXPECT_TRUE(call->Finish().ok());
     EXPECT_FALSE(*(*local)->Next(&expected));  // the epoch ended on both sides
     EXPECT_GT(batches, 10u);
+  }
+}
+
+// The ranks of a job are paced (StreamPacer): rank 0 read as fast as it can never gets a batch
+// more than 2 epochs past rank 1, read slowly; with pacing off, it runs ahead to its end.
+TEST_F(GrpcServerTest, TheRanksOfAJobStayWithinTwoEpochs) {
+  for (const bool paced : {true, false}) {
+    SCOPED_TRACE(paced);
+    ServerLimits limits;
+    limits.pace_jobs = paced;
+    ShardServiceLogic logic(catalog_.get(), limits);
+    v1::StreamRequest request = Request();
+    request.set_world_size(2);
+    request.set_epochs(10);
+    auto rank0 = logic.OpenStream(request);
+    request.set_rank(1);
+    auto rank1 = logic.OpenStream(request);
+    ASSERT_TRUE(rank0.ok() && rank1.ok());
+    std::atomic<uint64_t> fastest{0};  // the last epoch rank 0 got
+    std::thread fast([&] {
+      v1::Batch batch;
+      while (*(*rank0)->Next(&batch)) fastest = batch.epoch();
+    });
+    uint64_t most_ahead = 0, batches = 0;
+    v1::Batch batch;
+    while (*(*rank1)->Next(&batch)) {
+      const uint64_t ahead = fastest.load() - std::min(fastest.load(), batch.epoch());
+      most_ahead = std::max(most_ahead, ahead);
+      if (paced) {
+        ASSERT_LE(ahead, StreamPacer::kMostEpochsAhead) << "rank 1 at epoch " << batch.epoch();
+      }
+      ++batches;
+      absl::SleepFor(absl::Milliseconds(2));  // slow, but never stalled (1 s)
+    }
+    fast.join();
+    EXPECT_GT(batches, 50u);
+    if (paced) {
+      EXPECT_GE(most_ahead, 1u);  // held back, not stopped
+    } else {
+      EXPECT_GT(most_ahead, StreamPacer::kMostEpochsAhead);
+    }
   }
 }
 
