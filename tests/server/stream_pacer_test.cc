@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -13,6 +14,23 @@ namespace {
 
 constexpr absl::Duration kNever = absl::Hours(1);  // no member counts as stalled
 
+// `made` (a Made call) run on a thread of its own is still waiting after 200 ms, and returns
+// once `release` has run; returns what it returned.
+absl::Duration HeldUntil(const std::function<absl::Duration()>& made,
+                         const std::function<void()>& release) {
+  std::atomic<bool> returned{false};
+  absl::Duration waited;
+  std::thread ahead([&] {
+    waited = made();
+    returned = true;
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_FALSE(returned.load()) << "not held back";
+  release();
+  ahead.join();
+  return waited;
+}
+
 TEST(StreamPacer, WaitsForTheSlowestOfItsJobToComeWithinTwoEpochs) {
   StreamPacer pacer(kNever);
   const Hash128 job = HashBytes("job");
@@ -22,20 +40,13 @@ TEST(StreamPacer, WaitsForTheSlowestOfItsJobToComeWithinTwoEpochs) {
   for (uint64_t epoch = 0; epoch <= StreamPacer::kMostEpochsAhead; ++epoch) {
     EXPECT_EQ(fast->Made(epoch), absl::ZeroDuration()) << epoch;
   }
-  std::atomic<bool> returned{false};
-  absl::Duration waited;
-  std::thread ahead([&] {
-    waited = fast->Made(StreamPacer::kMostEpochsAhead + 1);
-    returned = true;
-  });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(returned.load()) << "three epochs ahead of the slowest, and not held back";
-  slow->Made(0);  // more batches of the same epoch do not let it go
-  absl::SleepFor(absl::Milliseconds(50));
-  EXPECT_FALSE(returned.load());
-  slow->Made(1);
-  ahead.join();
-  EXPECT_TRUE(returned.load());
+  const absl::Duration waited =
+      HeldUntil([&] { return fast->Made(StreamPacer::kMostEpochsAhead + 1); },  // 3 epochs ahead
+                [&] {
+                  slow->Made(0);  // more batches of the same epoch do not let it go
+                  absl::SleepFor(absl::Milliseconds(50));
+                  slow->Made(1);
+                });
   EXPECT_GT(waited, absl::ZeroDuration());
 }
 
@@ -46,16 +57,8 @@ TEST(StreamPacer, OtherJobsAndMembersThatLeftAreNotWaitedFor) {
   std::unique_ptr<StreamPacer::Member> fast = pacer.Join(HashBytes("job"), 8);
   EXPECT_EQ(fast->Made(9), absl::ZeroDuration()) << "alone in its job";
   std::unique_ptr<StreamPacer::Member> slow = pacer.Join(HashBytes("job"), 7);  // a rank resumed
-  std::atomic<bool> returned{false};
-  std::thread ahead([&] {
-    fast->Made(10);  // 3 ahead of the resumed one
-    returned = true;
-  });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(returned.load());
-  slow.reset();  // its client went away
-  ahead.join();
-  EXPECT_TRUE(returned.load());
+  HeldUntil([&] { return fast->Made(10); },  // 3 ahead of the resumed one
+            [&] { slow.reset(); });          // its client went away
   EXPECT_EQ(pacer.members(), 2u);
 }
 
@@ -71,15 +74,8 @@ TEST(StreamPacer, StreamsStartingFarApartAreOtherJobs) {
   std::unique_ptr<StreamPacer::Member> rank = pacer.Join(key, 1);  // the second run's other rank
   EXPECT_EQ(pacer.jobs(), 2u);
   EXPECT_EQ(pacer.members(), 3u);
-  std::atomic<bool> returned{false};
-  std::thread ahead([&] {
-    rank->Made(3);  // 3 ahead of `late`, its own job's slowest
-    returned = true;
-  });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(returned.load());
-  late->Made(1);
-  ahead.join();
+  HeldUntil([&] { return rank->Made(3); },  // 3 ahead of `late`, its own job's slowest
+            [&] { late->Made(1); });
   early.reset();
   late.reset();
   rank.reset();
@@ -96,23 +92,12 @@ TEST(StreamPacer, ARankStartingLateIsOfItsJob) {
   std::unique_ptr<StreamPacer::Member> late = pacer.Join(key, 4);
   std::unique_ptr<StreamPacer::Member> other = pacer.Join(key, 0);  // started elsewhere
   EXPECT_EQ(pacer.jobs(), 2u);
-  std::atomic<bool> returned{false};
-  std::thread ahead([&] {
-    early->Made(10);
-    returned = true;
-  });
-  absl::SleepFor(absl::Milliseconds(200));
-  EXPECT_FALSE(returned.load());
-  late->Made(8);
-  ahead.join();
-  EXPECT_TRUE(returned.load());
+  HeldUntil([&] { return early->Made(10); }, [&] { late->Made(8); });
 }
 
 TEST(StreamPacer, AMemberThatMakesNoBatchesForStalledAfterIsNotWaitedFor) {
-  const absl::Duration stalled_after = absl::Milliseconds(300);
-  StreamPacer pacer(stalled_after);
-  const Hash128 job = HashBytes("job");
-  std::unique_ptr<StreamPacer::Member> stuck = pacer.Join(job, 0), fast = pacer.Join(job, 0);
+  StreamPacer pacer(/*stalled_after=*/absl::Milliseconds(300));
+  auto stuck = pacer.Join(HashBytes("job"), 0), fast = pacer.Join(HashBytes("job"), 0);
   stuck->Made(0);
   // Returns although `stuck` never moves: once it made no batch for stalled_after.
   EXPECT_GT(fast->Made(5), absl::ZeroDuration());
@@ -126,7 +111,7 @@ TEST(StreamPacer, AMemberStillMakingBatchesIsWaitedForPastStalledAfter) {
   const absl::Duration stalled_after = absl::Seconds(1);
   StreamPacer pacer(stalled_after);
   const Hash128 job = HashBytes("job");
-  std::unique_ptr<StreamPacer::Member> slow = pacer.Join(job, 0), fast = pacer.Join(job, 0);
+  auto slow = pacer.Join(job, 0), fast = pacer.Join(job, 0);
   slow->Made(0);
   std::atomic<bool> moved{false}, returned{false};
   std::thread ahead([&] {
