@@ -166,8 +166,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
   bool no_pacing = false;
   flags.AddBool("no-pacing", &no_pacing,
                 "do not keep the ranks of a job within 2 epochs of each other (streams of one "
-                "plan, seed, world size and batch size started within 2 epochs are taken for "
-                "one job: docs/serving.md)");
+                "plan, seed, world size and batch size that start together are taken for one "
+                "job: docs/serving.md)");
   flags.AddInt("follow-seconds", &follow_seconds,
                "check --db for new data this often (0: serve the catalog as it was at start)");
   flags.AddList("index-corpus", &prep.index.corpus_paths,
