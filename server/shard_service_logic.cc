@@ -1,6 +1,7 @@
 #include "server/shard_service_logic.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/hash128.h"
@@ -297,13 +298,14 @@ absl::StatusOr<std::unique_ptr<ServedStream>> ShardServiceLogic::OpenStream(
   // The stream's job: the ranks of one training job read the same plan (its identity has the
   // seed) in global batches of the same shape, from the same epoch on.
   std::unique_ptr<StreamPacer::Member> pace;
-  if (limits_.pace_jobs && stream->stream().next_epoch().has_value()) {
+  const std::optional<uint64_t> first_epoch = stream->stream().next_epoch();
+  if (limits_.pace_jobs && first_epoch.has_value()) {
     Hasher128 job;
     job.UpdateString("shardstream.job.v1");
     job.UpdateHash(stream->plan().identity().Fingerprint());
     job.UpdateU64(options.rank.world_size);
     job.UpdateU64(options.rank.batch_size);
-    pace = pacer_.Join(job.Digest(), *stream->stream().next_epoch());
+    pace = pacer_.Join(job.Digest(), *first_epoch);
   }
   slot.release();  // the ServedStream gives the slot back
   return std::unique_ptr<ServedStream>(

@@ -33,7 +33,8 @@ std::unique_ptr<StreamPacer::Member> StreamPacer::Join(const Hash128& key, uint6
     if (near(*it->second)) group = it->second.get();
   }
   if (group == nullptr) {
-    group = jobs_.emplace(key, std::make_unique<Group>(Group{first_epoch, now, {}}))->second.get();
+    group =
+        jobs_.emplace(key, std::make_unique<Group>(Group{key, first_epoch, now, {}}))->second.get();
   }
   std::unique_ptr<Member> member(new Member(this, group, first_epoch));
   group->members.push_back(member.get());
@@ -45,7 +46,8 @@ StreamPacer::Member::~Member() {
   std::vector<Member*>& members = group_->members;
   members.erase(std::find(members.begin(), members.end(), this));
   if (!members.empty()) return;
-  for (auto it = pacer_->jobs_.begin(); it != pacer_->jobs_.end(); ++it) {
+  auto [first, last] = pacer_->jobs_.equal_range(group_->key);
+  for (auto it = first; it != last; ++it) {
     if (it->second.get() == group_) {
       pacer_->jobs_.erase(it);
       break;

@@ -46,7 +46,10 @@ class StreamPacer {
       : stalled_after_(stalled_after), join_window_(join_window) {}
   ~StreamPacer();  // after its members
 
+ private:
   struct Group;
+
+ public:
   // One stream's place in its job. Thread-compatible: called by whoever makes the stream's
   // batches, one at a time.
   class Member {
@@ -77,13 +80,14 @@ class StreamPacer {
   size_t members() const;
   size_t jobs() const;
 
+ private:
   struct Group {
+    Hash128 key;
     uint64_t first_epoch;  // of its first member
     absl::Time started;
     std::vector<Member*> members;  // changed and read under the pacer's lock
   };
 
- private:
   // The smallest epoch of the members of `self`'s job other than `self` that made a batch
   // since `stalled_before`; ~0 when there is none.
   uint64_t SlowestOthers(const Member* self, absl::Time stalled_before) const
